@@ -1,0 +1,4 @@
+from .shapes_datasets import (ShapesCocoDataset, ShapesDOTADataset,
+                              ShapesSegDataset)
+
+__all__ = ['ShapesCocoDataset', 'ShapesDOTADataset', 'ShapesSegDataset']

@@ -1,0 +1,31 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def shapes_cache(tmp_path_factory) -> str:
+    """Every test (and every tool it runs) generates shapes data into one
+    session cache, never into the repository."""
+    root = str(tmp_path_factory.mktemp('mmprune_data'))
+    os.environ['MMPRUNE_DATA'] = root
+    return root
+
+
+def run_tool(args: List[str], timeout: int = 600,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` from the repository root, as a user would."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
+    proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(args)} failed ({proc.returncode}):\n'
+            f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
+    return proc
