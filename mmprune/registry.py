@@ -3,7 +3,8 @@
 Children are searched from a parent scope too, so configs whose
 ``default_scope`` is mmdet, mmrotate or mmseg reach mmprune's modules as
 ``mmprune.<Type>``, and mmprune's own scope finds everything registered in
-mmengine.
+mmengine. ``locations`` name the package that fills a registry (imported on
+first lookup); a registry no package fills yet has none.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -14,24 +15,15 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, locations=['mmprune.models'],
-    scope='mmprune')
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmprune')
 MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
-    locations=['mmprune.models'], scope='mmprune')
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, locations=['mmprune.engine'],
-    scope='mmprune')
-LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, locations=['mmprune.engine'],
-    scope='mmprune')
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmprune')
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmprune')
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mmprune')
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmprune.datasets'],
     scope='mmprune')
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['mmprune.datasets'],
     scope='mmprune')
-METRICS = Registry(
-    'metric', parent=MMENGINE_METRICS, locations=['mmprune.evaluation'],
-    scope='mmprune')
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmprune')

@@ -126,7 +126,7 @@ def test_weights_only_still_refuses_code(payload):
 def test_cpu_ddp_model_wrapper_cfg():
     cfg = Config(dict(find_unused_parameters=True))
     adapt_cfg_for_cpu_ddp(cfg, 'pytorch')
-    assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
+    assert cfg.model_wrapper_cfg.type == 'mmprune.CPUDistributedDataParallel'
     assert 'device_ids' not in cfg.model_wrapper_cfg
     assert cfg.model_wrapper_cfg.find_unused_parameters is True
     plain = Config(dict())
@@ -134,11 +134,24 @@ def test_cpu_ddp_model_wrapper_cfg():
     assert 'model_wrapper_cfg' not in plain
 
 
-def test_cpu_ddp_replaces_syncbn():
-    cfg = Config(dict(model=dict(
-        backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        heads=[dict(norm_cfg=dict(type='SyncBN'))]), sync_bn='torch'))
-    adapt_cfg_for_cpu_ddp(cfg, 'pytorch')
-    assert cfg.model.backbone.norm_cfg.type == 'BN'
-    assert cfg.model.heads[0].norm_cfg.type == 'BN'
-    assert 'sync_bn' not in cfg
+def test_cpu_ddp_wrapper_reverts_syncbn_and_drops_device_ids():
+    """What the runner does with the wrapper: device_ids=[rank] and a model
+    holding SyncBN (from a config or converted by model code, as RTMDet
+    does). Plain DDP refuses both on CPU."""
+    import torch.distributed as dist
+    from torch import nn
+    from mmprune.compat import CPUDistributedDataParallel
+    dist.init_process_group('gloo', init_method='tcp://127.0.0.1:29571',
+                            rank=0, world_size=1)
+    try:
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        with pytest.raises(ValueError, match='device_ids'):
+            torch.nn.parallel.DistributedDataParallel(model, device_ids=[0])
+        wrapped = CPUDistributedDataParallel(module=model, device_ids=[0])
+        assert not any(isinstance(m, nn.SyncBatchNorm)
+                       for m in wrapped.modules())
+        out = wrapped(torch.rand(2, 3, 8, 8))
+        assert out.shape == (2, 4, 6, 6)
+    finally:
+        dist.destroy_process_group()

@@ -53,3 +53,12 @@ def test_unknown_type_names_the_key():
     # known mmprune types and other scopes pass
     check_mmprune_types(Config(dict(
         a=dict(type='mmprune.ShapesCocoDataset'), b=dict(type='Foo'))))
+
+
+def test_every_registry_can_be_searched():
+    """A lookup imports a registry's locations: each must exist."""
+    for name in ('MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'LOOPS', 'DATASETS',
+                 'TRANSFORMS', 'METRICS'):
+        reg = getattr(registry, name)
+        reg._imported = False
+        assert reg.get('NoSuchThing') is None

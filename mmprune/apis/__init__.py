@@ -1,3 +1,7 @@
-from .run_config import check_mmprune_types, prepare_cfg_for_run, set_show_dir
+from .run_config import (add_run_args, check_mmprune_types, load_run_config,
+                         prepare_cfg_for_run, set_show_dir)
 
-__all__ = ['check_mmprune_types', 'prepare_cfg_for_run', 'set_show_dir']
+__all__ = [
+    'add_run_args', 'check_mmprune_types', 'load_run_config',
+    'prepare_cfg_for_run', 'set_show_dir'
+]

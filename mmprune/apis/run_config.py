@@ -1,13 +1,44 @@
 """Config preparation shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
 import os.path as osp
 from typing import Any, Iterator, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import Registry
 
 from mmprune import registry as mmprune_registry
 from mmprune.compat import adapt_cfg_for_cpu_ddp, init_cpu_process_group
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    """The flags train and test share, as OpenMMLab tools spell them."""
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_run_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config`` and apply the shared flags: launcher,
+    ``--cfg-options`` and the work dir (default ``work_dirs/<config>``)."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def _iter_types(node: Any, key: str = '') -> Iterator[Tuple[str, str]]:
@@ -55,9 +86,10 @@ def prepare_cfg_for_run(cfg: Config, launcher: str, amp: bool = False) -> None:
 
 
 def set_show_dir(cfg: Config, show_dir: str) -> None:
-    """Turn on drawing predictions into ``show_dir`` (relative to the work
-    dir) during test: mmdet/mmrotate's hook takes ``test_out_dir``; mmseg's
-    draws through the visualizer, whose ``save_dir`` is set instead."""
+    """Turn on drawing every test prediction into ``show_dir`` (relative to
+    the work dir): mmdet/mmrotate's hook takes ``test_out_dir``; mmseg's
+    draws through the visualizer, whose ``save_dir`` is set instead, and
+    only every ``interval``-th batch (50 by default), so it is set to 1."""
     hooks = cfg.get('default_hooks', {})
     if 'visualization' not in hooks:
         raise KeyError('--show-dir: the config has no '
@@ -65,6 +97,7 @@ def set_show_dir(cfg: Config, show_dir: str) -> None:
     hook = hooks['visualization']
     hook['draw'] = True
     if 'SegVisualizationHook' in str(hook.get('type', '')):
+        hook['interval'] = 1
         cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, show_dir)
     else:
         hook['test_out_dir'] = show_dir

@@ -1,42 +1,45 @@
 """Let mmengine run a multi-process job on CPU (gloo).
 
-- mmengine 0.10.7's ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]``
-  when a config has no ``model_wrapper_cfg``; PyTorch rejects device_ids for
-  a CPU module. With a ``model_wrapper_cfg`` the runner builds the wrapper
-  from it alone, so a default that leaves ``device_ids`` unset is all it
-  takes.
-- torch's SyncBatchNorm refuses CPU tensors; model-zoo configs (RTMDet,
-  SegFormer, LSKNet) ask for SyncBN, so a CPU run uses plain BN (statistics
-  per process) and says so in the log.
+- mmengine 0.10.7's ``Runner.wrap_model`` gives a DDP wrapper
+  ``device_ids=[LOCAL_RANK]``; PyTorch rejects device_ids for a CPU module.
+- torch's SyncBatchNorm refuses CPU tensors, and SyncBN comes both from
+  configs (RTMDet, SegFormer, LSKNet ask for it) and from model code (mmdet's
+  RTMDet converts its BN itself when the world size is > 1).
 - mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which a CPU build
-  of torch lacks (see :func:`init_cpu_process_group`).
-"""
-from typing import Any
+  of torch lacks.
 
+So a CPU run gets :class:`CPUDistributedDataParallel` (no device_ids, every
+SyncBN turned back into BN just before wrapping, whatever created it), and
+the tools start the gloo process group themselves.
+"""
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
-_SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'TorchSyncBN', 'SyncBatchNorm')
+from mmprune.registry import MODEL_WRAPPERS
 
 
-def _sync_bn_to_bn(node: Any) -> int:
-    count = 0
-    if isinstance(node, dict):
-        if node.get('type') in _SYNC_BN_TYPES:
-            node['type'] = 'BN'
-            count += 1
-        for value in node.values():
-            count += _sync_bn_to_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _sync_bn_to_bn(value)
-    return count
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` for CPU processes: plain BN (statistics
+    per process) in place of SyncBN, and no ``device_ids``."""
+
+    def __init__(self, module: torch.nn.Module, device_ids=None, **kwargs):
+        # the runner passes device_ids=[LOCAL_RANK] to every DDP wrapper
+        del device_ids
+        had_sync_bn = any(
+            isinstance(m, torch.nn.SyncBatchNorm) for m in module.modules())
+        module = revert_sync_batchnorm(module)
+        if had_sync_bn:
+            print_log('CPU distributed run: SyncBN layers use plain BN '
+                      '(torch\'s SyncBatchNorm needs a GPU)', logger='current')
+        super().__init__(module=module, device_ids=None, **kwargs)
 
 
 def adapt_cfg_for_cpu_ddp(cfg: Config, launcher: str) -> Config:
-    """Give a distributed CPU run a ``model_wrapper_cfg`` without device_ids
-    and plain BN in place of SyncBN.
+    """Wrap the model of a distributed CPU run in
+    :class:`CPUDistributedDataParallel`.
 
     Does nothing for non-distributed runs or on GPU machines; a config's own
     ``model_wrapper_cfg`` is kept.
@@ -45,13 +48,9 @@ def adapt_cfg_for_cpu_ddp(cfg: Config, launcher: str) -> Config:
         return cfg
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel',
+            type='mmprune.CPUDistributedDataParallel',
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
-    if _sync_bn_to_bn(cfg.get('model')):
-        print_log('CPU distributed run: SyncBN layers use plain BN (torch\'s '
-                  'SyncBatchNorm needs a GPU)', logger='current')
-    cfg.pop('sync_bn', None)
     return cfg
 
 
