@@ -59,7 +59,7 @@ max_iters = 2000
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
 optim_wrapper = dict(
-    optimizer=dict(lr=1e-3),
+    optimizer=dict(lr=2e-3),  # 1e-3 reached 54.3 mIoU in 2k iters, 2e-3 78.9
     paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
