@@ -16,7 +16,7 @@ from typing import Callable, Dict, List
 import cv2
 import numpy as np
 
-from .scene import ShapeObject, ShapesSpec, obox_corners, render_scene
+from .scene import ShapesSpec, obox_corners, render_scene
 
 WRITERS: Dict[str, Callable[[str, ShapesSpec], None]] = {}
 
@@ -113,8 +113,3 @@ def write_seg(root: str, spec: ShapesSpec) -> None:
 
 SUBDIRS = dict(coco=['images'], dota=['images', 'labelTxt'],
                seg=['images', 'labels'])
-
-
-def scene_objects(spec: ShapesSpec, index: int) -> List[ShapeObject]:
-    """The objects of one image, as the writers see them (for tests)."""
-    return render_scene(spec, index)[1]
