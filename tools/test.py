@@ -5,10 +5,8 @@ import os.path as osp
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-from mmprune.apis import (add_run_args, load_run_config, prepare_cfg_for_run,
-                          set_show_dir)
+from mmprune.apis import (add_run_args, build_runner, load_run_config,
+                          prepare_cfg_for_run, set_show_dir)
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,8 +36,7 @@ def main() -> None:
         set_show_dir(cfg, args.show_dir)
     prepare_cfg_for_run(cfg, args.launcher)
 
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

@@ -6,9 +6,8 @@ the compatibility shims before the config pulls in mmrotate.
 import argparse
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-from mmprune.apis import add_run_args, load_run_config, prepare_cfg_for_run
+from mmprune.apis import (add_run_args, build_runner, load_run_config,
+                          prepare_cfg_for_run)
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,8 +47,7 @@ def main() -> None:
         cfg.load_from = args.resume
     prepare_cfg_for_run(cfg, args.launcher, amp=args.amp)
 
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     runner.train()
 
 

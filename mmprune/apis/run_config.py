@@ -6,7 +6,8 @@ from typing import Any, Iterator, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import Registry
+from mmengine.registry import RUNNERS, Registry
+from mmengine.runner import Runner
 
 from mmprune import registry as mmprune_registry
 from mmprune.compat import adapt_cfg_for_cpu_ddp, init_cpu_process_group
@@ -39,6 +40,12 @@ def load_run_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The runner a config asks for (``runner_type``), else mmengine's."""
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+        RUNNERS.build(cfg)
 
 
 def _iter_types(node: Any, key: str = '') -> Iterator[Tuple[str, str]]:
