@@ -28,8 +28,10 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     def __init__(self, module: torch.nn.Module, device_ids=None, **kwargs):
         # the runner passes device_ids=[LOCAL_RANK] to every DDP wrapper
         del device_ids
+        # torch's and mmcv's SyncBN classes share this name; both are
+        # reverted by revert_sync_batchnorm
         had_sync_bn = any(
-            isinstance(m, torch.nn.SyncBatchNorm) for m in module.modules())
+            type(m).__name__ == 'SyncBatchNorm' for m in module.modules())
         module = revert_sync_batchnorm(module)
         if had_sync_bn:
             print_log('CPU distributed run: SyncBN layers use plain BN '
