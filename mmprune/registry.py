@@ -15,10 +15,14 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmprune')
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, locations=['mmprune.models'],
+    scope='mmprune')
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmprune')
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmprune')
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, locations=['mmprune.engine'],
+    scope='mmprune')
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mmprune')
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmprune.datasets'],

@@ -62,3 +62,13 @@ def test_every_registry_can_be_searched():
         reg = getattr(registry, name)
         reg._imported = False
         assert reg.get('NoSuchThing') is None
+
+
+def test_models_and_hooks_are_registered():
+    assert 'LSKNet' in registry.MODELS.module_dict
+    assert 'WeightInheritanceHook' in registry.HOOKS.module_dict
+    cfg = Config(dict(
+        model=dict(backbone=dict(type='mmprune.LSKNet')),
+        custom_hooks=[dict(type='mmprune.WeightInheritanceHook',
+                           checkpoint='x.pth')]))
+    check_mmprune_types(cfg)

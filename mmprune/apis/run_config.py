@@ -80,12 +80,44 @@ def check_mmprune_types(cfg: Config) -> None:
                 f'registers: {", ".join(known)}')
 
 
+# the config keys that must all equal the FPN width in a detector
+FPN_WIDTH_KEYS = ('neck.out_channels', 'rpn_head.in_channels',
+                  'roi_head.bbox_roi_extractor.out_channels',
+                  'roi_head.bbox_head.in_channels', 'bbox_head.in_channels')
+
+
+def check_fpn_width(cfg: Config) -> None:
+    """A slimmed FPN must be slimmed in every consumer: fail before the
+    model is built, naming every key that disagrees with ``neck``."""
+    model = cfg.get('model', {})
+
+    def get(path):
+        node = model
+        for part in path.split('.'):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, int) else None
+
+    width = get('neck.out_channels')
+    if width is None:
+        return
+    wrong = [f'model.{k}={get(k)}' for k in FPN_WIDTH_KEYS[1:]
+             if get(k) is not None and get(k) != width]
+    if wrong:
+        raise ValueError(
+            f'model.neck.out_channels={width} but {", ".join(wrong)}: the '
+            'FPN width must be the same in every consumer (the slimmed '
+            'configs set them all from one variable, fpn_channels)')
+
+
 def prepare_cfg_for_run(cfg: Config, launcher: str, amp: bool = False) -> None:
     """Check the config and adapt it to the machine, before the runner."""
     if amp and not torch.cuda.is_available():
         raise RuntimeError('--amp needs a GPU: mmengine\'s AmpOptimWrapper '
                            'does not run on CPU')
     check_mmprune_types(cfg)
+    check_fpn_width(cfg)
     adapt_cfg_for_cpu_ddp(cfg, launcher)
     if init_cpu_process_group(launcher):
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})

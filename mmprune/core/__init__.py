@@ -1,0 +1,1 @@
+"""mmprune's core: knows torch and Torch-Pruning, not the runner."""

@@ -1,0 +1,3 @@
+from .weight_inheritance_hook import WeightInheritanceHook
+
+__all__ = ['WeightInheritanceHook']

@@ -1,0 +1,69 @@
+"""``WeightInheritanceHook``: start a slimmed config from a wider trained
+checkpoint, keeping the most important channels of every coupled group."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmprune.apis.weight_inheritance import (dump_json_atomic,
+                                             inherit_from_checkpoint)
+from mmprune.core.importance import WEIGHT_IMPORTANCES
+from mmprune.registry import HOOKS
+
+
+@HOOKS.register_module()
+class WeightInheritanceHook(Hook):
+    """Inherit the slimmed model's weights from ``checkpoint`` before the
+    first training iteration.
+
+    Runs after the runner's weight initialisation and checkpoint loading,
+    only when training starts from iteration 0 (a resumed run already holds
+    its weights). Writes ``weight_inheritance.json`` in the work dir: every
+    tensor inherited whole, narrowed (kept/total per dim) or initialised
+    fresh with the reason.
+
+    Args:
+        checkpoint: the wider model's checkpoint (never modified).
+        source_config: the config of that model; by default the config
+            mmengine saved inside the checkpoint.
+        importance: how channels are ranked: ``l1`` (default), ``l2`` or
+            ``bn_scale``.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 checkpoint: str,
+                 source_config: Optional[str] = None,
+                 importance: str = 'l1') -> None:
+        if importance not in WEIGHT_IMPORTANCES:
+            raise ValueError(
+                f'WeightInheritanceHook: importance "{importance}" is not '
+                f'one of {", ".join(WEIGHT_IMPORTANCES)}')
+        self.checkpoint = checkpoint
+        self.source_config = source_config
+        self.importance = importance
+
+    def before_train(self, runner) -> None:
+        if runner.iter > 0:
+            runner.logger.info('WeightInheritanceHook: resumed at iteration '
+                               f'{runner.iter}, nothing to inherit')
+            return
+        if runner.cfg.get('load_from') and not runner.cfg.get('resume'):
+            raise ValueError(
+                'WeightInheritanceHook: the config also sets load_from '
+                f'("{runner.cfg.load_from}"); both would give the starting '
+                'weights. Remove one of them.')
+        if not osp.isfile(self.checkpoint):
+            raise FileNotFoundError(
+                f'WeightInheritanceHook: checkpoint "{self.checkpoint}" does '
+                'not exist (custom_hooks ... checkpoint=)')
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        report = inherit_from_checkpoint(model, runner.cfg, self.checkpoint,
+                                         self.source_config, self.importance)
+        runner.logger.info(report.summary())
+        out = osp.join(runner.work_dir, 'weight_inheritance.json')
+        dump_json_atomic(
+            dict(checkpoint=self.checkpoint, **report.to_dict()), out)
+        runner.logger.info(f'weight inheritance report: {out}')

@@ -1,0 +1,281 @@
+"""Weight inheritance from a wider LSKNet Oriented R-CNN into slimmer ones:
+a hand computation of the kept channels, coupled FPN narrowing, the report,
+architecture mismatches, the hook and the offline tool through the stock
+tools."""
+import copy
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmprune  # noqa: F401
+from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
+from mmprune.core.inheritance import ArchitectureMismatchError, \
+    inherit_weights
+
+from conftest import REPO, TINY_LOADERS, run_tool
+
+LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
+SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
+                   max_objects=3)
+# a tiny LSKNet Oriented R-CNN: FPN 32, RoI fc 64
+TINY = {
+    'model.backbone.embed_dims': [16, 32, 48, 64],
+    'model.backbone.depths': [1, 1, 1, 1],
+    'model.backbone.mlp_ratios': [4, 4, 4, 4],
+    'model.neck.in_channels': [16, 32, 48, 64],
+    'model.roi_head.bbox_head.fc_out_channels': 64,
+    'train_dataloader.batch_size': 2,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'train_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=4),
+    'val_dataloader.batch_size': 2,
+    'val_dataloader.num_workers': 0,
+    'val_dataloader.persistent_workers': False,
+    'val_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
+}
+
+
+def fpn(width: int) -> dict:
+    return {
+        'model.neck.out_channels': width,
+        'model.rpn_head.in_channels': width,
+        'model.rpn_head.feat_channels': width,
+        'model.roi_head.bbox_roi_extractor.out_channels': width,
+        'model.roi_head.bbox_head.in_channels': width,
+    }
+
+
+def tiny_cfg(**changes) -> Config:
+    cfg = Config.fromfile(LSK_SHAPES)
+    cfg.merge_from_dict(dict(TINY, **fpn(32)))
+    cfg.merge_from_dict(changes)
+    return cfg
+
+
+def build(cfg: Config):
+    init_default_scope('mmrotate')
+    torch.manual_seed(0)
+    model = build_model_from(cfg)
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def source():
+    cfg = tiny_cfg()
+    model = build(cfg)
+    return cfg, model, tracing_batch(cfg, model)
+
+
+def _topk(scores: torch.Tensor, k: int) -> list:
+    return sorted(torch.argsort(scores, descending=True)[:k].tolist())
+
+
+def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
+    src_cfg, src, data = source
+    tgt = build(tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    report = inherit_weights(src, src.state_dict(), tgt, data)
+
+    head, new = src.roi_head.bbox_head, tgt.roi_head.bbox_head
+    w1, b1 = head.shared_fcs[0].weight, head.shared_fcs[0].bias
+    w2, b2 = head.shared_fcs[1].weight, head.shared_fcs[1].bias
+    wc, wr = head.fc_cls.weight, head.fc_reg.weight
+    # L1 per channel in every coupled layer, averaged over the layers
+    k1 = _topk((w1.abs().sum(1) + w2.abs().sum(0)) / 2, 48)
+    k2 = _topk((w2.abs().sum(1) + wc.abs().sum(0) + wr.abs().sum(0)) / 3,
+               48)
+    assert k1 != list(range(48)) and k2 != list(range(48))  # no slice
+    assert torch.equal(new.shared_fcs[0].weight, w1[k1])
+    assert torch.equal(new.shared_fcs[0].bias, b1[k1])
+    assert torch.equal(new.shared_fcs[1].weight, w2[k2][:, k1])
+    assert torch.equal(new.shared_fcs[1].bias, b2[k2])
+    assert torch.equal(new.fc_cls.weight, wc[:, k2])
+    assert torch.equal(new.fc_reg.weight, wr[:, k2])
+    assert torch.equal(new.fc_cls.bias, head.fc_cls.bias)
+
+    # the report covers every tensor of the target exactly once
+    names = [t.name for t in report.tensors]
+    assert sorted(names) == sorted(tgt.state_dict())
+    status = {t.name: t for t in report.tensors}
+    fc1 = status['roi_head.bbox_head.shared_fcs.0.weight']
+    assert fc1.status == 'narrowed' and 'kept 48/64' in fc1.detail
+    assert status['backbone.block1.0.mlp.fc1.weight'].status == 'inherited'
+    assert report.count('fresh') == 0
+
+
+@pytest.mark.parametrize('importance', ['l2', 'bn_scale'])
+def test_other_importances_rank_as_documented(source, importance):
+    src_cfg, src, data = source
+    tgt = build(tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    inherit_weights(src, src.state_dict(), tgt, data, importance)
+    head = src.roi_head.bbox_head
+    w1, w2 = head.shared_fcs[0].weight, head.shared_fcs[1].weight
+    # l2: squared norms; bn_scale: the fc group has no BatchNorm, so it
+    # falls back to L1
+    p = 2 if importance == 'l2' else 1
+    k1 = _topk((w1.abs().pow(p).sum(1) + w2.abs().pow(p).sum(0)) / 2, 48)
+    assert torch.equal(tgt.roi_head.bbox_head.shared_fcs[0].weight, w1[k1])
+
+
+def test_fpn_width_change_narrows_every_consumer_consistently(source):
+    src_cfg, src, data = source
+    tgt_cfg = tiny_cfg(**fpn(24), **{
+        'model.backbone.mlp_ratios': [3, 3, 3, 3],
+        'model.backbone.lsk_split_dims': [8, 16, 16, 21]
+    })
+    tgt = build(tgt_cfg)
+    report = inherit_weights(src, src.state_dict(), tgt, data)
+    assert report.count('fresh') == 0
+
+    groups = {g['root']: g for g in report.groups}
+    fpn_group = next(g for r, g in groups.items()
+                     if r.startswith('neck.fpn_convs'))
+    kept = fpn_group['kept_channels']
+    assert len(kept) == 24
+    assert 'roi_head.bbox_head.shared_fcs.0' in fpn_group['layers']
+    assert 'rpn_head.rpn_conv' in fpn_group['layers']
+    # the RoI FC reads the same FPN channels, through the 7x7 flattening
+    w1 = src.roi_head.bbox_head.shared_fcs[0].weight.view(64, 32, 49)
+    assert torch.equal(
+        tgt.roi_head.bbox_head.shared_fcs[0].weight.view(64, 24, 49),
+        w1[:, kept])
+    rpn_kept = groups['rpn_head.rpn_conv']['kept_channels']
+    assert torch.equal(tgt.rpn_head.rpn_conv.weight,
+                       src.rpn_head.rpn_conv.weight[rpn_kept][:, kept])
+    # the LSK split is narrowed as one group of conv1, conv2 and conv
+    split = groups['backbone.block4.0.attn.spatial_gating_unit.lsk_split']
+    sgu = src.backbone.block4[0].attn.spatial_gating_unit
+    new = tgt.backbone.block4[0].attn.spatial_gating_unit
+    ks = split['kept_channels']
+    assert torch.equal(new.conv1.weight, sgu.conv1.weight[ks])
+    assert torch.equal(new.conv2.weight, sgu.conv2.weight[ks])
+    assert torch.equal(new.conv.weight, sgu.conv.weight[:, ks])
+
+    # the narrowed model runs in loss and predict mode
+    batch = tracing_batch(tgt_cfg, tgt)
+    tgt.train()
+    losses = tgt(**batch, mode='loss')
+    assert torch.isfinite(tgt.parse_losses(losses)[0])
+    tgt.eval()
+    with torch.no_grad():
+        preds = tgt(**tracing_batch(tgt_cfg, tgt), mode='predict')
+    assert len(preds) == 2
+
+
+def test_single_fc_head_reports_fresh_consumers_of_the_removed_fc(source):
+    src_cfg, src, data = source
+    tgt = build(tiny_cfg(**{
+        'model.roi_head.bbox_head.type': 'mmdet.ConvFCBBoxHead',
+        'model.roi_head.bbox_head.num_shared_fcs': 1,
+        'model.roi_head.bbox_head.fc_out_channels': 48,
+    }))
+    report = inherit_weights(src, src.state_dict(), tgt, data)
+    status = {t.name: t for t in report.tensors}
+    assert status['roi_head.bbox_head.shared_fcs.0.weight'].status == \
+        'narrowed'
+    fresh = status['roi_head.bbox_head.fc_cls.weight']
+    assert fresh.status == 'fresh'
+    assert 'roi_head.bbox_head.shared_fcs.1' in fresh.detail
+
+
+def test_checkpoint_of_another_architecture_names_the_module(source):
+    src_cfg, src, data = source
+    # a deeper backbone: block1.1 does not exist in the source
+    tgt = build(tiny_cfg(**{'model.backbone.depths': [2, 1, 1, 1]}))
+    with pytest.raises(ArchitectureMismatchError,
+                       match=r'"backbone.block1.1" \(LSKBlock\)'):
+        inherit_weights(src, src.state_dict(), tgt, data)
+    # a checkpoint that does not match its source model
+    state = copy.copy(src.state_dict())
+    state['neck.extra.weight'] = torch.zeros(1)
+    with pytest.raises(ArchitectureMismatchError, match='"neck.extra"'):
+        inherit_weights(src, state, build(tiny_cfg()), data)
+
+
+_TINY_TEXT = TINY_LOADERS + '''
+model = dict(
+    backbone=dict(embed_dims=[16, 32, 48, 64], depths=[1, 1, 1, 1],
+                  mlp_ratios={ratios}),
+    neck=dict(in_channels=[16, 32, 48, 64], out_channels={fpn}),
+    rpn_head=dict(in_channels={fpn}, feat_channels={fpn}),
+    roi_head=dict(bbox_roi_extractor=dict(out_channels={fpn}),
+                  bbox_head=dict(in_channels={fpn}, fc_out_channels={fc})))
+default_hooks = dict(logger=dict(interval=1))
+'''
+
+
+def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
+    source_cfg = tmp_path / 'source.py'
+    source_cfg.write_text(
+        f'_base_ = {LSK_SHAPES!r}\n' +
+        _TINY_TEXT.format(ratios=[4, 4, 4, 4], fpn=32, fc=64) +
+        'train_cfg = dict(max_epochs=1, val_interval=1)\n')
+    src_work = str(tmp_path / 'src')
+    run_tool(['tools/train.py', str(source_cfg), '--work-dir', src_work])
+    src_ckpt = osp.join(src_work, 'epoch_1.pth')
+    before = osp.getmtime(src_ckpt)
+
+    # plan C at tiny scale, declared like the shapes configs
+    plan_c = osp.join(
+        REPO, 'configs/pruning/lsknet/lsk_s_fpn_3e_shapes_le90_pruneC.py')
+    target_cfg = tmp_path / 'target.py'
+    target_cfg.write_text(
+        f'_base_ = {plan_c!r}\n' +
+        _TINY_TEXT.format(ratios=[3, 3, 3, 3], fpn=24, fc=48) +
+        'model.update(backbone=dict(embed_dims=[16, 32, 48, 64], '
+        'depths=[1, 1, 1, 1], mlp_ratios=[3, 3, 3, 3], '
+        'lsk_split_dims=[8, 16, 16, 21]))\n'
+        f'custom_hooks = [dict(type="mmprune.WeightInheritanceHook", '
+        f'checkpoint={src_ckpt!r})]\n'
+        'train_cfg = dict(max_iters=2, val_interval=2)\n'
+        'default_hooks = dict(checkpoint=dict(interval=2))\n')
+    work = str(tmp_path / 'tgt')
+    proc = run_tool(['tools/train.py', str(target_cfg), '--work-dir', work])
+    log = proc.stdout + proc.stderr
+    assert 'weight inheritance (l1)' in log
+    report = json.load(open(osp.join(work, 'weight_inheritance.json')))
+    assert report['counts']['fresh'] == 0 and report['counts']['narrowed']
+    assert osp.getmtime(src_ckpt) == before  # the source is never touched
+    proc = run_tool(['tools/test.py', str(target_cfg),
+                     osp.join(work, 'iter_2.pth'), '--work-dir', work])
+    assert 'dota/mAP' in proc.stdout + proc.stderr
+
+    # offline: inherit once, test the result with the stock test tool
+    out = str(tmp_path / 'inherited' / 'pruneC.pth')
+    run_tool(['tools/inherit_weights.py', str(target_cfg), src_ckpt,
+              '--out', out])
+    assert osp.isfile(out.replace('.pth', '_weight_inheritance.json'))
+    proc = run_tool(['tools/test.py', str(target_cfg), out, '--work-dir',
+                     work])
+    assert 'dota/mAP' in proc.stdout + proc.stderr
+    proc = run_tool(['tools/inherit_weights.py', str(target_cfg), src_ckpt,
+                     '--out', src_ckpt], check=False)
+    assert proc.returncode != 0 and 'never overwritten' in proc.stderr
+
+
+class _Runner:
+    """The few runner attributes the hook reads before any work."""
+
+    def __init__(self, iteration=0, **cfg):
+        from mmengine.logging import MMLogger
+        self.iter = iteration
+        self.cfg = Config(cfg)
+        self.logger = MMLogger.get_current_instance()
+
+
+def test_hook_checks_its_input_before_any_work(tmp_path):
+    from mmprune.engine import WeightInheritanceHook
+    with pytest.raises(ValueError, match='importance "l3"'):
+        WeightInheritanceHook(checkpoint='x.pth', importance='l3')
+    missing = str(tmp_path / 'missing.pth')
+    hook = WeightInheritanceHook(checkpoint=missing)
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        hook.before_train(_Runner())
+    with pytest.raises(ValueError, match='load_from'):
+        hook.before_train(_Runner(load_from='other.pth'))
+    # a resumed run already holds its weights: nothing is loaded
+    hook.before_train(_Runner(iteration=10))

@@ -1,0 +1,89 @@
+"""Write a checkpoint for a slimmed config whose weights are inherited from a
+wider trained checkpoint (the most important channels of every coupled
+group), plus its report, without training. The result loads with the stock
+``tools/test.py CONFIG OUT`` or starts a finetune through ``load_from``.
+
+    python tools/inherit_weights.py configs/pruning/lsknet/X_pruneB.py \
+        work_dirs/base/epoch_12.pth --out work_dirs/X_pruneB/inherited.pth
+"""
+import argparse
+import os
+import os.path as osp
+import tempfile
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
+from mmprune.apis.weight_inheritance import (build_model_from,
+                                             dump_json_atomic,
+                                             inherit_from_checkpoint,
+                                             load_checkpoint_file)
+from mmprune.core.importance import WEIGHT_IMPORTANCES
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the slimmed (target) config')
+    parser.add_argument('checkpoint', help='the wider trained checkpoint')
+    parser.add_argument('--out', required=True,
+                        help='where to write the inherited checkpoint')
+    parser.add_argument(
+        '--source-config',
+        help='config of the checkpoint\'s model (default: the one saved in '
+        'the checkpoint)')
+    parser.add_argument('--importance', default='l1',
+                        choices=WEIGHT_IMPORTANCES)
+    parser.add_argument(
+        '--strict-false', action='store_true',
+        help='for comparison only: load the checkpoint with '
+        'load_state_dict(strict=False) as plain OpenMMLab does (tensors whose '
+        'shape changed keep their initialisation) instead of inheriting')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if osp.abspath(args.out) == osp.abspath(args.checkpoint):
+        raise ValueError(f'--out "{args.out}" is the source checkpoint: it is '
+                         'never overwritten, choose another path')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    target = build_model_from(cfg)
+    target.init_weights()
+    if args.strict_false:
+        state, _ = load_checkpoint_file(args.checkpoint)
+        own = target.state_dict()
+        fits = {k: v for k, v in state.items()
+                if k in own and own[k].shape == v.shape}
+        target.load_state_dict(fits, strict=False)
+        report = dict(loaded=len(fits), left_initialised=len(own) - len(fits))
+        print(f'strict=False: {len(fits)} tensors loaded, '
+              f'{len(own) - len(fits)} keep their initialisation')
+    else:
+        report = inherit_from_checkpoint(target, cfg, args.checkpoint,
+                                         args.source_config, args.importance)
+        print(report.summary())
+        report = report.to_dict()
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt = dict(
+        state_dict=target.state_dict(),
+        meta=dict(cfg=cfg.pretty_text, inherited_from=args.checkpoint,
+                  importance='strict=False' if args.strict_false else
+                  args.importance))
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
+    os.close(fd)
+    torch.save(ckpt, tmp)
+    os.replace(tmp, args.out)
+    report_path = osp.splitext(args.out)[0] + '_weight_inheritance.json'
+    dump_json_atomic(dict(checkpoint=args.checkpoint, **report), report_path)
+    print(f'wrote {args.out} and {report_path}')
+
+
+if __name__ == '__main__':
+    main()
