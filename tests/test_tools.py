@@ -13,7 +13,21 @@ import torch
 
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
 
-from conftest import REPO, TINY_LOADERS, run_tool
+from conftest import REPO, run_tool
+
+# Tiny data and loaders for every baseline: 4 training images, batch 2, so
+# one epoch is two iterations; 2 validation images.
+_TINY_LOADERS = '''
+shapes_tiny = dict(img_size=128, min_object_size=16, max_object_size=48,
+                   max_objects=3)
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(shapes=dict(shapes_tiny, num_images=4)))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(shapes=dict(shapes_tiny, num_images=2)))
+test_dataloader = val_dataloader
+'''
 
 TINY = {
     'mmdet': ('configs/rtmdet/rtmdet_tiny_12e_shapes.py', '''
@@ -35,7 +49,7 @@ default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
 
 def tiny_config(tmp_path, lib: str, length: int) -> str:
     base, extra, _ = TINY[lib]
-    text = (f'_base_ = {osp.join(REPO, base)!r}\n' + TINY_LOADERS +
+    text = (f'_base_ = {osp.join(REPO, base)!r}\n' + _TINY_LOADERS +
             extra.format(epochs=length, iters=2 * length))
     path = tmp_path / f'tiny_{lib}_{length}.py'
     path.write_text(text)

@@ -16,7 +16,7 @@ from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
 from mmprune.core.inheritance import ArchitectureMismatchError, \
     inherit_weights
 
-from conftest import REPO, TINY_LOADERS, run_tool
+from conftest import REPO, run_tool
 
 LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
 SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
@@ -36,6 +36,10 @@ TINY = {
     'val_dataloader.num_workers': 0,
     'val_dataloader.persistent_workers': False,
     'val_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
+    'test_dataloader.batch_size': 2,
+    'test_dataloader.num_workers': 0,
+    'test_dataloader.persistent_workers': False,
+    'test_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
 }
 
 
@@ -49,8 +53,9 @@ def fpn(width: int) -> dict:
     }
 
 
-def tiny_cfg(**changes) -> Config:
-    cfg = Config.fromfile(LSK_SHAPES)
+def tiny_cfg(base: str = LSK_SHAPES, **changes) -> Config:
+    """``base`` at tiny widths (and data), then ``changes``."""
+    cfg = Config.fromfile(base)
     cfg.merge_from_dict(dict(TINY, **fpn(32)))
     cfg.merge_from_dict(changes)
     return cfg
@@ -196,63 +201,54 @@ def test_checkpoint_of_another_architecture_names_the_module(source):
         inherit_weights(src, state, build(tiny_cfg()), data)
 
 
-_TINY_TEXT = TINY_LOADERS + '''
-model = dict(
-    backbone=dict(embed_dims=[16, 32, 48, 64], depths=[1, 1, 1, 1],
-                  mlp_ratios={ratios}),
-    neck=dict(in_channels=[16, 32, 48, 64], out_channels={fpn}),
-    rpn_head=dict(in_channels={fpn}, feat_channels={fpn}),
-    roi_head=dict(bbox_roi_extractor=dict(out_channels={fpn}),
-                  bbox_head=dict(in_channels={fpn}, fc_out_channels={fc})))
-default_hooks = dict(logger=dict(interval=1))
-'''
-
-
 def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
-    source_cfg = tmp_path / 'source.py'
-    source_cfg.write_text(
-        f'_base_ = {LSK_SHAPES!r}\n' +
-        _TINY_TEXT.format(ratios=[4, 4, 4, 4], fpn=32, fc=64) +
-        'train_cfg = dict(max_epochs=1, val_interval=1)\n')
+    source_cfg = str(tmp_path / 'source.py')
+    tiny_cfg(**{
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.logger.interval': 1,
+    }).dump(source_cfg)
     src_work = str(tmp_path / 'src')
-    run_tool(['tools/train.py', str(source_cfg), '--work-dir', src_work])
+    run_tool(['tools/train.py', source_cfg, '--work-dir', src_work])
     src_ckpt = osp.join(src_work, 'epoch_1.pth')
     before = osp.getmtime(src_ckpt)
 
-    # plan C at tiny scale, declared like the shapes configs
+    # plan C at tiny scale: the plan's config with the tiny widths
     plan_c = osp.join(
         REPO, 'configs/pruning/lsknet/lsk_s_fpn_3e_shapes_le90_pruneC.py')
-    target_cfg = tmp_path / 'target.py'
-    target_cfg.write_text(
-        f'_base_ = {plan_c!r}\n' +
-        _TINY_TEXT.format(ratios=[3, 3, 3, 3], fpn=24, fc=48) +
-        'model.update(backbone=dict(embed_dims=[16, 32, 48, 64], '
-        'depths=[1, 1, 1, 1], mlp_ratios=[3, 3, 3, 3], '
-        'lsk_split_dims=[8, 16, 16, 21]))\n'
-        f'custom_hooks = [dict(type="mmprune.WeightInheritanceHook", '
-        f'checkpoint={src_ckpt!r})]\n'
-        'train_cfg = dict(max_iters=2, val_interval=2)\n'
-        'default_hooks = dict(checkpoint=dict(interval=2))\n')
+    target_cfg = str(tmp_path / 'target.py')
+    tiny_cfg(plan_c, **fpn(24), **{
+        'model.backbone.mlp_ratios': [3, 3, 3, 3],
+        'model.backbone.lsk_split_dims': [8, 16, 16, 21],
+        'model.roi_head.bbox_head.fc_out_channels': 48,
+        'custom_hooks': [
+            dict(type='mmprune.WeightInheritanceHook', checkpoint=src_ckpt)
+        ],
+        'train_cfg.max_iters': 2,
+        'train_cfg.val_interval': 2,
+        'default_hooks.checkpoint.interval': 2,
+        'default_hooks.logger.interval': 1,
+    }).dump(target_cfg)
     work = str(tmp_path / 'tgt')
-    proc = run_tool(['tools/train.py', str(target_cfg), '--work-dir', work])
+    proc = run_tool(['tools/train.py', target_cfg, '--work-dir', work])
     log = proc.stdout + proc.stderr
     assert 'weight inheritance (l1)' in log
     report = json.load(open(osp.join(work, 'weight_inheritance.json')))
     assert report['counts']['fresh'] == 0 and report['counts']['narrowed']
     assert osp.getmtime(src_ckpt) == before  # the source is never touched
-    proc = run_tool(['tools/test.py', str(target_cfg),
+    proc = run_tool(['tools/test.py', target_cfg,
                      osp.join(work, 'iter_2.pth'), '--work-dir', work])
     assert 'dota/mAP' in proc.stdout + proc.stderr
 
     # offline: inherit once, test the result with the stock test tool
     out = str(tmp_path / 'inherited' / 'pruneC.pth')
-    run_tool(['tools/inherit_weights.py', str(target_cfg), src_ckpt,
+    run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
               '--out', out])
     assert osp.isfile(out.replace('.pth', '_weight_inheritance.json'))
-    proc = run_tool(['tools/test.py', str(target_cfg), out, '--work-dir',
+    proc = run_tool(['tools/test.py', target_cfg, out, '--work-dir',
                      work])
     assert 'dota/mAP' in proc.stdout + proc.stderr
-    proc = run_tool(['tools/inherit_weights.py', str(target_cfg), src_ckpt,
+    proc = run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
                      '--out', src_ckpt], check=False)
     assert proc.returncode != 0 and 'never overwritten' in proc.stderr
 

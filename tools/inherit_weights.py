@@ -7,20 +7,17 @@ group), plus its report, without training. The result loads with the stock
         work_dirs/base/epoch_12.pth --out work_dirs/X_pruneB/inherited.pth
 """
 import argparse
-import os
 import os.path as osp
-import tempfile
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.apis.weight_inheritance import (build_model_from,
-                                             dump_json_atomic,
                                              inherit_from_checkpoint,
                                              load_checkpoint_file)
 from mmprune.core.importance import WEIGHT_IMPORTANCES
+from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,17 +66,12 @@ def main() -> None:
                                          args.source_config, args.importance)
         print(report.summary())
         report = report.to_dict()
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
     ckpt = dict(
         state_dict=target.state_dict(),
         meta=dict(cfg=cfg.pretty_text, inherited_from=args.checkpoint,
                   importance='strict=False' if args.strict_false else
                   args.importance))
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-    os.close(fd)
-    torch.save(ckpt, tmp)
-    os.replace(tmp, args.out)
+    save_checkpoint_atomic(ckpt, args.out)
     report_path = osp.splitext(args.out)[0] + '_weight_inheritance.json'
     dump_json_atomic(dict(checkpoint=args.checkpoint, **report), report_path)
     print(f'wrote {args.out} and {report_path}')

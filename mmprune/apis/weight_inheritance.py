@@ -1,9 +1,6 @@
 """Weight inheritance from a checkpoint, for configs: shared by
 ``WeightInheritanceHook`` and ``tools/inherit_weights.py``."""
-import json
-import os
 import os.path as osp
-import tempfile
 from typing import Optional, Tuple
 
 import torch
@@ -75,14 +72,3 @@ def inherit_from_checkpoint(target: nn.Module,
     report = inherit_weights(source, state, target, data, importance)
     target.train(was_training)
     return report
-
-
-def dump_json_atomic(obj: dict, path: str) -> None:
-    """Write JSON through a temporary file and a rename, so that a reader
-    never sees half a file."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)),
-                               suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)

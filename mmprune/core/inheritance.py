@@ -151,6 +151,8 @@ def inherit_weights(source: nn.Module,
         importance: ``l1`` (default), ``l2`` or ``bn_scale``.
     """
     scorer = build_weight_importance(importance)
+    # bn_scale ranks only groups that hold a BatchNorm; the others by L1
+    fallback = build_weight_importance('l1')
     check_same_architecture(source, target)
     # trace with the source's own weights loaded: the graph does not depend
     # on them, the importances do
@@ -198,8 +200,8 @@ def inherit_weights(source: nn.Module,
                             f'to {kept_n} channels')
             continue
         scores = scorer(group)
-        if scores is None:  # e.g. bn_scale on a group without BatchNorm
-            scores = build_weight_importance('l1')(group)
+        if scores is None:
+            scores = fallback(group)
         kept = sorted(torch.argsort(scores, descending=True)[:kept_n].tolist())
         removed = sorted(set(range(total)) - set(kept))
         plans.append((root, root_fn, removed))

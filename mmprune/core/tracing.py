@@ -72,10 +72,8 @@ def build_dependency_graph(
     """Torch-Pruning's dependency graph of ``model`` traced through
     :func:`loss_forward` on ``data``. Leaves the model in eval mode (the
     tracer's choice: BN statistics are not touched)."""
-    customized: Dict = {
-        type(m): pruner_for(m)
-        for m in model.modules() if pruner_for(m) is not None
-    }
+    pruners = {type(m): pruner_for(m) for m in model.modules()}
+    customized: Dict = {t: p for t, p in pruners.items() if p is not None}
     with opaque_layers(model):
         return tp.DependencyGraph().build_dependency(
             model,
@@ -84,9 +82,3 @@ def build_dependency_graph(
             customized_pruners=customized,
             ignored_layers=list(ignored_layers or []),
             verbose=False)
-
-
-def preprocessed_batch(model: nn.Module, data_batch: dict,
-                       training: bool = True) -> dict:
-    """Run the model's data preprocessor on a dataloader batch."""
-    return model.data_preprocessor(data_batch, training)

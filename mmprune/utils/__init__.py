@@ -1,3 +1,7 @@
+from .atomic_io import atomic_write, dump_json_atomic, save_checkpoint_atomic
 from .setup_env import register_all_modules
 
-__all__ = ['register_all_modules']
+__all__ = [
+    'atomic_write', 'dump_json_atomic', 'register_all_modules',
+    'save_checkpoint_atomic'
+]

@@ -12,14 +12,15 @@ import sys
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import (ModuleBreakdown, compare_breakdowns,
                               module_breakdown)
 from mmprune.apis import check_fpn_width
-from mmprune.apis.weight_inheritance import build_model_from, \
-    dump_json_atomic
+from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.utils import dump_json_atomic
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -52,7 +53,6 @@ def build(config: str, cfg_options, input_shape, no_flops) -> \
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = build_model_from(cfg)
     # SyncBN cannot run outside a process group on CPU; it counts the same
-    from mmengine.model import revert_sync_batchnorm
     model = revert_sync_batchnorm(model)
     return module_breakdown(model, None if no_flops else tuple(input_shape))
 

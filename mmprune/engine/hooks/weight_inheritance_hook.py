@@ -6,10 +6,10 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmprune.apis.weight_inheritance import (dump_json_atomic,
-                                             inherit_from_checkpoint)
+from mmprune.apis.weight_inheritance import inherit_from_checkpoint
 from mmprune.core.importance import WEIGHT_IMPORTANCES
 from mmprune.registry import HOOKS
+from mmprune.utils import dump_json_atomic
 
 
 @HOOKS.register_module()
