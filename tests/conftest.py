@@ -8,6 +8,20 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+# Tiny data and loaders for every baseline: 4 training images, batch 2, so
+# one epoch is two iterations; 2 validation images.
+TINY_LOADERS = '''
+shapes_tiny = dict(img_size=128, min_object_size=16, max_object_size=48,
+                   max_objects=3)
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(shapes=dict(shapes_tiny, num_images=4)))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(shapes=dict(shapes_tiny, num_images=2)))
+test_dataloader = val_dataloader
+'''
+
 
 @pytest.fixture(scope='session', autouse=True)
 def shapes_cache(tmp_path_factory) -> str:

@@ -13,21 +13,7 @@ import torch
 
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
 
-from conftest import REPO, run_tool
-
-# Tiny data and loaders for every baseline: 4 training images, batch 2, so
-# one epoch is two iterations; 2 validation images.
-_TINY_LOADERS = '''
-shapes_tiny = dict(img_size=128, min_object_size=16, max_object_size=48,
-                   max_objects=3)
-train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(shapes=dict(shapes_tiny, num_images=4)))
-val_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(shapes=dict(shapes_tiny, num_images=2)))
-test_dataloader = val_dataloader
-'''
+from conftest import REPO, TINY_LOADERS as _TINY_LOADERS, run_tool
 
 TINY = {
     'mmdet': ('configs/rtmdet/rtmdet_tiny_12e_shapes.py', '''

@@ -90,6 +90,8 @@ def check_fpn_width(cfg: Config) -> None:
     """A slimmed FPN must be slimmed in every consumer: fail before the
     model is built, naming every key that disagrees with ``neck``."""
     model = cfg.get('model', {})
+    if isinstance(model, dict) and 'student' in model:  # a Distiller
+        model = model['student']
 
     def get(path):
         node = model

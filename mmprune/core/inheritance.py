@@ -132,6 +132,38 @@ def _channels(graph, module: nn.Module, out: bool) -> int:
         pruner.get_in_channels(module)
 
 
+def _kept_channels(graph, group, names, target_modules, scores, total: int,
+                   kept_n: int) -> List[int]:
+    """The most important ``kept_n`` of a group's ``total`` channels. When
+    the group spans several producers joined by a concat (a CSP block's
+    main and short branch, both read by a channel attention), each branch
+    keeps its own target width, chosen by importance within the branch;
+    one global top-k would split the kept channels unevenly."""
+    segments: Dict[Tuple[int, ...], int] = {}
+    for item in group:
+        module = item.dep.target.module
+        name = names.get(module)
+        if name not in target_modules or \
+                not graph.is_out_channel_pruning_fn(item.dep.handler):
+            continue
+        roots = tuple(sorted(set(item.root_idxs)))
+        if 0 < len(roots) < total:
+            n = _channels(graph, target_modules[name], out=True)
+            if segments.setdefault(roots, n) != n:
+                segments = {}  # the branch's layers disagree: no split
+                break
+    covered = sorted(i for roots in segments for i in roots)
+    if segments and covered == list(range(total)) and \
+            sum(segments.values()) == kept_n:
+        kept = []
+        for roots, n in segments.items():
+            seg = torch.tensor(roots)
+            order = torch.argsort(scores[seg], descending=True)[:n]
+            kept += seg[order].tolist()
+        return sorted(kept)
+    return sorted(torch.argsort(scores, descending=True)[:kept_n].tolist())
+
+
 def inherit_weights(source: nn.Module,
                     source_state: dict,
                     target: nn.Module,
@@ -202,7 +234,8 @@ def inherit_weights(source: nn.Module,
         scores = scorer(group)
         if scores is None:
             scores = fallback(group)
-        kept = sorted(torch.argsort(scores, descending=True)[:kept_n].tolist())
+        kept = _kept_channels(graph, group, names, target_modules, scores,
+                              total, kept_n)
         removed = sorted(set(range(total)) - set(kept))
         plans.append((root, root_fn, removed))
         report.groups.append(

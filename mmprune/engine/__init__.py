@@ -1,4 +1,5 @@
 """The MMEngine side: hooks (and later model wrappers) over the core."""
-from .hooks import WeightInheritanceHook
+from . import compressed_checkpoint_loader  # noqa: F401
+from .hooks import UnstructuredSparsityHook, WeightInheritanceHook
 
-__all__ = ['WeightInheritanceHook']
+__all__ = ['UnstructuredSparsityHook', 'WeightInheritanceHook']

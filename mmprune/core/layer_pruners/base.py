@@ -42,6 +42,9 @@ class InternalGroup:
 
 class OpaqueLayerPruner(tp.pruner.BasePruningFunc):
     """Base of the pruners in :data:`LAYER_PRUNERS`."""
+    # True for layers whose inputs are only reliably connected in the
+    # training forward (so the model is traced through its loss).
+    needs_training_forward = False
 
     def internal_groups(self, layer: nn.Module) -> List[InternalGroup]:
         return []

@@ -16,6 +16,9 @@ class RoIExtractorPruner(OpaqueLayerPruner):
     reads as extra flattenings (with few RoIs per level it then multiplies
     the RoI FC's indices by 49 twice and never finishes). Pruning only
     updates ``out_channels``, which sizes that zero tensor."""
+    # In tensor mode the RoIs come from test-time proposal selection, which
+    # can be empty on random weights: the FPN -> RoI head link would be lost.
+    needs_training_forward = True
 
     def prune_out_channels(self, layer: nn.Module,
                            idxs: Sequence[int]) -> nn.Module:

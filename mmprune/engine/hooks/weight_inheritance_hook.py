@@ -4,10 +4,10 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmprune.apis.weight_inheritance import inherit_from_checkpoint
 from mmprune.core.importance import WEIGHT_IMPORTANCES
+from mmprune.engine.model_access import student_model
 from mmprune.registry import HOOKS
 from mmprune.utils import dump_json_atomic
 
@@ -58,8 +58,7 @@ class WeightInheritanceHook(Hook):
             raise FileNotFoundError(
                 f'WeightInheritanceHook: checkpoint "{self.checkpoint}" does '
                 'not exist (custom_hooks ... checkpoint=)')
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
+        model = student_model(runner.model)
         report = inherit_from_checkpoint(model, runner.cfg, self.checkpoint,
                                          self.source_config, self.importance)
         runner.logger.info(report.summary())

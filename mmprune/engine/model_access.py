@@ -1,0 +1,14 @@
+"""Which module a hook acts on."""
+import torch.nn as nn
+from mmengine.model import is_model_wrapper
+
+from mmprune.models.distillers import Distiller
+
+
+def student_model(model: nn.Module) -> nn.Module:
+    """The model being trained: DDP unwrapped, and the student of a
+    ``Distiller`` (slimming and sparsity apply to the student, never to the
+    teacher or the distillation adapters)."""
+    if is_model_wrapper(model):
+        model = model.module
+    return model.student if isinstance(model, Distiller) else model

@@ -1,0 +1,276 @@
+"""``Distiller``: train any mmdet/mmrotate/mmseg student with extra losses
+that pull named module outputs towards a frozen teacher's."""
+import os.path as osp
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import DefaultScope
+from mmengine.runner.checkpoint import load_checkpoint
+
+from mmprune.models.losses import AdaptedFeatureLoss
+from mmprune.registry import MODELS
+
+from .output_recorder import ModuleOutputRecorder, check_module_names
+from .weight_schedule import check_weight_schedule, distill_weight_factor
+
+# Two-stage heads: the teacher's RoI head must see the student's sampled
+# RoIs, or RoI logits and box deltas would not pair up.
+ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
+
+
+class _Frozen:
+    """Holds the teacher outside the module tree: not in parameters() (no
+    optimizer state, no DDP gradient sync), not in state_dict() (never
+    saved), and shared, not copied, when EMAHook deep-copies the model."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def __deepcopy__(self, memo) -> '_Frozen':
+        return self
+
+
+def build_teacher(teacher_config: Union[str, dict],
+                  teacher_checkpoint: Optional[str]) -> nn.Module:
+    if isinstance(teacher_config, str):
+        if not osp.isfile(teacher_config):
+            raise FileNotFoundError(
+                f'Distiller: teacher_config "{teacher_config}" does not exist')
+        cfg = Config.fromfile(teacher_config)
+        scope, model_cfg = cfg.get('default_scope'), cfg.model
+    else:
+        scope, model_cfg = None, teacher_config
+    if teacher_checkpoint is not None and not osp.isfile(teacher_checkpoint):
+        raise FileNotFoundError(
+            f'Distiller: teacher_checkpoint "{teacher_checkpoint}" does not '
+            'exist')
+    with DefaultScope.overwrite_default_scope(scope):
+        teacher = ROOT_MODELS.build(model_cfg)
+    if teacher_checkpoint is not None:
+        # mmengine's loader: weights_only=True through mmprune's allow-list
+        load_checkpoint(teacher, teacher_checkpoint, map_location='cpu',
+                        strict=True)
+    teacher = revert_sync_batchnorm(teacher)
+    teacher.eval().requires_grad_(False)
+    return teacher
+
+
+@MODELS.register_module()
+class Distiller(BaseModel):
+    """Knowledge distillation around a student model.
+
+    Args:
+        student: the student's model config (usually ``{{_base_.model}}``
+            or the model of a slimmed config).
+        teacher_config: a config file (its ``model`` and ``default_scope``)
+            or a model config dict.
+        teacher_checkpoint: the teacher's trained weights (loaded with
+            ``weights_only=True``; strict).
+        distill_losses: a dict ``{name: dict(type=..., student=MODULE,
+            teacher=MODULE, loss_weight=...)}``: the outputs of the named
+            student and teacher modules are paired in call order (a head
+            shared over FPN levels gives one pair per level; an FPN's tuple
+            one pair per level). Losses with adapters (FeatureMSELoss,
+            ChannelWiseDivergence) get a learnable 1x1 conv when the
+            channel counts differ, found by a probe forward at build time.
+        distill_weight_schedule: ``dict(warmup_iters, decay_start,
+            decay_end, final_factor)`` multiplying every distillation loss.
+        probe_shape: input size of that probe forward.
+
+    Saved checkpoints hold the student's weights under the student's own
+    key names (plus ``distill_losses.*`` adapter weights when there are
+    any); the teacher is never saved. ``tools/test.py`` with the student's
+    plain config loads them. Validation and prediction run the student.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher_config: Union[str, dict],
+                 teacher_checkpoint: Optional[str] = None,
+                 distill_losses: Optional[Dict[str, dict]] = None,
+                 distill_weight_schedule: Optional[dict] = None,
+                 probe_shape: tuple = (256, 256),
+                 init_cfg: Optional[dict] = None) -> None:
+        if not distill_losses:
+            raise ValueError('Distiller: distill_losses is empty')
+        self.weight_schedule = check_weight_schedule(
+            distill_weight_schedule or {})
+        pairs = {}
+        loss_cfgs = {}
+        for name, cfg in distill_losses.items():
+            cfg = dict(cfg)
+            missing = {'type', 'student', 'teacher'} - set(cfg)
+            if missing:
+                raise ValueError(f'distill_losses.{name}: missing '
+                                 f'{sorted(missing)}')
+            pairs[name] = (cfg.pop('student'), cfg.pop('teacher'))
+            loss_cfgs[name] = cfg
+        # the teacher and every module name are checked before the student
+        # is built or any training starts
+        teacher = build_teacher(teacher_config, teacher_checkpoint)
+        check_module_names(teacher, [t for _, t in pairs.values()],
+                           'Distiller distill_losses (teacher)')
+        student_model = ROOT_MODELS.build(student)
+        super().__init__(data_preprocessor=student_model.data_preprocessor,
+                         init_cfg=init_cfg)
+        self.student = student_model
+        check_module_names(self.student, [s for s, _ in pairs.values()],
+                           'Distiller distill_losses (student)')
+        self._check_same_preprocessing(teacher)
+        self._teacher = _Frozen(teacher)
+        self.pairs = pairs
+        self.distill_losses = nn.ModuleDict(
+            {n: MODELS.build(c) for n, c in loss_cfgs.items()})
+        self.align_rois = self._has(self.student, ROI_EXTRACTOR) and \
+            self._has(teacher, ROI_EXTRACTOR)
+        self._build_adapters(probe_shape)
+        self._register_load_state_dict_pre_hook(self._add_student_prefix)
+
+    # -- construction helpers ----------------------------------------------
+    @property
+    def teacher(self) -> nn.Module:
+        return self._teacher.module
+
+    @staticmethod
+    def _has(model: nn.Module, name: str) -> bool:
+        try:
+            model.get_submodule(name)
+            return True
+        except AttributeError:
+            return False
+
+    def _check_same_preprocessing(self, teacher: nn.Module) -> None:
+        # One preprocessed batch feeds both models.
+        for attr in ('mean', 'std'):
+            a = getattr(self.data_preprocessor, attr, None)
+            b = getattr(teacher.data_preprocessor, attr, None)
+            if (a is None) != (b is None) or (
+                    a is not None and not torch.allclose(a.cpu(), b.cpu())):
+                raise ValueError(
+                    f'Distiller: the teacher\'s data_preprocessor.{attr} '
+                    f'({b}) differs from the student\'s ({a}); both models '
+                    'read the same preprocessed batch')
+
+    def _build_adapters(self, probe_shape) -> None:
+        need = [n for n, loss in self.distill_losses.items()
+                if isinstance(loss, AdaptedFeatureLoss)]
+        if not need:
+            return
+        from mmprune.analysis import synthetic_batch
+        data = synthetic_batch(self.student, *probe_shape)
+        was = self.student.training
+        self.student.eval()
+        with torch.no_grad():
+            s_out = self._tensor_forward(self.student, data,
+                                         [self.pairs[n][0] for n in need])
+            t_out = self._tensor_forward(self.teacher, data,
+                                         [self.pairs[n][1] for n in need])
+        self.student.train(was)
+        for name in need:
+            s_name, t_name = self.pairs[name]
+            if not s_out[s_name] or not t_out[t_name]:
+                continue  # nothing to probe (e.g. no RoIs): same widths
+            s_c, t_c = s_out[s_name][0].shape[1], t_out[t_name][0].shape[1]
+            if s_c != t_c:
+                self.distill_losses[name].build_adapter(
+                    s_c, t_c, s_out[s_name][0].dim() == 4)
+
+    @staticmethod
+    def _tensor_forward(model, data, names) -> Dict[str, List[torch.Tensor]]:
+        with ModuleOutputRecorder(model, names) as rec:
+            model(data['inputs'], data['data_samples'], mode='tensor')
+        return rec.outputs
+
+    # -- state dict: the student's own key names ---------------------------
+    def state_dict(self, *args, destination=None, prefix='',
+                   keep_vars=False):
+        destination = self.student.state_dict(
+            destination=destination, prefix=prefix, keep_vars=keep_vars)
+        return self.distill_losses.state_dict(
+            destination=destination, prefix=prefix + 'distill_losses.',
+            keep_vars=keep_vars)
+
+    def _add_student_prefix(self, state_dict, prefix, *args) -> None:
+        for key in list(state_dict):
+            if not key.startswith(prefix):
+                continue
+            rest = key[len(prefix):]
+            if not rest.startswith(('student.', 'distill_losses.',
+                                    'data_preprocessor.')):
+                state_dict[prefix + 'student.' + rest] = state_dict.pop(key)
+
+    # -- modes ----------------------------------------------------------------
+    def train(self, mode: bool = True) -> 'Distiller':
+        super().train(mode)
+        self.teacher.eval()  # always: BN statistics and dropout frozen
+        return self
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self.teacher._apply(fn, *args, **kwargs)  # follow .to()/.cuda()
+        return self
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.student(inputs, data_samples, mode=mode)
+
+    def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
+        rois: List[torch.Tensor] = []
+        handles = []
+        if self.align_rois:
+            handles.append(self.student.get_submodule(
+                ROI_EXTRACTOR).register_forward_pre_hook(
+                    lambda m, args: rois.append(args[1].detach())))
+        try:
+            with ModuleOutputRecorder(
+                    self.student, [s for s, _ in self.pairs.values()]) as s:
+                losses = self.student.loss(inputs, data_samples)
+        finally:
+            for h in handles:
+                h.remove()
+        handles = []
+        if self.align_rois and rois:
+            queue = list(rois)
+
+            def use_student_rois(m, args):
+                return (args[0], queue.pop(0) if queue else args[1],
+                        *args[2:])
+
+            handles.append(self.teacher.get_submodule(
+                ROI_EXTRACTOR).register_forward_pre_hook(use_student_rois))
+        try:
+            with torch.no_grad(), ModuleOutputRecorder(
+                    self.teacher, [t for _, t in self.pairs.values()]) as t:
+                self.teacher(inputs, data_samples, mode='tensor')
+        finally:
+            for h in handles:
+                h.remove()
+        factor = distill_weight_factor(self._iteration(),
+                                       **self.weight_schedule)
+        for name, (s_name, t_name) in self.pairs.items():
+            s_outs, t_outs = s.outputs[s_name], t.outputs[t_name]
+            if len(s_outs) != len(t_outs):
+                raise RuntimeError(
+                    f'distill_losses.{name}: student "{s_name}" gave '
+                    f'{len(s_outs)} outputs, teacher "{t_name}" '
+                    f'{len(t_outs)}; they must pair up one to one')
+            if not s_outs:
+                raise RuntimeError(
+                    f'distill_losses.{name}: "{s_name}" gave no tensor '
+                    'output in the training forward; name a module that '
+                    'runs and returns tensors')
+            loss_fn = self.distill_losses[name]
+            value = sum(loss_fn(a, b) for a, b in zip(s_outs, t_outs))
+            losses[f'loss_distill_{name}'] = factor * value / len(s_outs)
+        return losses
+
+    @staticmethod
+    def _iteration() -> int:
+        hub = MessageHub.get_current_instance()
+        return int(hub.get_info('iter', 0) or 0)
