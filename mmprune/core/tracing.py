@@ -6,7 +6,7 @@ leaves ``rpn_conv`` at its old width). Tracing the summed training loss of a
 real batch reaches every layer that takes part in training.
 """
 import contextlib
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -60,6 +60,17 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
         for h in handles:
             h.remove()
     return all(id(m) in ran for m in holders)
+
+
+def choose_forward_fn(model: nn.Module, data: dict) -> Callable:
+    """:func:`tensor_forward` when it reaches every layer and no layer
+    pruner asks for the training forward, else :func:`loss_forward`."""
+    needs_loss = any(p.needs_training_forward for p in
+                     (pruner_for(m) for m in model.modules())
+                     if p is not None)
+    if needs_loss or not tensor_mode_reaches_all_layers(model, data):
+        return loss_forward
+    return tensor_forward
 
 
 class _Opaque(torch.autograd.Function):
@@ -118,10 +129,7 @@ def build_dependency_graph(
     the model in eval mode (the tracer's choice: BN statistics are not
     touched)."""
     pruners = {type(m): pruner_for(m) for m in model.modules()}
-    needs_loss = any(p.needs_training_forward for p in pruners.values()
-                     if p is not None)
-    forward_fn = loss_forward if needs_loss or \
-        not tensor_mode_reaches_all_layers(model, data) else tensor_forward
+    forward_fn = choose_forward_fn(model, data)
     customized: Dict = {t: p for t, p in pruners.items() if p is not None}
     with opaque_layers(model):
         return tp.DependencyGraph().build_dependency(

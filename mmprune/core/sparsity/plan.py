@@ -14,16 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 
-# The final prediction layers of mmdet, mmrotate and mmseg heads (dense
-# heads, RPN, RoI box/mask heads, DETR branches, decode heads). Sparsifying
-# them costs accuracy for few parameters, as seed 001 found.
-DEFAULT_PROTECTED = (
-    r'(^|\.)(rpn_cls|rpn_reg|fc_cls|fc_reg|conv_cls|conv_reg|conv_obj|'
-    r'conv_centerness|conv_logits|conv_seg|conv_angle|retina_cls|'
-    r'retina_reg|atss_cls|atss_reg|atss_centerness|gfl_cls|gfl_reg|'
-    r'rtm_cls|rtm_reg|rtm_obj|rtm_ang|multi_level_conv_cls|'
-    r'multi_level_conv_reg|multi_level_conv_obj|cls_branches|'
-    r'reg_branches)(\.|$)', )
+from ..module_patterns import DEFAULT_PROTECTED, check_pattern
+
 
 RatioSpec = Union[Dict[str, float], Sequence[Tuple[str, float]],
                   Sequence[dict], None]
@@ -86,14 +78,6 @@ def check_ratio(ratio: float, key: str) -> None:
     if not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
         raise ValueError(f'{key} = {ratio!r}: a sparsity ratio must be a '
                          'number in [0, 1)')
-
-
-def check_pattern(pattern: str, key: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as e:
-        raise ValueError(f'{key}: {pattern!r} is not a valid regular '
-                         f'expression ({e})') from None
 
 
 def eligible_weights(model: nn.Module) -> List[Tuple[str, str, nn.Module]]:

@@ -1,0 +1,12 @@
+"""Structured channel pruning: methods by name and the runner-free
+``prune_model``."""
+from .methods import (PRUNING_METHODS, PruningMethod, get_pruning_method,
+                      register_pruning_method)
+from .prune import (StructuredPruningResult, check_target, prune_model,
+                    protected_modules)
+
+__all__ = [
+    'PRUNING_METHODS', 'PruningMethod', 'StructuredPruningResult',
+    'check_target', 'get_pruning_method', 'protected_modules',
+    'prune_model', 'register_pruning_method'
+]

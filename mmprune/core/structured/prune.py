@@ -1,0 +1,191 @@
+"""One-shot or stepwise structured channel pruning of an OpenMMLab model,
+without the runner: Torch-Pruning's BasePruner over mmprune's tracing
+(opaque layers, tensor- or loss-mode forward)."""
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch.nn as nn
+
+from ..layer_pruners import pruner_for
+from ..module_patterns import (DEFAULT_PROTECTED, check_pattern,
+                               matching_modules)
+from ..tracing import choose_forward_fn, loss_forward, opaque_layers
+from .methods import get_pruning_method
+from .segment_aware_pruner import SegmentAwarePruner
+
+PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+
+@dataclass
+class StructuredPruningResult:
+    method: str
+    target: dict
+    steps: int = 0
+    flops_before: Optional[float] = None
+    flops_after: Optional[float] = None
+    params_before: int = 0
+    params_after: int = 0
+    layers: List[dict] = field(default_factory=list)
+    protected: List[str] = field(default_factory=list)
+
+    @property
+    def speed_up(self) -> Optional[float]:
+        if not self.flops_before or not self.flops_after:
+            return None
+        return self.flops_before / self.flops_after
+
+
+def check_target(ratio: Optional[float], speed_up: Optional[float]) -> None:
+    if (ratio is None) == (speed_up is None):
+        raise ValueError('give exactly one of ratio and speed_up '
+                         f'(got ratio={ratio}, speed_up={speed_up})')
+    if ratio is not None and not 0 <= ratio < 1:
+        raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
+    if speed_up is not None and not speed_up > 1:
+        raise ValueError(f'speed_up = {speed_up}: must be > 1 (a FLOPs '
+                         'reduction factor)')
+
+
+def _widths(model: nn.Module) -> Dict[str, tuple]:
+    out = {}
+    for name, m in model.named_modules():
+        if isinstance(m, PRUNABLE):
+            out[name] = (m.weight.shape[1] * getattr(m, 'groups', 1),
+                         m.weight.shape[0])
+    return out
+
+
+def protected_modules(model: nn.Module,
+                      protected: Optional[Sequence[str]] = None,
+                      protect_stem: bool = True) -> List[str]:
+    """The prediction layers (``DEFAULT_PROTECTED`` unless ``protected``
+    is given: then every pattern must match) and the layers that read the
+    image (the input stem, whose inputs are the 3 image channels)."""
+    names = []
+    patterns = DEFAULT_PROTECTED if protected is None else protected
+    for p in patterns:
+        check_pattern(p, 'protected')
+        if protected is not None:
+            matching_modules(model, p, 'protected')
+    for name, m in model.named_modules():
+        if not isinstance(m, PRUNABLE):
+            continue
+        if any(re.search(p, name) for p in patterns):
+            names.append(name)
+        elif protect_stem and not isinstance(m, nn.Linear) and \
+                m.weight.shape[1] * m.groups == 3:
+            names.append(name)
+    return names
+
+
+def _accumulate_gradients(model, method, importance, batches) -> None:
+    model.zero_grad()
+    if method.per_sample_gradients:
+        importance.zero_grad()
+        for data in batches:
+            for i in range(len(data['data_samples'])):
+                single = dict(inputs=data['inputs'][i:i + 1],
+                              data_samples=data['data_samples'][i:i + 1])
+                model.zero_grad()
+                loss_forward(model, single).backward()
+                importance.accumulate_grad(model)
+        return
+    for data in batches:
+        loss_forward(model, data).backward()
+
+
+def prune_model(model: nn.Module,
+                data: dict,
+                method: str = 'l1',
+                ratio: Optional[float] = None,
+                speed_up: Optional[float] = None,
+                layer_ratios: Optional[Dict[str, float]] = None,
+                round_to: Optional[int] = 8,
+                max_layer_ratio: float = 1.0,
+                ignored: Sequence[str] = (),
+                protected: Optional[Sequence[str]] = None,
+                global_pruning: bool = False,
+                max_steps: int = 20,
+                gradient_batches: Optional[Sequence[dict]] = None,
+                flops_fn: Optional[Callable[[nn.Module], float]] = None
+                ) -> StructuredPruningResult:
+    """Prune ``model`` in place.
+
+    ``ratio``: the share of channels removed from every prunable group
+    (``layer_ratios`` overrides it per module-name pattern). ``speed_up``:
+    remove channels in up to ``max_steps`` equal steps until
+    ``flops_fn(model)`` has fallen by that factor. ``round_to`` keeps
+    channel counts multiples of 8; ``ignored`` patterns and the protected
+    layers (prediction layers, input stem) keep their output channels.
+    Gradient-based methods use ``gradient_batches`` (default: ``data``).
+    """
+    check_target(ratio, speed_up)
+    pm = get_pruning_method(method)
+    if speed_up is not None and flops_fn is None:
+        raise ValueError('speed_up needs flops_fn to measure FLOPs')
+    if not 0 < max_layer_ratio <= 1:
+        raise ValueError(f'max_layer_ratio = {max_layer_ratio}: must be '
+                         'in (0, 1]')
+    if round_to is not None and round_to < 1:
+        raise ValueError(f'round_to = {round_to}: must be >= 1')
+    keep = protected_modules(model, protected)
+    modules = dict(model.named_modules())
+    ignored_names = list(keep)
+    for p in ignored:
+        ignored_names += matching_modules(model, p, 'ignored')
+    ratio_dict = {}
+    for p, r in (layer_ratios or {}).items():
+        check_target(r, None)
+        for n in matching_modules(model, p, 'layer_ratios', PRUNABLE):
+            ratio_dict.setdefault(modules[n], r)  # first pattern wins
+
+    was_training = model.training
+    result = StructuredPruningResult(
+        method=method, target=dict(ratio=ratio, speed_up=speed_up),
+        protected=sorted(set(keep)))
+    result.params_before = sum(p.numel() for p in model.parameters())
+    before = _widths(model)
+    if flops_fn is not None:
+        result.flops_before = flops_fn(model)
+    importance = pm.importance()
+    customized = {type(m): pruner_for(m) for m in model.modules()
+                  if pruner_for(m) is not None}
+    forward_fn = choose_forward_fn(model, data)
+    steps = 1 if speed_up is None else max_steps
+    # attention: the embedding width stays divisible by the head count
+    heads = {m: m.num_heads for m in model.modules()
+             if isinstance(m, nn.MultiheadAttention)}
+    with opaque_layers(model):
+        pruner = SegmentAwarePruner(
+            model, data, importance=importance,
+            global_pruning=global_pruning,
+            pruning_ratio=ratio if ratio is not None else max_layer_ratio,
+            pruning_ratio_dict=ratio_dict or None,
+            max_pruning_ratio=max_layer_ratio, iterative_steps=steps,
+            ignored_layers=[modules[n] for n in ignored_names],
+            round_to=round_to, customized_pruners=customized,
+            out_channel_groups=heads, in_channel_groups=heads,
+            forward_fn=forward_fn)
+    for step in range(steps):
+        if pm.needs_gradients:
+            model.train()
+            _accumulate_gradients(model, pm, importance,
+                                  gradient_batches or [data])
+        pruner.step()
+        result.steps = step + 1
+        if speed_up is not None:
+            result.flops_after = flops_fn(model)
+            if result.flops_before / result.flops_after >= speed_up:
+                break
+    model.zero_grad(set_to_none=True)
+    if flops_fn is not None and result.flops_after is None:
+        result.flops_after = flops_fn(model)
+    result.params_after = sum(p.numel() for p in model.parameters())
+    after = _widths(model)
+    result.layers = [
+        dict(name=n, type=type(modules[n]).__name__, in_before=b[0],
+             out_before=b[1], in_after=after[n][0], out_after=after[n][1])
+        for n, b in before.items()]
+    model.train(was_training)
+    return result

@@ -1,0 +1,165 @@
+"""Runner-free structured pruning (``mmprune.core.structured``): the ten
+methods, FLOPs speed-up targets, protected layers, two-stage detectors,
+attention, bad input."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import mmprune  # noqa: F401
+from mmprune.analysis import module_breakdown
+from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
+from mmprune.core.structured import PRUNING_METHODS, prune_model
+
+from conftest import REPO
+
+RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
+ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
+                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
+SEGFORMER = osp.join(REPO, 'configs/segformer/'
+                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
+
+
+def _cfg(path, tmp_path, **shapes):
+    cfg = Config.fromfile(path)
+    cfg.train_dataloader.update(batch_size=2, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.shapes.update(num_images=2, **shapes)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'data') + '/'
+    return cfg
+
+
+def _runs(model, cfg):
+    """loss (finite) and predict both run on a fresh batch."""
+    model.train()
+    loss, _ = model.parse_losses(model(**tracing_batch(cfg, model),
+                                       mode='loss'))
+    assert torch.isfinite(loss)
+    model.eval()
+    batch = tracing_batch(cfg, model)
+    with torch.no_grad():
+        out = model(batch['inputs'], batch['data_samples'], mode='predict')
+    assert len(out) == 2
+
+
+@pytest.fixture(scope='module')
+def rtm_cfg(tmp_path_factory):
+    return _cfg(RTMDET, tmp_path_factory.mktemp('rtm'), img_size=128)
+
+
+def test_ten_methods_are_registered():
+    assert set(PRUNING_METHODS) == {
+        'l1', 'random', 'slim', 'group_slim', 'group_norm', 'lamp',
+        'group_sl', 'growing_reg', 'group_taylor', 'group_hessian'}
+
+
+@pytest.mark.parametrize('method', sorted(PRUNING_METHODS))
+def test_each_method_prunes_rtmdet_consistently(rtm_cfg, method):
+    torch.manual_seed(0)
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    result = prune_model(model, data, method, ratio=0.25, round_to=8)
+    assert result.params_after < 0.8 * result.params_before
+    narrowed = [r for r in result.layers if r['out_after'] < r['out_before']]
+    assert narrowed
+    assert all(r['out_after'] % 8 == 0 for r in narrowed)
+    layers = {r['name']: r for r in result.layers}
+    # the input stem and the prediction layers keep their outputs
+    for name in ('backbone.stem.0.conv', 'bbox_head.rtm_cls.0',
+                 'bbox_head.rtm_reg.2'):
+        assert layers[name]['out_after'] == layers[name]['out_before']
+        assert name in result.protected
+    _runs(model, rtm_cfg)
+
+
+def _flops(data):
+    hw = tuple(data['inputs'].shape[-2:])
+    return lambda model: module_breakdown(model, hw).total_flops
+
+
+def test_speed_up_target_is_reached_in_steps(rtm_cfg):
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    flops = _flops(data)
+    result = prune_model(model, data, 'l1', speed_up=2.0, flops_fn=flops,
+                         max_steps=20)
+    assert 1 < result.steps < 20
+    assert result.speed_up >= 2.0
+    # measured again, independently of the loop
+    assert flops(model) == result.flops_after
+    _runs(model, rtm_cfg)
+
+
+def test_two_stage_rpn_and_roi_head_follow_the_fpn(tmp_path):
+    cfg = _cfg(ORCNN, tmp_path)
+    model = build_model_from(cfg)
+    prune_model(model, tracing_batch(cfg, model), 'group_norm', ratio=0.3)
+    width = model.neck.fpn_convs[0].conv.out_channels
+    assert width < 256 and width % 8 == 0
+    assert model.rpn_head.rpn_conv.in_channels == width
+    assert model.roi_head.bbox_roi_extractor.out_channels == width
+    fc1 = model.roi_head.bbox_head.shared_fcs[0]
+    assert fc1.in_features == width * 7 * 7
+    assert model.roi_head.bbox_head.fc_cls.out_features == 6  # 5 + bg
+    _runs(model, cfg)
+
+
+def test_segformer_attention_stays_divisible_by_heads(tmp_path):
+    cfg = _cfg(SEGFORMER, tmp_path)
+    model = build_model_from(cfg)
+    heads_before = {n: m.num_heads for n, m in model.named_modules()
+                    if isinstance(m, torch.nn.MultiheadAttention)}
+    prune_model(model, tracing_batch(cfg, model), 'l1', ratio=0.3)
+    for n, m in model.named_modules():
+        if isinstance(m, torch.nn.MultiheadAttention):
+            assert m.num_heads == heads_before[n]
+            assert m.embed_dim % m.num_heads == 0
+    assert model.decode_head.conv_seg.out_channels == 5 + 1 or \
+        model.decode_head.conv_seg.out_channels == \
+        model.decode_head.num_classes
+    _runs(model, cfg)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(method='l3', ratio=0.3), "unknown pruning method 'l3'"),
+    (dict(ratio=1.0), r'ratio = 1.0: must be in \[0, 1\)'),
+    (dict(ratio=-0.1), r'ratio = -0.1'),
+    (dict(speed_up=1.0), 'speed_up = 1.0: must be > 1'),
+    (dict(ratio=0.3, speed_up=2.0), 'exactly one of ratio and speed_up'),
+    (dict(), 'exactly one of ratio and speed_up'),
+    (dict(ratio=0.3, ignored=['stage9']), "ignored: pattern 'stage9'"),
+    (dict(ratio=0.3, layer_ratios={'nekc': 0.2}),
+     "layer_ratios: pattern 'nekc'"),
+])
+def test_bad_input_is_a_clear_error_before_any_work(rtm_cfg, kwargs,
+                                                    message):
+    model = build_model_from(rtm_cfg)
+    before = {k: v.shape for k, v in model.state_dict().items()}
+    kwargs.setdefault('method', 'l1')
+    with pytest.raises(ValueError, match=message):
+        prune_model(model, {}, **kwargs)
+    assert {k: v.shape for k, v in model.state_dict().items()} == before
+
+
+def test_faster_rcnn_from_the_model_zoo(tmp_path, rtm_cfg):
+    """mmdet's Faster R-CNN R50-FPN config (plain Torch-Pruning shrinks its
+    FPN but leaves the RPN unpruned, per stack.md): every consumer of the
+    FPN follows it, and the model still trains and predicts."""
+    path = tmp_path / 'frcnn.py'
+    path.write_text(
+        "_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']\n"
+        "model = dict(backbone=dict(init_cfg=None),\n"
+        "             roi_head=dict(bbox_head=dict(num_classes=5)))\n")
+    model = build_model_from(Config.fromfile(str(path)))
+    # the shapes COCO batches (5 classes) feed any mmdet detector
+    result = prune_model(model, tracing_batch(rtm_cfg, model), 'l1',
+                         ratio=0.3)
+    width = model.neck.fpn_convs[0].conv.out_channels
+    assert width < 256 and width % 8 == 0
+    assert model.rpn_head.rpn_conv.in_channels == width
+    assert model.roi_head.bbox_roi_extractor.out_channels == width
+    assert model.roi_head.bbox_head.shared_fcs[0].in_features == \
+        width * 7 * 7
+    assert result.params_after < 0.6 * result.params_before
+    _runs(model, rtm_cfg)
