@@ -5,6 +5,7 @@ import sys
 from typing import List
 
 import pytest
+from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -21,6 +22,18 @@ val_dataloader = dict(
     dataset=dict(shapes=dict(shapes_tiny, num_images=2)))
 test_dataloader = val_dataloader
 '''
+
+
+def tracing_cfg(path: str, data_dir: str, **shapes) -> Config:
+    """``path``'s config with a tiny train loader (batch 2, no workers, 2
+    images unless ``shapes`` says otherwise) over its own shapes split in
+    ``data_dir``: for in-process tracing, pruning and loss checks."""
+    cfg = Config.fromfile(path)
+    cfg.train_dataloader.update(batch_size=2, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.shapes.update({'num_images': 2, **shapes})
+    cfg.train_dataloader.dataset.data_root = osp.join(str(data_dir), '')
+    return cfg
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -17,7 +17,7 @@ from mmprune.models.losses import (BoxRegressionKDLoss,
                                    ChannelWiseDivergence, FeatureMSELoss,
                                    LogitsKDLoss)
 
-from conftest import REPO, TINY_LOADERS, run_tool
+from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
 
 RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
 ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
@@ -140,12 +140,8 @@ def test_teacher_is_frozen_and_never_saved(rtm_teacher_ckpt):
     assert in_optim == {id(p) for p in d.parameters()}
     assert not in_optim & teacher_params
 
-    cfg = Config.fromfile(RTMDET)
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False,
-                                batch_size=2)
-    cfg.train_dataloader.dataset.shapes.update(num_images=4, img_size=128)
-    cfg.train_dataloader.dataset.data_root = osp.join(
-        osp.dirname(rtm_teacher_ckpt), 'data/')
+    cfg = tracing_cfg(RTMDET, osp.join(osp.dirname(rtm_teacher_ckpt),
+                                       'data'), num_images=4, img_size=128)
     data = tracing_batch(cfg, d.student)
     d.train()
     assert not d.teacher.training  # always eval: BN statistics frozen
@@ -184,13 +180,9 @@ def test_two_stage_roi_logits_pair_on_the_student_rois(tmp_path):
         roi_reg=dict(type='mmprune.BoxRegressionKDLoss',
                      student='roi_head.bbox_head.fc_reg',
                      teacher='roi_head.bbox_head.fc_reg'))
-    cfg = Config.fromfile(ORCNN)
+    cfg = tracing_cfg(ORCNN, tmp_path / 'data', num_images=4)
     d = _distiller(ORCNN, dict(cfg.model), losses)
     assert d.align_rois
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False,
-                                batch_size=2)
-    cfg.train_dataloader.dataset.shapes.update(num_images=4)
-    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'data') + '/'
     seen = {}
 
     def shape_of(who):

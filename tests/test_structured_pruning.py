@@ -12,7 +12,7 @@ from mmprune.analysis import module_breakdown
 from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
 from mmprune.core.structured import PRUNING_METHODS, prune_model
 
-from conftest import REPO
+from conftest import REPO, tracing_cfg
 
 RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
 ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
@@ -22,12 +22,7 @@ SEGFORMER = osp.join(REPO, 'configs/segformer/'
 
 
 def _cfg(path, tmp_path, **shapes):
-    cfg = Config.fromfile(path)
-    cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                persistent_workers=False)
-    cfg.train_dataloader.dataset.shapes.update(num_images=2, **shapes)
-    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'data') + '/'
-    return cfg
+    return tracing_cfg(path, tmp_path / 'data', **shapes)
 
 
 def _runs(model, cfg):

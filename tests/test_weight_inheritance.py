@@ -16,7 +16,7 @@ from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
 from mmprune.core.inheritance import ArchitectureMismatchError, \
     inherit_weights
 
-from conftest import REPO, run_tool
+from conftest import REPO, run_tool, tracing_cfg
 
 LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
 SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
@@ -285,17 +285,12 @@ def test_one_stage_detector_inherits_through_tensor_mode(tmp_path):
     group (each branch keeps its own width: before that was handled, 58
     tensors came out fresh)."""
     from mmprune.core.tracing import tensor_mode_reaches_all_layers
-    full_cfg = Config.fromfile(
-        osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py'))
-    slim_cfg = Config.fromfile(osp.join(
-        REPO, 'configs/pruning/rtmdet/rtmdet_tiny_slim-half-flops_2e_'
-        'shapes.py'))
-    for cfg in (full_cfg, slim_cfg):
-        cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                    persistent_workers=False)
-        cfg.train_dataloader.dataset.shapes.update(num_images=2,
-                                                   img_size=128)
-        cfg.train_dataloader.dataset.data_root = str(tmp_path) + '/'
+    full_cfg, slim_cfg = (tracing_cfg(osp.join(REPO, path), tmp_path,
+                                      img_size=128)
+                          for path in (
+                              'configs/rtmdet/rtmdet_tiny_12e_shapes.py',
+                              'configs/pruning/rtmdet/rtmdet_tiny_slim-'
+                              'half-flops_2e_shapes.py'))
     full, slim = build_model_from(full_cfg), build_model_from(slim_cfg)
     data = tracing_batch(full_cfg, full)
     assert tensor_mode_reaches_all_layers(full, data)

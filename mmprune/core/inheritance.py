@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .concat_branches import branch_producers
 from .importance import build_weight_importance, member_importance
 from .layer_pruners import member_channels, prune_member, pruner_for
 from .tracing import build_dependency_graph
@@ -140,18 +141,14 @@ def _kept_channels(graph, group, names, target_modules, scores, total: int,
     keeps its own target width, chosen by importance within the branch;
     one global top-k would split the kept channels unevenly."""
     segments: Dict[Tuple[int, ...], int] = {}
-    for item in group:
-        module = item.dep.target.module
-        name = names.get(module)
-        if name not in target_modules or \
-                not graph.is_out_channel_pruning_fn(item.dep.handler):
-            continue
-        roots = tuple(sorted(set(item.root_idxs)))
-        if 0 < len(roots) < total:
-            n = _channels(graph, target_modules[name], out=True)
-            if segments.setdefault(roots, n) != n:
-                segments = {}  # the branch's layers disagree: no split
-                break
+    for roots, producers in branch_producers(graph, group).items():
+        widths = {_channels(graph, target_modules[names[m]], out=True)
+                  for m in producers if names.get(m) in target_modules}
+        if len(widths) > 1:
+            segments = {}  # the branch's layers disagree: no split
+            break
+        if widths:
+            segments[roots] = widths.pop()
     covered = sorted(i for roots in segments for i in roots)
     if segments and covered == list(range(total)) and \
             sum(segments.values()) == kept_n:

@@ -15,7 +15,8 @@ import os.path as osp
 import torch
 
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
-from mmprune.core.sparsity import compress_checkpoint, decompress_checkpoint
+from mmprune.core.sparsity import (compress_checkpoint, decompress_checkpoint,
+                                   tensor_identity)
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
 
 
@@ -64,8 +65,7 @@ def main() -> None:
         torch.load(args.out, map_location='cpu',
                    weights_only=True))['state_dict'])
     # count a tensor shared by several keys once, as it is stored
-    unique = {(v.untyped_storage().data_ptr(), v.storage_offset(),
-               tuple(v.shape)): v
+    unique = {tensor_identity(v): v
               for v in dense['state_dict'].values()}.values()
     n = sum(v.numel() for v in unique)
     nz = sum(int(v.count_nonzero()) for v in unique)

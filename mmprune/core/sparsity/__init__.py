@@ -2,7 +2,7 @@
 stay, and checkpoints that shrink. Knows torch only, not the runner."""
 from .compressed_checkpoint import (compress_checkpoint, compress_tensor,
                                     decompress_checkpoint, decompress_tensor,
-                                    is_compressed_checkpoint)
+                                    is_compressed_checkpoint, tensor_identity)
 from .masks import (SPARSITY_IMPORTANCES, SPARSITY_SCOPES, apply_masks,
                     check_masks_fit, compute_masks, element_importance,
                     semi_structured_mask)
@@ -18,5 +18,5 @@ __all__ = [
     'cubic_sparsity_fraction', 'decompress_checkpoint', 'decompress_tensor',
     'element_importance', 'is_compressed_checkpoint', 'is_sparsity_step',
     'normalize_ratios', 'resolve_sparsity_plan', 'semi_structured_mask',
-    'sparsity_statistics', 'summary_lines'
+    'sparsity_statistics', 'summary_lines', 'tensor_identity'
 ]

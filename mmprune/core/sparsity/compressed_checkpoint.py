@@ -67,7 +67,9 @@ def decompress_tensor(item) -> torch.Tensor:
     return out.reshape(item['shape'])
 
 
-def _identity(t: torch.Tensor) -> tuple:
+def tensor_identity(t: torch.Tensor) -> tuple:
+    """Equal for two keys that hold the same tensor (shared storage,
+    offset, shape, strides and dtype)."""
     return (t.untyped_storage().data_ptr(), t.storage_offset(),
             tuple(t.shape), t.stride(), t.dtype)
 
@@ -75,7 +77,7 @@ def _identity(t: torch.Tensor) -> tuple:
 def compress_state_dict(state: Dict[str, torch.Tensor]) -> Dict:
     out, first = {}, {}
     for k, v in state.items():
-        ident = _identity(v) if isinstance(v, torch.Tensor) else None
+        ident = tensor_identity(v) if isinstance(v, torch.Tensor) else None
         if ident is not None and ident in first:
             out[k] = dict(format=FORMAT, same_as=first[ident])
             continue

@@ -1,41 +1,31 @@
 """Torch-Pruning's BasePruner, with concatenated branches pruned alike.
 
-Where the outputs of several layers are concatenated and a layer reads
-the whole concat channel-wise (a CSPNeXt block's main and short branch,
-both scaled by its channel attention), Torch-Pruning puts all branches in
-one group and picks the channels to remove across them: measured on
-RTMDet-tiny with ``group_hessian``, a 24+24 group kept 23+9 channels, so
-``round_to=8`` held for the group but not for either conv. Treating the
-equal-sized branches as channel groups (Torch-Pruning's own mechanism
-for grouped convs) removes the same count from each branch, rounded per
-branch.
+Torch-Pruning picks the channels to remove across all branches of a concat
+group (see ``mmprune.core.concat_branches``): measured on RTMDet-tiny with
+``group_hessian``, a 24+24 group kept 23+9 channels, so ``round_to=8``
+held for the group but not for either conv. Treating equal-sized branches
+as channel groups (Torch-Pruning's own mechanism for grouped convs)
+removes the same count from each branch, rounded per branch.
 """
 from typing import List, Tuple
 
 import torch_pruning as tp
+
+from ..concat_branches import branch_producers
 
 
 def concat_segments(graph: tp.DependencyGraph, group) -> List[Tuple[int, ...]]:
     """The root-index ranges of the layers whose outputs a group
     concatenates, when they split the group's channels into equal
     contiguous parts; else []."""
-    total = None
-    segments = set()
-    for item in group:
-        if not graph.is_out_channel_pruning_fn(item.dep.handler):
-            continue
-        roots = tuple(sorted(set(item.root_idxs)))
-        if total is None:
-            total = len(group[0].root_idxs)
-        if 0 < len(roots) < total:
-            segments.add(roots)
-    segments = sorted(segments)
+    segments = sorted(branch_producers(graph, group))
     if len(segments) < 2:
         return []
     size = len(segments[0])
     expected = [tuple(range(i * size, (i + 1) * size))
                 for i in range(len(segments))]
-    if segments != expected or size * len(segments) != total:
+    if segments != expected or size * len(segments) != len(
+            group[0].root_idxs):
         return []
     return segments
 
