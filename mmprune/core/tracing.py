@@ -114,6 +114,22 @@ def opaque_layers(model: nn.Module) -> Iterator[None]:
             module.forward = original
 
 
+@contextlib.contextmanager
+def all_parameters_require_grad(model: nn.Module) -> Iterator[None]:
+    """Torch-Pruning traces through autograd: a layer whose parameters do
+    not require grad (a frozen stage, an EMA copy) would be missing from
+    the graph and its channels silently left out of their group."""
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(False)
+
+
 def build_dependency_graph(
         model: nn.Module,
         data: dict,
@@ -131,7 +147,7 @@ def build_dependency_graph(
     pruners = {type(m): pruner_for(m) for m in model.modules()}
     forward_fn = choose_forward_fn(model, data)
     customized: Dict = {t: p for t, p in pruners.items() if p is not None}
-    with opaque_layers(model):
+    with opaque_layers(model), all_parameters_require_grad(model):
         return tp.DependencyGraph().build_dependency(
             model,
             example_inputs=data,

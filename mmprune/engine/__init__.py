@@ -1,5 +1,9 @@
 """The MMEngine side: hooks (and later model wrappers) over the core."""
 from . import compressed_checkpoint_loader  # noqa: F401
-from .hooks import UnstructuredSparsityHook, WeightInheritanceHook
+from .hooks import (StructuredPruningHook, UnstructuredSparsityHook,
+                    WeightInheritanceHook)
 
-__all__ = ['UnstructuredSparsityHook', 'WeightInheritanceHook']
+__all__ = [
+    'StructuredPruningHook', 'UnstructuredSparsityHook',
+    'WeightInheritanceHook'
+]

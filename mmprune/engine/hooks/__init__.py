@@ -1,4 +1,8 @@
+from .structured_pruning_hook import StructuredPruningHook
 from .unstructured_sparsity_hook import UnstructuredSparsityHook
 from .weight_inheritance_hook import WeightInheritanceHook
 
-__all__ = ['UnstructuredSparsityHook', 'WeightInheritanceHook']
+__all__ = [
+    'StructuredPruningHook', 'UnstructuredSparsityHook',
+    'WeightInheritanceHook'
+]

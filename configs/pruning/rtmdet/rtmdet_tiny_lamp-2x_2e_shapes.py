@@ -1,0 +1,9 @@
+# RTMDet-tiny from the main job's checkpoint: lamp pruning to 2x
+# fewer FLOPs (round_to=8) before the first iteration, then finetuned for
+# 200 iterations.
+_base_ = '../../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
+
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mmprune.StructuredPruningHook', method='lamp', speed_up=2.0,
+         round_to=8)
+]

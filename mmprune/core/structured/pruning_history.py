@@ -1,0 +1,53 @@
+"""The pruned structure as plain data: Torch-Pruning's pruning history
+(root layer name, out- or in-channel pruning, removed indices), replayed on
+a freshly built model to rebuild the pruned one.
+
+Plain lists of strings, bools and ints, so that a checkpoint carrying it
+still loads with ``torch.load(weights_only=True)`` and a JSON report can
+hold it.
+"""
+from typing import List, Sequence
+
+import torch.nn as nn
+
+from ..tracing import build_dependency_graph
+
+PruningHistory = List[list]
+
+
+def plain_history(history: Sequence) -> PruningHistory:
+    """Torch-Pruning's history with every index a Python int."""
+    return [[str(name), bool(is_out), [int(i) for i in idxs]]
+            for name, is_out, idxs in history]
+
+
+def check_history(history, source: str) -> PruningHistory:
+    """``history`` if it has the shape of a pruning history, else an error
+    naming ``source`` (a checkpoint, a report)."""
+    try:
+        return plain_history(history)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f'{source}: the pruning history is not a list of [layer name, '
+            f'is_out_channel_pruning, [indices]] ({e})') from None
+
+
+def replay_pruning_history(model: nn.Module, data: dict,
+                           history: Sequence) -> None:
+    """Prune ``model`` (built from the unpruned config) in place exactly as
+    the recorded ``history`` did: the same layers lose the same channels.
+    ``data`` is a preprocessed batch for tracing. A layer name the model
+    lacks is an error naming it, raised before anything is pruned."""
+    history = plain_history(history)
+    if not history:
+        return
+    modules = dict(model.named_modules())
+    missing = sorted({name for name, _, _ in history} - set(modules))
+    if missing:
+        raise ValueError(
+            'the pruning history names layers this model does not have: '
+            f'{", ".join(missing[:5])} (was it pruned from another config?)')
+    was_training = model.training
+    graph = build_dependency_graph(model, data)
+    graph.load_pruning_history(history)
+    model.train(was_training)

@@ -1,0 +1,367 @@
+"""``StructuredPruningHook`` in the runner and ``tools/prune.py``: pruned
+structures replayed from plain data, optimizer / EMA / schedulers rebound,
+sparse training, iterative schedules, checkpoints that tools/test.py and
+--resume reload, a 2-process run, bad input before any work."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch_pruning as tp
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import mmprune  # noqa: F401
+from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
+from mmprune.core.structured import prune_model
+from mmprune.core.structured.pruning_history import replay_pruning_history
+from mmprune.core.structured.sparse_regularizer import SparseRegularizer
+from mmprune.engine import StructuredPruningHook
+
+from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
+from test_tools import assert_evaluated
+
+RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
+ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
+                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
+SEGFORMER = osp.join(REPO, 'configs/segformer/'
+                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
+YOLOX = osp.join(REPO, 'configs/pruning/yolox/'
+                 'yolox_tiny_slim-3cycles-r8_4e_shapes.py')
+
+
+def _shapes(model):
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize('path,method', [(RTMDET, 'random'),
+                                         (ORCNN, 'l1'),
+                                         (SEGFORMER, 'lamp'),
+                                         (YOLOX, 'slim')])
+def test_history_replay_rebuilds_the_same_pruned_model(tmp_path, path,
+                                                       method):
+    cfg = tracing_cfg(path, tmp_path / 'data', img_size=128)
+    torch.manual_seed(0)
+    model = build_model_from(cfg)
+    data = tracing_batch(cfg, model)
+    result = prune_model(model, data, method, ratio=0.4)
+    # plain data: survives JSON (and so weights_only checkpoints)
+    history = json.loads(json.dumps(result.history))
+    fresh = build_model_from(cfg)
+    assert _shapes(fresh) != _shapes(model)
+    replay_pruning_history(fresh, tracing_batch(cfg, fresh), history)
+    assert _shapes(fresh) == _shapes(model)
+    fresh.load_state_dict(model.state_dict())
+    model.eval()
+    fresh.eval()
+    with torch.no_grad():
+        a = model(data['inputs'], data['data_samples'], mode='tensor')
+        b = fresh(data['inputs'], data['data_samples'], mode='tensor')
+    flat_a = [t for t in tp.utils.flatten_as_list(a)]
+    flat_b = [t for t in tp.utils.flatten_as_list(b)]
+    assert all(torch.equal(x, y) for x, y in zip(flat_a, flat_b))
+
+
+def test_replay_names_a_layer_the_model_lacks(tmp_path):
+    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
+    model = build_model_from(cfg)
+    with pytest.raises(ValueError, match='backbone.no_such_conv'):
+        replay_pruning_history(model, tracing_batch(cfg, model),
+                               [['backbone.no_such_conv', True, [0]]])
+
+
+def test_a_group_that_fails_is_rolled_back_and_reported(tmp_path,
+                                                        monkeypatch):
+    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
+    model = build_model_from(cfg)
+    data = tracing_batch(cfg, model)
+    victim = model.neck.out_convs[0].bn
+    conv = model.neck.out_convs[0].conv
+    base = tp.pruner.function.BasePruningFunc
+    original = base._prune_parameter_and_grad
+
+    def prune_parameter(self, weight, keep_idxs, dim):
+        # fails half way: num_features and running stats already changed
+        if weight is victim.weight:
+            raise RuntimeError('cannot prune this one')
+        return original(self, weight, keep_idxs, dim)
+
+    monkeypatch.setattr(base, '_prune_parameter_and_grad', prune_parameter)
+    widths = (conv.out_channels, victim.num_features)
+    result = prune_model(model, data, 'l1', ratio=0.5)
+    failed = [s for s in result.skipped if 'rolled back' in s['reason']]
+    assert failed and 'cannot prune this one' in failed[0]['reason']
+    # the failing group is whole, the rest is pruned, the model runs
+    assert (conv.out_channels, victim.num_features) == widths
+    assert conv.weight.shape[0] == victim.running_mean.shape[0] == widths[0]
+    assert result.params_after < 0.6 * result.params_before
+    model.train()
+    loss, _ = model.parse_losses(model(**data, mode='loss'))
+    assert torch.isfinite(loss)
+
+
+def test_sparse_regularizer_adds_the_slimming_penalty(tmp_path):
+    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
+    model = build_model_from(cfg)
+    data = tracing_batch(cfg, model)
+    reg = SparseRegularizer(model, data, 'slim', 1e-2, [])
+    model.train()
+    loss, _ = model.parse_losses(model(**data, mode='loss'))
+    loss.backward()
+    bn = model.backbone.stage1[0].bn
+    bn.weight.data[:3] = torch.tensor([0.5, -0.5, 0.0])
+    before = bn.weight.grad.clone()
+    reg.regularize(model, strength=1e-2)
+    assert torch.allclose(bn.weight.grad - before,
+                          1e-2 * torch.sign(bn.weight.data), atol=1e-4)
+    with pytest.raises(ValueError, match='no sparse-training phase'):
+        SparseRegularizer(model, data, 'l1', 1e-2, [])
+
+
+@pytest.mark.parametrize('method', ['group_slim', 'group_sl', 'growing_reg'])
+def test_group_penalties_run_on_concat_groups(tmp_path, method):
+    """RTMDet's CSP blocks concatenate branches into one group (the
+    group-lasso penalty crashed there before)."""
+    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
+    model = build_model_from(cfg)
+    data = tracing_batch(cfg, model)
+    reg = SparseRegularizer(model, data, method, 1e-2, [])
+    model.train()
+    loss, _ = model.parse_losses(model(**data, mode='loss'))
+    loss.backward()
+    before = {n: p.grad.clone() for n, p in model.named_parameters()
+              if p.grad is not None}
+    reg.regularize(model, strength=1e-2)
+    changed = [n for n, p in model.named_parameters()
+               if n in before and not torch.equal(p.grad, before[n])]
+    assert any('bn' in n for n in changed) or method != 'group_slim'
+    assert len(changed) > 10
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(method='l2_norm', ratio=0.5), 'unknown pruning method'),
+    (dict(ratio=1.0), r'ratio = 1.0: must be in \[0, 1\)'),
+    (dict(ratio=-0.1), r'must be in \[0, 1\)'),
+    (dict(speed_up=1.0), 'speed_up = 1.0: must be > 1'),
+    (dict(ratio=0.3, speed_up=2.0), 'exactly one of ratio and speed_up'),
+    (dict(ratio=0.3, layer_ratios={'(': 0.2}), 'layer_ratios'),
+    (dict(ratio=0.3, prune_at=[5, 2]), 'prune_at'),
+    (dict(ratio=0.3, round_to=0), 'round_to'),
+    (dict(ratio=0.3, sparse_training=dict(iters=10)),
+     "method 'l1' has no sparse-training phase"),
+    (dict(method='slim', ratio=0.3, sparse_training=dict(steps=10)),
+     'unknown keys'),
+    (dict(method='slim', ratio=0.3, prune_at=[5],
+          sparse_training=dict(iters=10)),
+     'needs 10 iterations before prune point 5'),
+])
+def test_bad_arguments_fail_when_the_hook_is_built(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        StructuredPruningHook(**kwargs)
+
+
+_TINY = '_base_ = {base!r}\n' + TINY_LOADERS + '''
+train_cfg = dict(max_epochs={epochs}, val_interval=10)
+default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
+custom_hooks = [
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
+         update_buffers=True, priority=49),
+    dict(type='mmprune.StructuredPruningHook', {hook}latency_runs=2)]
+'''
+
+
+def _write(tmp_path, name, epochs, hook, base=RTMDET):
+    path = tmp_path / f'{name}.py'
+    path.write_text(_TINY.format(base=base, epochs=epochs,
+                                 hook=hook + ', ' if hook else ''))
+    return str(path)
+
+
+def test_a_pattern_matching_no_layer_fails_before_training(tmp_path):
+    cfg = Config.fromfile(_write(
+        tmp_path, 'bad', 1, "method='l1', ratio=0.5, "
+        "ignored=['no_such_layer']"))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match="ignored: pattern 'no_such_layer'"):
+        runner.train()
+    assert runner.iter == 0
+    assert not [f for f in os.listdir(cfg.work_dir) if f.endswith('.pth')]
+
+
+def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
+        tmp_path):
+    cfg = Config.fromfile(_write(tmp_path, 'inrun', 1,
+                                 "method='group_taylor', ratio=0.5, "
+                                 'prune_at=[1], gradient_batches=2'))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    model = runner.model
+    params = dict(model.named_parameters())
+    optimizer = runner.optim_wrapper.optimizer
+    in_optimizer = [p for g in optimizer.param_groups for p in g['params']]
+    # every parameter the optimizer steps is one of the pruned model's
+    assert {id(p) for p in in_optimizer} == {id(p) for p in params.values()}
+    assert all(optimizer.state[p]['exp_avg'].shape == p.shape
+               for p in in_optimizer if p in optimizer.state)
+    assert all(s.optimizer is runner.optim_wrapper
+               for s in runner.param_schedulers)
+    ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]
+    assert _shapes(ema.ema_model.module) == _shapes(model)
+    assert ema.ema_model.avg_parameters['bbox_head.cls_convs.0.0.conv.'
+                                        'weight'].shape == \
+        params['bbox_head.cls_convs.0.0.conv.weight'].shape
+    report = json.load(open(osp.join(cfg.work_dir,
+                                     'pruning_results.json')))
+    assert report['method'] == 'group_taylor'
+    assert report['params_after'] < 0.6 * report['params_before']
+    assert report['flops_after'] < report['flops_before']
+    assert report['latency_ms_before'] > 0 and report['latency_ms_after'] > 0
+    assert report['events'][0]['iter'] == 1
+    narrowed = [r for r in report['layers'] if r['out_after'] <
+                r['out_before']]
+    assert narrowed and all(r['out_after'] % 8 == 0 for r in narrowed)
+    reasons = {s['name']: s['reason'] for s in report['skipped']}
+    assert 'protected' in reasons['bbox_head.rtm_cls.0']
+    assert osp.getsize(osp.join(cfg.work_dir, 'pruning_channels.png')) > 0
+
+
+def _load(path):
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
+        tmp_path):
+    """YOLOX, two sparse-train -> prune -> finetune cycles: the first in
+    the first run, the second after --resume from a checkpoint saved
+    before it."""
+    hook = ("method='slim', speed_up=1.5, prune_at=[1, 4], "
+            'sparse_training=dict(iters=1, reg=1e-3)')
+    work = str(tmp_path / 'work')
+    proc = run_tool(['tools/train.py', _write(tmp_path, 'it2', 2, hook,
+                                              YOLOX), '--work-dir', work])
+    log = proc.stdout + proc.stderr
+    assert 'sparse training (slim' in log
+    assert 'pruned at iteration 1' in log
+    unpruned = _shapes(build_model_from(Config.fromfile(YOLOX)))
+    first = _load(osp.join(work, 'epoch_1.pth'))
+    record = first['pruning']
+    assert record['done'] == [1] and record['history']
+    state = first['state_dict']
+    assert any(tuple(v.shape) != unpruned[k] for k, v in state.items())
+    assert {k: v.shape for k, v in first['ema_state_dict'].items()
+            if k.startswith('module.')} == \
+        {'module.' + k: v.shape for k, v in state.items()}
+
+    # the stock test tool rebuilds the pruned model from the same config
+    proc = run_tool(['tools/test.py', _write(tmp_path, 'it2', 2, hook, YOLOX),
+                     osp.join(work, 'epoch_1.pth'), '--work-dir', work])
+    assert 'rebuilt the pruned structure' in proc.stdout + proc.stderr
+    assert_evaluated(proc.stdout + proc.stderr, 'mmdet')
+
+    # resume from epoch 2 (before the second prune), into a longer run
+    proc = run_tool(['tools/train.py', _write(tmp_path, 'it3', 3, hook,
+                                              YOLOX), '--work-dir', work,
+                     '--resume'])
+    log = proc.stdout + proc.stderr
+    assert 'rebuilt the pruned structure' in log
+    assert 'pruned at iteration 4' in log
+    last = _load(osp.join(work, 'epoch_3.pth'))
+    assert last['pruning']['done'] == [1, 4]
+    n = len(record['history'])
+    assert last['pruning']['history'][:n] == record['history']
+    report = json.load(open(osp.join(work, 'pruning_results.json')))
+    # measured against the unpruned model across the resume
+    assert report['params_before'] == sum(
+        v.numel() for k, v in build_model_from(
+            Config.fromfile(YOLOX)).named_parameters())
+    assert report['speed_up'] >= 1.5
+    assert [e['iter'] for e in report['events']] == [1, 4]
+
+
+def test_two_processes_prune_identically(tmp_path):
+    # random importance: ranks would disagree if each chose its own
+    cfg = _write(tmp_path, 'dist', 1, "method='random', ratio=0.5")
+    work = str(tmp_path / 'dist')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29541',
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
+         '--cfg-options', 'train_dataloader.batch_size=1'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    log = proc.stdout + proc.stderr
+    assert 'pruned structure identical on all 2 ranks' in log
+    ckpt = _load(osp.join(work, 'epoch_1.pth'))
+    assert ckpt['pruning']['history']
+
+
+def test_offline_prune_tool_then_test_and_finetune(tmp_path):
+    cfg_path = _write(tmp_path, 'offline', 1, '')
+    cfg = Config.fromfile(cfg_path)
+    model = build_model_from(cfg)
+    src = str(tmp_path / 'trained.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), src)
+    out = str(tmp_path / 'pruned')
+    proc = run_tool(['tools/prune.py', cfg_path, src, '--method', 'lamp',
+                     '--speed-up', '1.5', '--round-to', '8', '--out', out])
+    assert 'lamp: params' in proc.stdout
+    pruned = _load(osp.join(out, 'pruned.pth'))
+    assert pruned['pruning']['done'] == [0]
+    report = json.load(open(osp.join(out, 'pruning_results.json')))
+    assert report['speed_up'] >= 1.5
+    assert os.path.getsize(src) > os.path.getsize(osp.join(out,
+                                                           'pruned.pth'))
+    # a restore-only hook: test and finetune the pruned checkpoint
+    proc = run_tool(['tools/test.py', cfg_path, osp.join(out, 'pruned.pth'),
+                     '--work-dir', str(tmp_path / 'w')])
+    assert 'rebuilt the pruned structure' in proc.stdout + proc.stderr
+    proc = run_tool(['tools/train.py', cfg_path, '--work-dir',
+                     str(tmp_path / 'w'), '--cfg-options',
+                     f'load_from={osp.join(out, "pruned.pth")}'])
+    tuned = _load(osp.join(str(tmp_path / 'w'), 'epoch_1.pth'))
+    assert {k: v.shape for k, v in tuned['state_dict'].items()} == \
+        {k: v.shape for k, v in pruned['state_dict'].items()}
+    # bad input: clear errors before any work, the source never overwritten
+    for args, msg in [(['--ratio', '0.3', '--speed-up', '2'], 'not allowed'),
+                      (['--method', 'nope', '--ratio', '0.3'],
+                       'invalid choice'),
+                      (['--speed-up', '0.9'], 'must be > 1')]:
+        proc = run_tool(['tools/prune.py', cfg_path, src, '--out', out] +
+                        args, check=False)
+        assert proc.returncode != 0 and msg in proc.stderr
+    proc = run_tool(['tools/prune.py', cfg_path, osp.join(out, 'pruned.pth'),
+                     '--ratio', '0.3', '--out', out], check=False)
+    assert 'would overwrite the source' in proc.stderr
+    proc = run_tool(['tools/prune.py', cfg_path,
+                     str(tmp_path / 'missing.pth'), '--ratio', '0.3'],
+                    check=False)
+    assert 'missing.pth' in proc.stderr
+
+
+def _pruning_configs():
+    root = osp.join(REPO, 'configs/pruning')
+    return sorted(osp.join(d, f) for sub in ('rtmdet', 'segformer', 'yolox')
+                  for d in [osp.join(root, sub)] for f in os.listdir(d)
+                  if f.endswith('.py') and 'slim-half-flops' not in f)
+
+
+def test_shipped_pruning_configs_build_their_hooks():
+    from mmengine.registry import HOOKS
+    configs = _pruning_configs()
+    assert len(configs) >= 10 + 10 + 36 + 2
+    for path in configs:
+        cfg = Config.fromfile(path)
+        hooks = [h for h in cfg.custom_hooks
+                 if h['type'] == 'mmprune.StructuredPruningHook']
+        assert len(hooks) == 1, path
+        hook = HOOKS.build(hooks[0])
+        assert hook.restore_only == path.endswith('scratch_2e_shapes.py')
+        if '_coco' in path or 'ade20k' in path or 'cityscapes' in path:
+            # model-zoo configs start from a checkpoint, never download
+            assert cfg.load_from.startswith('checkpoints/'), path
+            assert cfg.model.backbone.get('init_cfg') is None, path

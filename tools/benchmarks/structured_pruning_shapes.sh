@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Evidence for structured pruning on the shapes benchmark (RTMDet-tiny from
+# the main job's checkpoint), every mAP from the stock tools/test.py:
+#   1. a control: the 2-epoch (200-iteration) finetune without pruning
+#   2. each method of $METHODS pruned to 2x fewer FLOPs (round_to=8), then
+#      the same finetune (configs/pruning/rtmdet/rtmdet_tiny_<m>-2x_2e_shapes.py);
+#      the test reloads the pruned checkpoint with the same config
+#   3. the l1-pruned architecture trained from scratch with the same budget
+# Prints a markdown table. One job at a time (2 CPU cores).
+#   METHODS="l1 lamp" bash tools/benchmarks/structured_pruning_shapes.sh [WORK]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+WORK=${1:-work_dirs/structured_pruning_shapes}
+METHODS=${METHODS:-l1 random lamp group_norm group_taylor group_hessian slim group_slim group_sl growing_reg}
+BASE_CFG=configs/rtmdet/rtmdet_tiny_12e_shapes.py
+BASE_CKPT=${BASE_CKPT:-work_dirs/main_job/epoch_8.pth}
+mkdir -p "$WORK"
+[ -f "$BASE_CKPT" ] || bash tools/main_job.sh
+
+map_of() {  # the last COCO bbox mAP a log printed
+    { grep -o 'coco/bbox_mAP: [0-9.]*' "$1" || true; } | tail -1 | awk '{print $2}'
+}
+row() {  # name, work dir, test log
+    $PY - "$1" "$2/pruning_results.json" "$(map_of "$3")" <<'PY'
+import json, sys
+name, path, m = sys.argv[1:]
+r = json.load(open(path))
+print(f"| {name} | {r['params_before'] / 1e6:.2f}M -> {r['params_after'] / 1e6:.2f}M "
+      f"| {r['flops_before'] / 1e9:.3f} -> {r['flops_after'] / 1e9:.3f} ({r['speed_up']:.2f}x) "
+      f"| {r['latency_ms_before']} -> {r['latency_ms_after']} ({r['latency_speed_up']:.2f}x) "
+      f"| {m} |")
+PY
+}
+
+echo "| run | params | GFLOPs at 256 px | CPU latency ms (256 px) | bbox mAP |"
+echo "| --- | --- | --- | --- | --- |"
+if [ -z "${SKIP_CONTROL:-}" ]; then
+    $PY tools/train.py configs/rtmdet/rtmdet_tiny_finetune-2e_shapes.py \
+        --work-dir "$WORK/control" \
+        --cfg-options load_from="$BASE_CKPT" > "$WORK/control.log" 2>&1
+    echo "| unpruned, same finetune (control) | 4.87M | 1.285 | | $(map_of "$WORK/control.log") |"
+fi
+
+for m in $METHODS; do
+    cfg=configs/pruning/rtmdet/rtmdet_tiny_${m//_/-}-2x_2e_shapes.py
+    dir=$WORK/$m
+    $PY tools/train.py "$cfg" --work-dir "$dir" \
+        --cfg-options load_from="$BASE_CKPT" > "$dir.log" 2>&1
+    $PY tools/test.py "$cfg" "$dir/epoch_2.pth" --work-dir "$dir" \
+        > "$dir.test.log" 2>&1
+    row "$m 2x + finetune" "$dir" "$dir.test.log"
+done
+
+# the l1 architecture from scratch: same structure, fresh weights
+$PY tools/prune.py $BASE_CFG "$BASE_CKPT" --method l1 --speed-up 2 \
+    --random-init --out "$WORK/scratch_init" > "$WORK/scratch_init.log" 2>&1
+cfg=configs/pruning/rtmdet/rtmdet_tiny_l1-2x-scratch_2e_shapes.py
+$PY tools/train.py $cfg --work-dir "$WORK/scratch" \
+    --cfg-options load_from="$WORK/scratch_init/pruned.pth" \
+    > "$WORK/scratch.log" 2>&1
+$PY tools/test.py $cfg "$WORK/scratch/epoch_2.pth" --work-dir "$WORK/scratch" \
+    > "$WORK/scratch.test.log" 2>&1
+row "l1 2x architecture from scratch, same budget" "$WORK/scratch_init" "$WORK/scratch.test.log"
