@@ -19,12 +19,11 @@ from mmengine.utils import mkdir_or_exist
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import (measure_latency, module_breakdown,
                               plot_layer_channels)
+from mmprune.apis.train_batches import train_batches
 from mmprune.apis.weight_inheritance import (build_model_from,
-                                             load_checkpoint_file,
-                                             tracing_batch)
+                                             load_checkpoint_file)
 from mmprune.core.structured import (PRUNING_METHODS, check_target,
                                      get_pruning_method, prune_model)
-from mmprune.core.structured.prune import layer_widths
 from mmprune.engine.hooks.structured_pruning_hook import CHECKPOINT_KEY
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
 
@@ -83,15 +82,15 @@ def main() -> None:
     model = build_model_from(cfg)
     state, _ = load_checkpoint_file(args.checkpoint)
     model.load_state_dict(state, strict=True)
-    data = tracing_batch(cfg, model)
+    batches = train_batches(cfg, model)
+    data = next(batches)
     shape = tuple(args.input_shape or data['inputs'].shape[-2:])
 
     def flops(m) -> float:
         return module_breakdown(m, shape).total_flops
 
-    grads = ([tracing_batch(cfg, model) for _ in range(args.gradient_batches)]
+    grads = ([next(batches) for _ in range(args.gradient_batches)]
              if pm.needs_gradients else None)
-    widths = layer_widths(model)
     latency_before = measure_latency(model, shape)
     result = prune_model(
         model, data, args.method, ratio=args.ratio, speed_up=args.speed_up,
@@ -117,7 +116,9 @@ def main() -> None:
         # this checkpoint without pruning it again
         **{CHECKPOINT_KEY: dict(history=result.history, done=[0],
                                 method=args.method, report=report,
-                                widths=widths)})
+                                widths={r['name']: (r['in_before'],
+                                                    r['out_before'])
+                                        for r in result.layers})})
     mkdir_or_exist(out_dir)
     save_checkpoint_atomic(ckpt, out)
     dump_json_atomic(report, osp.join(out_dir, 'pruning_results.json'))

@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
-from mmengine.runner import Runner
 
 from mmprune.core.inheritance import InheritanceReport, inherit_weights
+from .train_batches import tracing_batch
 
 
 def load_checkpoint_file(path: str) -> Tuple[dict, dict]:
@@ -44,17 +44,6 @@ def source_config_of(checkpoint: str, meta: dict,
 def build_model_from(cfg: Config) -> nn.Module:
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         return MODELS.build(cfg.model)
-
-
-def tracing_batch(cfg: Config, model: nn.Module) -> dict:
-    """One preprocessed training batch of ``cfg``'s train dataloader (built
-    anew, without workers, so that the runner's iterators are untouched)."""
-    loader_cfg = dict(cfg.train_dataloader)
-    loader_cfg.update(num_workers=0, persistent_workers=False)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        loader = Runner.build_dataloader(loader_cfg)
-    batch = next(iter(loader))
-    return model.data_preprocessor(batch, True)
 
 
 def inherit_from_checkpoint(target: nn.Module,

@@ -5,10 +5,14 @@ from mmengine.model import is_model_wrapper
 from mmprune.models.distillers import Distiller
 
 
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The model inside a DDP (or other) wrapper."""
+    return model.module if is_model_wrapper(model) else model
+
+
 def student_model(model: nn.Module) -> nn.Module:
     """The model being trained: DDP unwrapped, and the student of a
     ``Distiller`` (slimming and sparsity apply to the student, never to the
     teacher or the distillation adapters)."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrapped(model)
     return model.student if isinstance(model, Distiller) else model

@@ -13,9 +13,7 @@ from mmengine.hooks import EMAHook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-
-def unwrapped(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
+from .model_access import unwrapped
 
 
 def parameter_names(model: nn.Module) -> Dict[int, str]:

@@ -18,6 +18,7 @@ from .pruning_history import plain_history
 from .segment_aware_pruner import SegmentAwarePruner
 
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+PROTECTED_REASON = 'protected (prediction layer or input stem)'
 
 
 @dataclass
@@ -30,7 +31,6 @@ class StructuredPruningResult:
     params_before: int = 0
     params_after: int = 0
     layers: List[dict] = field(default_factory=list)
-    protected: List[str] = field(default_factory=list)
     # layers whose output channels were kept, each dict(name=, reason=)
     skipped: List[dict] = field(default_factory=list)
     # Torch-Pruning's pruning history as plain data (see pruning_history)
@@ -43,6 +43,11 @@ class StructuredPruningResult:
                     flops_before=self.flops_before,
                     flops_after=self.flops_after, speed_up=self.speed_up,
                     layers=self.layers, skipped=self.skipped)
+
+    @property
+    def protected(self) -> List[str]:
+        return sorted(s['name'] for s in self.skipped
+                      if s['reason'].startswith(PROTECTED_REASON))
 
     @property
     def speed_up(self) -> Optional[float]:
@@ -79,6 +84,17 @@ def layer_widths(model: nn.Module) -> Dict[str, tuple]:
             out[name] = (m.weight.shape[1] * getattr(m, 'groups', 1),
                          m.weight.shape[0])
     return out
+
+
+def layer_changes(model: nn.Module,
+                  before: Dict[str, tuple]) -> List[dict]:
+    """Per-layer in/out channels of ``model`` now against ``before``
+    (:func:`layer_widths` of the model as it was)."""
+    modules = dict(model.named_modules())
+    after = layer_widths(model)
+    return [dict(name=n, type=type(modules[n]).__name__, in_before=b[0],
+                 out_before=b[1], in_after=after[n][0], out_after=after[n][1])
+            for n, b in before.items()]
 
 
 def protected_modules(model: nn.Module,
@@ -163,8 +179,7 @@ def kept_layers(model: nn.Module,
     ignored by pattern, frozen) and the report entries saying why."""
     keep = protected_modules(model, protected)
     modules = dict(model.named_modules())
-    skipped = [dict(name=n, reason='protected (prediction layer or input '
-                    'stem)') for n in keep]
+    skipped = [dict(name=n, reason=PROTECTED_REASON) for n in keep]
     names = list(keep)
     for p in ignored:
         found = matching_modules(model, p, 'ignored')
@@ -255,8 +270,6 @@ def prune_model(model: nn.Module,
 
     result = StructuredPruningResult(
         method=method, target=dict(ratio=ratio, speed_up=speed_up),
-        protected=sorted(s['name'] for s in skipped
-                         if s['reason'].startswith('protected')),
         skipped=skipped)
     result.params_before = sum(p.numel() for p in model.parameters())
     before = layer_widths(model)
@@ -272,12 +285,13 @@ def prune_model(model: nn.Module,
         pruning_ratio_dict=ratio_dict or None,
         max_pruning_ratio=max_layer_ratio, iterative_steps=steps,
         round_to=round_to)
+    names = {m: n for n, m in modules.items()}
     for step in range(steps):
         if pm.needs_gradients:
             model.train()
             _accumulate_gradients(model, pm, importance,
                                   gradient_batches or [data])
-        _prune_step(pruner, {m: n for n, m in modules.items()}, skipped)
+        _prune_step(pruner, names, skipped)
         result.steps = step + 1
         if speed_up is not None:
             result.flops_after = flops_fn(model)
@@ -288,10 +302,6 @@ def prune_model(model: nn.Module,
     if flops_fn is not None and result.flops_after is None:
         result.flops_after = flops_fn(model)
     result.params_after = sum(p.numel() for p in model.parameters())
-    after = layer_widths(model)
-    result.layers = [
-        dict(name=n, type=type(modules[n]).__name__, in_before=b[0],
-             out_before=b[1], in_after=after[n][0], out_after=after[n][1])
-        for n, b in before.items()]
+    result.layers = layer_changes(model, before)
     model.train(was_training)
     return result

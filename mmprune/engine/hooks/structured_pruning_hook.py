@@ -9,24 +9,23 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_dist_info)
 from mmengine.hooks import Hook
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
 from mmprune.analysis import (measure_latency, module_breakdown,
                               plot_layer_channels)
+from mmprune.apis.train_batches import train_batches
 from mmprune.core.module_patterns import check_pattern, matching_modules
 from mmprune.core.structured import check_target, get_pruning_method
 from mmprune.core.structured.iterative_targets import (step_layer_ratios,
                                                        step_ratio,
                                                        step_speed_up)
 from mmprune.core.structured.prune import (PRUNABLE, check_pruning_options,
-                                           kept_layers, layer_widths,
-                                           prune_model)
+                                           kept_layers, layer_changes,
+                                           layer_widths, prune_model)
 from mmprune.core.structured.pruning_history import (check_history,
                                                      replay_pruning_history)
 from mmprune.core.structured.sparse_regularizer import (
     SCHEDULES, SparseRegularizer, regularization_strength)
-from mmprune.engine.model_access import student_model
+from mmprune.engine.model_access import student_model, unwrapped
 from mmprune.engine.runner_rebuild import (ema_hooks, parameter_names,
                                            rebind_optimizer,
                                            refresh_averaged_model,
@@ -151,10 +150,12 @@ class StructuredPruningHook(Hook):
         # the structure of the model: Torch-Pruning's history, plain data
         self.history: List[list] = []
         self.done: set = set()
-        self._loader_iter = None
+        self._batches = None
         self._regularizer: Optional[SparseRegularizer] = None
         self._iter = 0
         self._report: Optional[dict] = None
+        # per-layer (in, out) channels of the unpruned model
+        self._widths: Optional[Dict[str, tuple]] = None
 
     @staticmethod
     def _check_sparse_training(cfg: Optional[dict], method: str,
@@ -195,8 +196,7 @@ class StructuredPruningHook(Hook):
     def before_run(self, runner) -> None:
         if self.restore_only:
             return
-        if isinstance(getattr(runner.model, 'module', runner.model),
-                      Distiller):
+        if isinstance(unwrapped(runner.model), Distiller):
             raise ValueError(_name(
                 'the model is a Distiller: its adapters are sized for the '
                 'unpruned student. Prune first (tools/prune.py or a pruning '
@@ -212,23 +212,10 @@ class StructuredPruningHook(Hook):
     # -- data --------------------------------------------------------------
     def _batch(self, runner, model) -> dict:
         """A preprocessed batch from the runner's train dataloader config
-        (its own loader, without workers, so the training iterator is not
-        disturbed); the test dataloader when a config has no train one."""
-        if self._loader_iter is None:
-            key = 'train_dataloader' if runner.cfg.get(
-                'train_dataloader') else 'test_dataloader'
-            loader_cfg = dict(runner.cfg[key])
-            loader_cfg.update(num_workers=0, persistent_workers=False)
-            with DefaultScope.overwrite_default_scope(
-                    runner.cfg.get('default_scope')):
-                self._loader = Runner.build_dataloader(loader_cfg)
-            self._loader_iter = iter(self._loader)
-        try:
-            batch = next(self._loader_iter)
-        except StopIteration:
-            self._loader_iter = iter(self._loader)
-            batch = next(self._loader_iter)
-        return model.data_preprocessor(batch, True)
+        (its own loader, so the training iterator is not disturbed)."""
+        if self._batches is None:
+            self._batches = train_batches(runner.cfg, model)
+        return next(self._batches)
 
     def _shape(self, data: dict) -> Tuple[int, int]:
         if self.input_shape is not None:
@@ -300,9 +287,10 @@ class StructuredPruningHook(Hook):
             return module_breakdown(m, shape).total_flops
 
         rank, world = get_dist_info()
+        flops_now = flops(model)
         if self._report is None:
-            self._start_report(runner, model, shape, flops(model))
-        target = self._step_target(k, flops(model))
+            self._start_report(runner, model, shape, flops_now)
+        target = self._step_target(k, flops_now)
         p = self.prune_at[k - 1]
         if target.get('speed_up', 2.0) <= 1.0 + 1e-6:
             runner.logger.info(f'StructuredPruningHook: iteration {p}: the '
@@ -397,16 +385,11 @@ class StructuredPruningHook(Hook):
     def _update_report(self, runner, model, shape, flops: float, p: int,
                        target: dict, payload: dict) -> None:
         r = self._report
-        widths = layer_widths(model)
-        modules = dict(model.named_modules())
         r.update(
             params_after=sum(q.numel() for q in model.parameters()),
             flops_after=flops, speed_up=r['flops_before'] / flops,
             latency_ms_after=self._latency(model, shape),
-            layers=[dict(name=n, type=type(modules[n]).__name__,
-                         in_before=b[0], out_before=b[1],
-                         in_after=widths[n][0], out_after=widths[n][1])
-                    for n, b in self._widths.items()],
+            layers=layer_changes(model, self._widths),
             skipped=payload['skipped'])
         r['events'].append(dict(iter=p, target=target, steps=payload['steps'],
                                 params=r['params_after'], flops=flops))
@@ -441,7 +424,7 @@ class StructuredPruningHook(Hook):
             checkpoint[CHECKPOINT_KEY] = dict(
                 history=self.history, done=sorted(self.done),
                 method=self.method, report=self._report,
-                widths=getattr(self, '_widths', None))
+                widths=self._widths)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         record = checkpoint.get(CHECKPOINT_KEY)
