@@ -15,7 +15,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmprune  # noqa: F401
-from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
+from mmprune.apis.train_batches import tracing_batch
+from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.core.structured.sparse_regularizer import SparseRegularizer

@@ -12,7 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
-from mmprune.apis.weight_inheritance import build_model_from, tracing_batch
+from mmprune.apis.train_batches import tracing_batch
+from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.inheritance import ArchitectureMismatchError, \
     inherit_weights
 

@@ -9,15 +9,17 @@ group), plus its report, without training. The result loads with the stock
 import argparse
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.apis.weight_inheritance import (build_model_from,
                                              inherit_from_checkpoint,
                                              load_checkpoint_file)
+from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.core.importance import WEIGHT_IMPORTANCES
-from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
+from mmprune.utils import (dump_json_atomic, read_config,
+                           save_checkpoint_atomic)
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,9 +48,10 @@ def main() -> None:
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise ValueError(f'--out "{args.out}" is the source checkpoint: it is '
                          'never overwritten, choose another path')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
+    check_checkpoint_path(args.checkpoint)
+    if args.source_config is not None:
+        read_config(args.source_config, what='--source-config')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     target = build_model_from(cfg)
     target.init_weights()

@@ -2,33 +2,38 @@
 with its report; finetune it later with the stock ``tools/train.py``.
 
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \
-        [--round-to 8] [--out DIR]
+        [--round-to 8] [--out DIR] [--synthetic-batch] [--strict-target]
 
 ``DIR/pruned.pth`` carries the pruned structure (key ``pruning``), so any
-config with ``dict(type='mmprune.StructuredPruningHook')`` in its
-custom_hooks rebuilds the pruned model when it loads it (``load_from`` for a
-finetune, or ``tools/test.py CONFIG DIR/pruned.pth``).
+config rebuilds the pruned model when it loads it (``load_from`` for a
+finetune, or ``tools/test.py CONFIG DIR/pruned.pth``). Without the training
+data on disk, data-free criteria trace on a synthetic batch in the model's
+own format.
 """
 import argparse
+import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from mmengine.utils import mkdir_or_exist
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import (measure_latency, module_breakdown,
                               plot_layer_channels)
-from mmprune.apis.train_batches import train_batches
-from mmprune.apis.weight_inheritance import (build_model_from,
-                                             load_checkpoint_file)
-from mmprune.core.structured import (PRUNING_METHODS, check_target,
+from mmprune.apis.train_batches import batches_or_synthetic
+from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.core.checkpoint_reader import (check_state_fits,
+                                            read_checkpoint, state_dict_of)
+from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      get_pruning_method, prune_model)
-from mmprune.engine.hooks.structured_pruning_hook import CHECKPOINT_KEY
-from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
+from mmprune.core.structured.pruned_structure import PrunedStructure
+from mmprune.core.structured.pruning_history import replay_pruning_history
+from mmprune.utils import (dump_json_atomic, read_config,
+                           save_checkpoint_atomic)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint', help='the trained checkpoint (read '
@@ -42,14 +47,25 @@ def parse_args() -> argparse.Namespace:
                         help='FLOPs reduction factor, > 1')
     parser.add_argument('--round-to', type=int, default=8)
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
+    parser.add_argument('--max-steps', type=int, default=20,
+                        help='the most steps a --speed-up target may take')
     parser.add_argument('--global-pruning', action='store_true')
     parser.add_argument('--ignored', nargs='*', default=[],
                         help='module-name patterns left unpruned')
     parser.add_argument('--gradient-batches', type=int, default=4,
                         help='train batches for group_taylor/group_hessian')
+    parser.add_argument('--strict-target', action='store_true',
+                        help='an unreached --speed-up is an error (nothing '
+                        'is written) instead of a warning in the report')
     parser.add_argument('--input-shape', type=int, nargs=2,
+                        metavar=('H', 'W'),
                         help='H W for FLOPs and latency (default: the size '
                         'of a training batch)')
+    parser.add_argument(
+        '--synthetic-batch', action='store_true',
+        help='trace on a synthetic batch in the model\'s own format instead '
+        'of the training data (used by itself when the data is missing; '
+        'not for gradient criteria)')
     parser.add_argument(
         '--random-init', action='store_true',
         help='re-initialise the pruned model\'s weights (the pruned '
@@ -57,46 +73,77 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='output folder (default: '
                         'work_dirs/<config name>_pruned)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    # bad input fails before the model is built
-    check_target(args.ratio, args.speed_up)
-    pm = get_pruning_method(args.method)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint "{args.checkpoint}" does not '
-                                'exist')
-    out_dir = args.out or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_pruned')
-    out = osp.join(out_dir, 'pruned.pth')
+def check_args(args: argparse.Namespace) -> PruningOptions:
+    """Every option that can be checked without the model, before any
+    file is read: the pruning options, the shape, the output folder."""
+    options = PruningOptions(
+        method=args.method, ratio=args.ratio, speed_up=args.speed_up,
+        round_to=args.round_to, max_layer_ratio=args.max_layer_ratio,
+        max_steps=args.max_steps, ignored=args.ignored,
+        global_pruning=args.global_pruning,
+        gradient_batches=args.gradient_batches,
+        strict_target=args.strict_target)
+    if args.input_shape is not None and min(args.input_shape) < 1:
+        raise ValueError(f'--input-shape {args.input_shape[0]} '
+                         f'{args.input_shape[1]}: H and W must be positive')
+    if args.synthetic_batch and \
+            get_pruning_method(args.method).needs_gradients:
+        raise ValueError(f'--synthetic-batch with --method {args.method}: '
+                         'a gradient criterion ranks channels by the loss '
+                         'on real training data, not on a synthetic batch')
+    out = osp.join(out_dir_of(args), 'pruned.pth')
     if osp.abspath(out) == osp.abspath(args.checkpoint):
-        raise ValueError(f'--out "{out_dir}" would overwrite the source '
-                         'checkpoint: choose another folder')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        raise ValueError(f'--out "{out_dir_of(args)}" would overwrite the '
+                         'source checkpoint: choose another folder')
+    if osp.exists(out_dir_of(args)) and not osp.isdir(out_dir_of(args)):
+        raise ValueError(f'--out "{out_dir_of(args)}" is a file, not a '
+                         'folder')
+    return options
+
+
+def out_dir_of(args: argparse.Namespace) -> str:
+    return args.out or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_pruned')
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    options = check_args(args)
+    cfg = read_config(args.config, args.cfg_options)
+    checkpoint = read_checkpoint(args.checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    logger = MMLogger.get_instance('mmprune.prune', log_level='INFO')
 
     model = build_model_from(cfg)
-    state, _ = load_checkpoint_file(args.checkpoint)
-    model.load_state_dict(state, strict=True)
-    batches = train_batches(cfg, model)
+    options.check_model(model)
+    pm = get_pruning_method(args.method)
+    batches, source = batches_or_synthetic(
+        cfg, model, args.synthetic_batch, args.input_shape,
+        needs_real_data=pm.needs_gradients,
+        what=f'tools/prune.py --method {args.method}')
     data = next(batches)
+    earlier = PrunedStructure.from_checkpoint(
+        checkpoint, f'checkpoint "{args.checkpoint}"')
+    if earlier is not None:
+        # a pruned checkpoint: rebuild its structure, then prune further
+        replay_pruning_history(model, data, earlier.history)
+    check_state_fits(model, state_dict_of(checkpoint), args.checkpoint,
+                     model_desc=f'the model of config "{args.config}"')
+    model.load_state_dict(state_dict_of(checkpoint), strict=True)
+    del checkpoint
     shape = tuple(args.input_shape or data['inputs'].shape[-2:])
 
     def flops(m) -> float:
         return module_breakdown(m, shape).total_flops
 
-    grads = ([next(batches) for _ in range(args.gradient_batches)]
+    grads = ([next(batches) for _ in range(options.gradient_batches)]
              if pm.needs_gradients else None)
     latency_before = measure_latency(model, shape)
-    result = prune_model(
-        model, data, args.method, ratio=args.ratio, speed_up=args.speed_up,
-        round_to=args.round_to, max_layer_ratio=args.max_layer_ratio,
-        ignored=args.ignored, global_pruning=args.global_pruning,
-        gradient_batches=grads, flops_fn=flops)
+    result = prune_model(model, data, options, gradient_data=grads,
+                         flops_fn=flops)
     latency_after = measure_latency(model, shape)
     if args.random_init:
         model.init_weights()
@@ -104,36 +151,49 @@ def main() -> None:
     report = dict(
         config=args.config, checkpoint=args.checkpoint, **result.to_dict(),
         round_to=args.round_to, input_shape=list(shape), device='cpu',
+        traced_on=source,
         latency_ms_before=latency_before, latency_ms_after=latency_after,
         latency_speed_up=latency_before / latency_after,
         events=[dict(iter=0, target=result.target, steps=result.steps,
-                     params=result.params_after, flops=result.flops_after)])
-    ckpt = dict(
-        state_dict=model.state_dict(),
-        meta=dict(cfg=cfg.pretty_text, pruned_from=args.checkpoint,
-                  random_init=args.random_init),
+                     target_reached=result.target_reached,
+                     limit=result.limit, params=result.params_after,
+                     flops=result.flops_after)])
+    structure = PrunedStructure(
         # done=[0]: a config pruning one shot at iteration 0 finetunes
         # this checkpoint without pruning it again
-        **{CHECKPOINT_KEY: dict(history=result.history, done=[0],
-                                method=args.method, report=report,
-                                widths={r['name']: (r['in_before'],
-                                                    r['out_before'])
-                                        for r in result.layers})})
-    mkdir_or_exist(out_dir)
+        history=(earlier.history if earlier else []) + result.history,
+        done=[0], method=args.method, report=report,
+        widths=(earlier.widths if earlier and earlier.widths else
+                {r['name']: (r['in_before'], r['out_before'])
+                 for r in result.layers}))
+    ckpt = dict(state_dict=model.state_dict(),
+                meta=dict(cfg=cfg.pretty_text, pruned_from=args.checkpoint,
+                          random_init=args.random_init))
+    structure.to_checkpoint(ckpt)
+    out_dir = out_dir_of(args)
+    os.makedirs(out_dir, exist_ok=True)
+    out = osp.join(out_dir, 'pruned.pth')
     save_checkpoint_atomic(ckpt, out)
     dump_json_atomic(report, osp.join(out_dir, 'pruning_results.json'))
     plot_layer_channels(result.layers,
                         osp.join(out_dir, 'pruning_channels.png'),
                         title=f'{args.method}: {result.speed_up:.2f}x fewer '
                         'FLOPs')
-    print(f'{args.method}: params {result.params_before / 1e6:.3f}M -> '
-          f'{result.params_after / 1e6:.3f}M, FLOPs '
-          f'{result.flops_before / 1e9:.3f}G -> '
-          f'{result.flops_after / 1e9:.3f}G ({result.speed_up:.2f}x) at '
-          f'{shape[0]}x{shape[1]}, CPU latency {latency_before} -> '
-          f'{latency_after} ms ({latency_before / latency_after:.2f}x), '
-          f'{len(result.skipped)} layers kept (see skipped in the report)')
-    print(f'wrote {out} and {osp.join(out_dir, "pruning_results.json")}')
+    logger.info(
+        f'{args.method}: params {result.params_before / 1e6:.3f}M -> '
+        f'{result.params_after / 1e6:.3f}M, FLOPs '
+        f'{result.flops_before / 1e9:.3f}G -> '
+        f'{result.flops_after / 1e9:.3f}G ({result.speed_up:.2f}x) at '
+        f'{shape[0]}x{shape[1]}, CPU latency {latency_before} -> '
+        f'{latency_after} ms ({latency_before / latency_after:.2f}x), '
+        f'{len(result.skipped)} layers kept (see skipped in the report); '
+        f'traced on the {source}')
+    if result.target_reached:
+        logger.info(result.target_line())
+    else:
+        logger.warning(result.target_line())
+    logger.info(f'wrote {out} and '
+                f'{osp.join(out_dir, "pruning_results.json")}')
 
 
 if __name__ == '__main__':

@@ -6,8 +6,8 @@ the compatibility shims before the config pulls in mmrotate.
 import argparse
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.apis import (add_run_args, build_runner, load_run_config,
-                          prepare_cfg_for_run)
+from mmprune.apis import (add_run_args, build_runner, check_start_checkpoint,
+                          load_run_config, prepare_cfg_for_run)
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,6 +45,8 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.get('load_from'):
+        check_start_checkpoint(cfg, cfg.load_from)
     prepare_cfg_for_run(cfg, args.launcher, amp=args.amp)
 
     runner = build_runner(cfg)

@@ -1,8 +1,9 @@
 from .run_config import (add_run_args, build_runner, check_fpn_width,
-                         check_mmprune_types, load_run_config,
-                         prepare_cfg_for_run, set_show_dir)
+                         check_mmprune_types, check_start_checkpoint,
+                         load_run_config, prepare_cfg_for_run, set_show_dir)
 
 __all__ = [
     'add_run_args', 'build_runner', 'check_fpn_width', 'check_mmprune_types',
+    'check_start_checkpoint',
     'load_run_config', 'prepare_cfg_for_run', 'set_show_dir'
 ]

@@ -6,11 +6,17 @@ from typing import Any, Iterator, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 from mmengine.registry import RUNNERS, Registry
 from mmengine.runner import Runner
 
 from mmprune import registry as mmprune_registry
 from mmprune.compat import adapt_cfg_for_cpu_ddp, init_cpu_process_group
+from mmprune.core.checkpoint_reader import read_checkpoint
+from mmprune.core.structured.pruned_structure import has_pruned_structure
+from mmprune.utils import read_config
+
+STRUCTURE_HOOK = 'StructuredPruningHook'
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
@@ -30,10 +36,8 @@ def load_run_config(args: argparse.Namespace) -> Config:
     ``--cfg-options`` and the work dir (default ``work_dirs/<config>``)."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -124,6 +128,32 @@ def prepare_cfg_for_run(cfg: Config, launcher: str, amp: bool = False) -> None:
     if init_cpu_process_group(launcher):
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
+
+
+def _has_hook(cfg: Config, name: str) -> bool:
+    return any(name in str(h.get('type', ''))
+               for h in cfg.get('custom_hooks', None) or [])
+
+
+def check_start_checkpoint(cfg: Config, path: str) -> None:
+    """Read the checkpoint a run starts from (``load_from``, a resume
+    file, the checkpoint of ``tools/test.py``) before the model is built:
+    a missing, empty, truncated, unsafe or foreign file is a clear error
+    naming it. A checkpoint that carries a pruned structure (from
+    ``tools/prune.py`` or a pruning run) when the config has no
+    ``StructuredPruningHook`` gets one that only rebuilds the structure,
+    said in the log: the weights would otherwise load into the unpruned
+    model, mismatched tensors left at their random initialisation."""
+    checkpoint = read_checkpoint(path)
+    if has_pruned_structure(checkpoint) and not _has_hook(cfg,
+                                                          STRUCTURE_HOOK):
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type=f'mmprune.{STRUCTURE_HOOK}')]
+        MMLogger.get_current_instance().info(
+            f'checkpoint "{path}" carries a pruned structure and the config '
+            f'has no {STRUCTURE_HOOK}: added '
+            f"dict(type='mmprune.{STRUCTURE_HOOK}') to custom_hooks, which "
+            'rebuilds the pruned model before the weights load')
 
 
 def set_show_dir(cfg: Config, show_dir: str) -> None:

@@ -1,30 +1,21 @@
 """Weight inheritance from a checkpoint, for configs: shared by
 ``WeightInheritanceHook`` and ``tools/inherit_weights.py``."""
-import os.path as osp
 from typing import Optional, Tuple
 
-import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
+from mmprune.core.checkpoint_reader import check_state_fits, read_state_dict
 from mmprune.core.inheritance import InheritanceReport, inherit_weights
-from .train_batches import tracing_batch
+from mmprune.utils import read_config
+from .train_batches import batches_or_synthetic
 
 
 def load_checkpoint_file(path: str) -> Tuple[dict, dict]:
     """``(state_dict, meta)`` of a checkpoint, loaded with
-    ``weights_only=True``; a missing file is an error naming it."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint "{path}" does not exist')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    if isinstance(ckpt, dict) and 'state_dict' in ckpt:
-        state, meta = ckpt['state_dict'], ckpt.get('meta', {}) or {}
-    else:
-        state, meta = ckpt, {}
-    state = {(k[7:] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    return state, meta
+    ``weights_only=True``; any fault is an error naming the file."""
+    return read_state_dict(path)
 
 
 def source_config_of(checkpoint: str, meta: dict,
@@ -32,7 +23,7 @@ def source_config_of(checkpoint: str, meta: dict,
     """The config that describes the checkpoint's model: ``source_config``
     when given, else the config mmengine saved in the checkpoint's meta."""
     if source_config is not None:
-        return Config.fromfile(source_config)
+        return read_config(source_config, what='source_config')
     if 'cfg' not in meta:
         raise ValueError(
             f'checkpoint "{checkpoint}" carries no config in its meta (it '
@@ -53,10 +44,21 @@ def inherit_from_checkpoint(target: nn.Module,
                             importance: str = 'l1') -> InheritanceReport:
     """Fill ``target`` (built from ``target_cfg``) from ``checkpoint`` of a
     wider model; see :func:`mmprune.core.inheritance.inherit_weights`."""
-    state, meta = load_checkpoint_file(checkpoint)
+    state, meta = read_state_dict(checkpoint, 'weight inheritance: '
+                                  'checkpoint')
     src_cfg = source_config_of(checkpoint, meta, source_config)
     source = build_model_from(src_cfg)
-    data = tracing_batch(src_cfg, source)
+    # another architecture is named as such before any data is built
+    check_state_fits(source, state, checkpoint,
+                     'weight inheritance: checkpoint',
+                     'its source model (the config '
+                     + (f'"{source_config}"' if source_config else
+                        'saved in the checkpoint') + ')')
+    # traced on the run's own data (the source's may live elsewhere), or on
+    # a synthetic batch when that is not on disk either
+    batches, _ = batches_or_synthetic(target_cfg, source,
+                                      what='weight inheritance')
+    data = next(batches)
     was_training = target.training
     report = inherit_weights(source, state, target, data, importance)
     target.train(was_training)

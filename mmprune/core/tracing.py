@@ -6,6 +6,7 @@ leaves ``rpn_conv`` at its old width). Tracing the summed training loss of a
 real batch reaches every layer that takes part in training.
 """
 import contextlib
+import copy
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
@@ -15,12 +16,52 @@ import torch_pruning as tp
 from .layer_pruners import pruner_for
 
 
+@contextlib.contextmanager
+def runtime_info_defaults() -> Iterator[None]:
+    """Outside a runner, mmengine's message hub holds no training progress,
+    and heads that read it fail (TOOD picks its assigner by epoch:
+    ``'<' not supported between 'NoneType' and 'int'``). Epoch and
+    iteration 0 are set for the duration when missing."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
+    added = [k for k in ('epoch', 'iter') if hub.get_info(k) is None]
+    for k in added:
+        hub.update_info(k, 0)
+    try:
+        yield
+    finally:
+        for k in added:
+            hub.runtime_info.pop(k, None)
+
+
 def loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
     """The summed training loss of an mmengine model on a preprocessed
     batch (``dict(inputs=..., data_samples=...)``)."""
-    losses = model(**data, mode='loss')
+    # some heads rewrite the ground truth in place (mmrotate's S2ANet and
+    # R3Det turn box objects into tensors): each call gets its own copy
+    samples = copy.deepcopy(data['data_samples'])
+    with runtime_info_defaults():
+        losses = model(data['inputs'], samples, mode='loss')
     loss, _ = model.parse_losses(losses)
     return loss
+
+
+def training_loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
+    """:func:`loss_forward` in train mode, for tracing: Torch-Pruning puts
+    the model in eval mode before it traces, and some losses only exist in
+    train mode (DETR-family heads build their denoising queries there:
+    ``DINOHead.loss() missing 3 required positional arguments``). BN
+    statistics and other buffers are left as they were."""
+    was_training = model.training
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    model.train()
+    try:
+        return loss_forward(model, data)
+    finally:
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+        model.train(was_training)
 
 
 def tensor_forward(model: nn.Module, data: dict) -> List[torch.Tensor]:
@@ -41,35 +82,53 @@ def tensor_forward(model: nn.Module, data: dict) -> List[torch.Tensor]:
     return flat
 
 
-@torch.no_grad()
 def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
-    """Whether the tensor-mode forward runs every module that holds
-    parameters (true for one-stage detectors, two-stage detectors and
-    segmentors, whose heads all run in ``_forward``)."""
+    """Whether the tensor-mode outputs depend on every parameter (true for
+    most one-stage detectors, two-stage detectors and segmentors, whose
+    heads all run in ``_forward``). Measured through autograd, not forward
+    hooks: TOOD's task decomposition uses its reduction conv's weight in a
+    batched matmul without calling the conv, and the hook test sent it to
+    the training-loss trace, whose group search ran for over 5 minutes. A
+    layer counts as reached when it runs or its parameters are used."""
     holders = [m for m in model.modules()
                if next(m.parameters(recurse=False), None) is not None]
     ran = set()
     handles = [m.register_forward_hook(
         lambda mod, args, out: ran.add(id(mod))) for m in holders]
+    params = [p for p in model.parameters()]
     was_training = model.training
     try:
         model.eval()
-        tensor_forward(model, data)
+        with all_parameters_require_grad(model):
+            outputs = [t for t in tensor_forward(model, data)
+                       if t.is_floating_point() and t.requires_grad]
+            if not outputs:
+                return False
+            grads = torch.autograd.grad(
+                sum(t.sum() for t in outputs), params, allow_unused=True)
+    except Exception:  # noqa: BLE001 - then trace the training loss
+        return False
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
-    return all(id(m) in ran for m in holders)
+        model.train(was_training)
+        model.zero_grad(set_to_none=True)
+    used = {id(p) for p, g in zip(params, grads) if g is not None}
+    # a layer that runs but feeds no output (YOLOv3's MobileNetV2 last
+    # conv) counts as reached: the model check rolls back what it breaks
+    return all(id(m) in ran or any(id(p) in used for p in m.parameters(
+        recurse=False)) for m in holders)
 
 
 def choose_forward_fn(model: nn.Module, data: dict) -> Callable:
     """:func:`tensor_forward` when it reaches every layer and no layer
-    pruner asks for the training forward, else :func:`loss_forward`."""
+    pruner asks for the training forward, else
+    :func:`training_loss_forward`."""
     needs_loss = any(p.needs_training_forward for p in
                      (pruner_for(m) for m in model.modules())
                      if p is not None)
     if needs_loss or not tensor_mode_reaches_all_layers(model, data):
-        return loss_forward
+        return training_loss_forward
     return tensor_forward
 
 
@@ -147,8 +206,9 @@ def build_dependency_graph(
     pruners = {type(m): pruner_for(m) for m in model.modules()}
     forward_fn = choose_forward_fn(model, data)
     customized: Dict = {t: p for t, p in pruners.items() if p is not None}
+    from .structured.guarded_graph import GuardedDependencyGraph
     with opaque_layers(model), all_parameters_require_grad(model):
-        return tp.DependencyGraph().build_dependency(
+        return GuardedDependencyGraph().build_dependency(
             model,
             example_inputs=data,
             forward_fn=forward_fn,

@@ -1,9 +1,9 @@
 """The MMEngine side: hooks (and later model wrappers) over the core."""
 from . import compressed_checkpoint_loader  # noqa: F401
-from .hooks import (StructuredPruningHook, UnstructuredSparsityHook,
+from .hooks import (CheckpointFitHook, StructuredPruningHook, UnstructuredSparsityHook,
                     WeightInheritanceHook)
 
 __all__ = [
-    'StructuredPruningHook', 'UnstructuredSparsityHook',
+    'CheckpointFitHook', 'StructuredPruningHook', 'UnstructuredSparsityHook',
     'WeightInheritanceHook'
 ]

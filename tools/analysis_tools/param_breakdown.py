@@ -7,7 +7,6 @@ second config side by side.
         --compare configs/pruning/lsknet/lsk_s_fpn_1x_dota_le90_pruneB.py
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional
 
@@ -20,7 +19,7 @@ from mmprune.analysis import (ModuleBreakdown, compare_breakdowns,
                               module_breakdown)
 from mmprune.apis import check_fpn_width
 from mmprune.apis.weight_inheritance import build_model_from
-from mmprune.utils import dump_json_atomic
+from mmprune.utils import dump_json_atomic, read_config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -42,19 +41,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build(config: str, cfg_options, input_shape, no_flops) -> \
-        ModuleBreakdown:
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config "{config}" does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    check_fpn_width(cfg)
+def check_args(args: argparse.Namespace) -> List[Config]:
+    """Every option, and every config read, before any model is built."""
+    if args.depth < 1:
+        raise ValueError(f'--depth {args.depth}: must be >= 1')
+    if not args.no_flops and min(args.input_shape) < 1:
+        raise ValueError(f'--input-shape {args.input_shape[0]} '
+                         f'{args.input_shape[1]}: H and W must be positive '
+                         '(detectors need at least their largest stride, '
+                         'typically 32 to 128 px)')
+    cfgs = [read_config(c, args.cfg_options, what=what)
+            for c, what in ((args.config, 'config'),
+                            (args.compare, '--compare config'))
+            if c is not None]
+    for cfg in cfgs:
+        check_fpn_width(cfg)
+    return cfgs
+
+
+def build(cfg: Config, input_shape, no_flops) -> ModuleBreakdown:
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = build_model_from(cfg)
     # SyncBN cannot run outside a process group on CPU; it counts the same
     model = revert_sync_batchnorm(model)
-    return module_breakdown(model, None if no_flops else tuple(input_shape))
+    try:
+        return module_breakdown(model, None if no_flops else
+                                tuple(input_shape))
+    except RuntimeError as e:
+        raise ValueError(
+            f'--input-shape {input_shape[0]} {input_shape[1]}: the forward '
+            f'of "{cfg.filename}" fails at this size ({e}); detectors need '
+            'at least their largest stride, typically 32 to 128 px') from None
 
 
 def _fmt(n: int, unit: float, suffix: str) -> str:
@@ -112,9 +129,10 @@ def compare_table(a: ModuleBreakdown, b: ModuleBreakdown,
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    a = build(args.config, args.cfg_options, args.input_shape, args.no_flops)
-    b = build(args.compare, args.cfg_options, args.input_shape,
-              args.no_flops) if args.compare else None
+    cfgs = check_args(args)
+    a = build(cfgs[0], args.input_shape, args.no_flops)
+    b = build(cfgs[1], args.input_shape, args.no_flops) \
+        if args.compare else None
     shape = 'no FLOPs' if args.no_flops else \
         f'FLOPs at {args.input_shape[0]}x{args.input_shape[1]}'
     print(f'A: {args.config} ({shape})')

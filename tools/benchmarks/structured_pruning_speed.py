@@ -38,8 +38,8 @@ def measure(config: str, data_config: str, h: int, w: int) -> dict:
     import mmprune  # noqa: F401
     from mmprune.analysis import (measure_latency, module_breakdown,
                                   synthetic_batch)
-    from mmprune.apis.weight_inheritance import (build_model_from,
-                                                 tracing_batch)
+    from mmprune.apis.train_batches import tracing_batch
+    from mmprune.apis.weight_inheritance import build_model_from
     from mmprune.core.structured import prune_model
     path = osp.join(tempfile.mkdtemp(), 'zoo.py')
     with open(path, 'w') as f:  # no pretrained download

@@ -15,6 +15,7 @@ import os.path as osp
 import torch
 
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
+from mmprune.core.checkpoint_reader import read_checkpoint
 from mmprune.core.sparsity import (compress_checkpoint, decompress_checkpoint,
                                    tensor_identity)
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
@@ -46,15 +47,13 @@ def check_round_trip(dense: dict, back: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint "{args.checkpoint}" does not exist')
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise SystemExit('refusing to overwrite the source checkpoint: give '
                          'another output path')
-    source = torch.load(args.checkpoint, map_location='cpu',
-                        weights_only=True)
+    source = read_checkpoint(args.checkpoint)
     if 'state_dict' not in source:
-        raise SystemExit(f'"{args.checkpoint}" has no state_dict')
+        raise SystemExit(f'"{args.checkpoint}" has no state_dict (is it '
+                         'already compressed?)')
     dense = dict(meta=source.get('meta', {}), state_dict=source['state_dict'])
     compressed = compress_checkpoint(source)
     check_round_trip(dense['state_dict'],

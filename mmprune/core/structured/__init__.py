@@ -2,11 +2,13 @@
 ``prune_model``."""
 from .methods import (PRUNING_METHODS, PruningMethod, get_pruning_method,
                       register_pruning_method)
-from .prune import (StructuredPruningResult, check_target, prune_model,
-                    protected_modules)
+from .options import PruningOptions, check_target
+from .prune import (StructuredPruningResult, TargetNotReachedError,
+                    prune_model, protected_modules)
 
 __all__ = [
-    'PRUNING_METHODS', 'PruningMethod', 'StructuredPruningResult',
+    'PRUNING_METHODS', 'PruningMethod', 'PruningOptions',
+    'StructuredPruningResult', 'TargetNotReachedError',
     'check_target', 'get_pruning_method', 'protected_modules',
     'prune_model', 'register_pruning_method'
 ]

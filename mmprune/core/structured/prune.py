@@ -3,7 +3,8 @@ without the runner: Torch-Pruning's BasePruner over mmprune's tracing
 (opaque layers, tensor- or loss-mode forward)."""
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 import torch.nn as nn
 import torch_pruning as tp
@@ -13,11 +14,15 @@ from ..module_patterns import (DEFAULT_PROTECTED, check_pattern,
                                matching_modules)
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers)
+from .guarded_graph import guarded_graphs
 from .methods import get_pruning_method
+from .model_check import (remove_breaking_groups, restore_modules,
+                          run_error, snapshot_modules)
+from .options import PRUNABLE, PruningOptions
+from .output_layers import STRUCTURE_REASON, task_output_layers
 from .pruning_history import plain_history
 from .segment_aware_pruner import SegmentAwarePruner
 
-PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 PROTECTED_REASON = 'protected (prediction layer or input stem)'
 
 
@@ -35,19 +40,33 @@ class StructuredPruningResult:
     skipped: List[dict] = field(default_factory=list)
     # Torch-Pruning's pruning history as plain data (see pruning_history)
     history: list = field(default_factory=list)
+    # whether the target was met; if not, what stopped it
+    target_reached: bool = True
+    limit: Optional[str] = None
 
     def to_dict(self) -> dict:
         return dict(method=self.method, target=self.target, steps=self.steps,
+                    target_reached=self.target_reached, limit=self.limit,
                     params_before=self.params_before,
                     params_after=self.params_after,
                     flops_before=self.flops_before,
                     flops_after=self.flops_after, speed_up=self.speed_up,
                     layers=self.layers, skipped=self.skipped)
 
+    def target_line(self) -> str:
+        """One line for logs: the target, and whether it was reached."""
+        if self.target.get('speed_up') is None:
+            return f'target {self.target}: reached'
+        if self.target_reached:
+            return (f'target speed_up={self.target["speed_up"]}: reached '
+                    f'({self.speed_up:.2f}x)')
+        return (f'target speed_up={self.target["speed_up"]} NOT REACHED: '
+                f'{self.speed_up:.2f}x; {self.limit}')
+
     @property
     def protected(self) -> List[str]:
         return sorted(s['name'] for s in self.skipped
-                      if s['reason'].startswith(PROTECTED_REASON))
+                      if s['reason'].startswith('protected'))
 
     @property
     def speed_up(self) -> Optional[float]:
@@ -56,24 +75,8 @@ class StructuredPruningResult:
         return self.flops_before / self.flops_after
 
 
-def check_target(ratio: Optional[float], speed_up: Optional[float]) -> None:
-    if (ratio is None) == (speed_up is None):
-        raise ValueError('give exactly one of ratio and speed_up '
-                         f'(got ratio={ratio}, speed_up={speed_up})')
-    if ratio is not None and not 0 <= ratio < 1:
-        raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
-    if speed_up is not None and not speed_up > 1:
-        raise ValueError(f'speed_up = {speed_up}: must be > 1 (a FLOPs '
-                         'reduction factor)')
-
-
-def check_pruning_options(max_layer_ratio: float,
-                          round_to: Optional[int]) -> None:
-    if not 0 < max_layer_ratio <= 1:
-        raise ValueError(f'max_layer_ratio = {max_layer_ratio}: must be '
-                         'in (0, 1]')
-    if round_to is not None and round_to < 1:
-        raise ValueError(f'round_to = {round_to}: must be >= 1')
+class TargetNotReachedError(RuntimeError):
+    """A ``speed_up`` target was not met and ``strict_target`` is set."""
 
 
 def layer_widths(model: nn.Module) -> Dict[str, tuple]:
@@ -130,27 +133,10 @@ def frozen_modules(model: nn.Module) -> List[str]:
 
 
 def _snapshot(group) -> list:
-    """What Torch-Pruning changes when it prunes a group: each module's
-    parameters, buffers and attributes (it replaces parameters rather than
-    editing them, so references are enough)."""
-    snap = []
-    for dep, _ in group:
-        m = dep.target.module
-        if isinstance(m, nn.Module):
-            snap.append((m, {k: v for k, v in m.__dict__.items()
-                             if k not in ('_parameters', '_buffers',
-                                          '_modules')},
-                         dict(m._parameters), dict(m._buffers)))
-    return snap
-
-
-def _restore(snap: list) -> None:
-    for m, attrs, params, buffers in snap:
-        m.__dict__.update(attrs)
-        m._parameters.clear()
-        m._parameters.update(params)
-        m._buffers.clear()
-        m._buffers.update(buffers)
+    """What Torch-Pruning changes when it prunes a group, for each of the
+    group's modules (see :func:`snapshot_modules`)."""
+    return snapshot_modules(dep.target.module for dep, _ in group
+                            if isinstance(dep.target.module, nn.Module))
 
 
 def _prune_step(pruner, names: Dict[nn.Module, str],
@@ -160,11 +146,13 @@ def _prune_step(pruner, names: Dict[nn.Module, str],
     Torch-Pruning API does this: its step() stops at the first error with
     the model half pruned)."""
     for group in pruner.step(interactive=True):
+        if len(group) == 0:  # its search failed: in pruner.DG.failed
+            continue
         snap = _snapshot(group)
         try:
             group.prune()
         except Exception as e:  # noqa: BLE001 - reported, model restored
-            _restore(snap)
+            restore_modules(snap)
             root = group[0].dep.target.module
             skipped.append(dict(
                 name=names.get(root, type(root).__name__),
@@ -204,7 +192,8 @@ def build_pruner(pruner_cls: type, model: nn.Module, data: dict,
     heads = {m: m.num_heads for m in model.modules()
              if isinstance(m, nn.MultiheadAttention)}
     forward_fn = choose_forward_fn(model, data)
-    with opaque_layers(model), all_parameters_require_grad(model):
+    with opaque_layers(model), all_parameters_require_grad(model), \
+            guarded_graphs():
         return pruner_cls(
             model, data, importance=importance,
             ignored_layers=ignored_layers, customized_pruners=customized,
@@ -230,78 +219,120 @@ def _accumulate_gradients(model, method, importance, batches) -> None:
 
 def prune_model(model: nn.Module,
                 data: dict,
-                method: str = 'l1',
-                ratio: Optional[float] = None,
-                speed_up: Optional[float] = None,
-                layer_ratios: Optional[Dict[str, float]] = None,
-                round_to: Optional[int] = 8,
-                max_layer_ratio: float = 1.0,
-                ignored: Sequence[str] = (),
-                protected: Optional[Sequence[str]] = None,
-                global_pruning: bool = False,
-                max_steps: int = 20,
-                gradient_batches: Optional[Sequence[dict]] = None,
-                flops_fn: Optional[Callable[[nn.Module], float]] = None
-                ) -> StructuredPruningResult:
+                method: Union[str, PruningOptions] = 'l1',
+                gradient_data: Optional[Sequence[dict]] = None,
+                flops_fn: Optional[Callable[[nn.Module], float]] = None,
+                **options) -> StructuredPruningResult:
     """Prune ``model`` in place.
 
-    ``ratio``: the share of channels removed from every prunable group
-    (``layer_ratios`` overrides it per module-name pattern). ``speed_up``:
-    remove channels in up to ``max_steps`` equal steps until
-    ``flops_fn(model)`` has fallen by that factor. ``round_to`` keeps
-    channel counts multiples of 8; ``ignored`` patterns and the protected
-    layers (prediction layers, input stem) keep their output channels.
-    Gradient-based methods use ``gradient_batches`` (default: ``data``).
+    ``method`` is a criterion name with the other :class:`PruningOptions`
+    as keywords (``ratio=0.3``, ``speed_up=2.0``, ``round_to=8``, ...), or
+    a built :class:`PruningOptions`. ``ratio``: the share of channels
+    removed from every prunable group (``layer_ratios`` overrides it per
+    module-name pattern). ``speed_up``: remove channels in up to
+    ``max_steps`` equal steps until ``flops_fn(model)`` has fallen by that
+    factor; a target not reached is said in the result (``target_reached``,
+    ``limit``), and is an error with ``strict_target``. The protected
+    layers (prediction layers, input stem) and ``ignored`` patterns keep
+    their output channels. Gradient criteria use ``gradient_data`` (default:
+    ``[data]``).
     """
-    check_target(ratio, speed_up)
-    pm = get_pruning_method(method)
-    if speed_up is not None and flops_fn is None:
+    opts = method if isinstance(method, PruningOptions) else \
+        PruningOptions(method=method, **options)
+    opts.require_target()
+    pm = get_pruning_method(opts.method)
+    if opts.speed_up is not None and flops_fn is None:
         raise ValueError('speed_up needs flops_fn to measure FLOPs')
-    check_pruning_options(max_layer_ratio, round_to)
+    opts.check_model(model)
+    ratio = opts.ratio
+    if ratio is None and opts.speed_up is None:
+        ratio = 0.0  # layer_ratios alone: the other layers keep theirs
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
-    ignored_names, skipped = kept_layers(model, protected, ignored)
+    ignored_names, skipped = kept_layers(model, opts.protected, opts.ignored)
     modules = dict(model.named_modules())
     ratio_dict = {}
-    for p, r in (layer_ratios or {}).items():
-        check_target(r, None)
+    for p, r in opts.layer_ratios.items():
         for n in matching_modules(model, p, 'layer_ratios', PRUNABLE):
             ratio_dict.setdefault(modules[n], r)  # first pattern wins
 
     result = StructuredPruningResult(
-        method=method, target=dict(ratio=ratio, speed_up=speed_up),
+        method=opts.method,
+        target=dict(ratio=opts.ratio, speed_up=opts.speed_up),
         skipped=skipped)
     result.params_before = sum(p.numel() for p in model.parameters())
     before = layer_widths(model)
     if flops_fn is not None:
         result.flops_before = flops_fn(model)
     importance = pm.importance()
-    steps = 1 if speed_up is None else max_steps
+    steps = 1 if opts.speed_up is None else opts.max_steps
     pruner = build_pruner(
         SegmentAwarePruner, model, data, importance,
         [modules[n] for n in ignored_names],
-        global_pruning=global_pruning,
-        pruning_ratio=ratio if ratio is not None else max_layer_ratio,
+        global_pruning=opts.global_pruning,
+        pruning_ratio=ratio if ratio is not None else opts.max_layer_ratio,
         pruning_ratio_dict=ratio_dict or None,
-        max_pruning_ratio=max_layer_ratio, iterative_steps=steps,
-        round_to=round_to)
+        max_pruning_ratio=opts.max_layer_ratio, iterative_steps=steps,
+        round_to=opts.round_to)
     names = {m: n for n, m in modules.items()}
+    # heads the name list has never seen keep their task dimension too
+    for m in task_output_layers(pruner.DG, pruner.ignored_layers,
+                                pruner.root_module_types):
+        pruner.ignored_layers.append(m)
+        skipped.append(dict(name=names.get(m, type(m).__name__),
+                            reason=STRUCTURE_REASON))
+    unpruned = snapshot_modules(model.modules())
     for step in range(steps):
         if pm.needs_gradients:
             model.train()
             _accumulate_gradients(model, pm, importance,
-                                  gradient_batches or [data])
+                                  gradient_data or [data])
         _prune_step(pruner, names, skipped)
         result.steps = step + 1
-        if speed_up is not None:
+        if opts.speed_up is not None:
             result.flops_after = flops_fn(model)
-            if result.flops_before / result.flops_after >= speed_up:
+            if result.flops_before / result.flops_after >= opts.speed_up:
                 break
     model.zero_grad(set_to_none=True)
+    for module, reason in pruner.DG.failed.items():
+        skipped.append(dict(name=names.get(module, type(module).__name__),
+                            reason=f'{reason}; its channels are kept'))
     result.history = plain_history(pruner.pruning_history())
+    # the model handed back always runs: groups that broke it are rolled
+    # back and reported
+    error = run_error(model, data)
+    if error is not None:
+        result.history, broken = remove_breaking_groups(
+            model, data, unpruned, result.history, error)
+        skipped += broken
+        if flops_fn is not None:
+            result.flops_after = flops_fn(model)
+    del unpruned
     if flops_fn is not None and result.flops_after is None:
         result.flops_after = flops_fn(model)
     result.params_after = sum(p.numel() for p in model.parameters())
     result.layers = layer_changes(model, before)
     model.train(was_training)
+    if opts.speed_up is not None and result.speed_up < opts.speed_up:
+        result.target_reached = False
+        result.limit = unreached_target_limit(opts, len(skipped))
+        if opts.strict_target:
+            raise TargetNotReachedError(
+                f'speed_up={opts.speed_up} was not reached: '
+                f'{result.speed_up:.2f}x ({result.params_after / 1e6:.3f}M '
+                f'params). {result.limit}')
     return result
+
+
+def unreached_target_limit(opts: PruningOptions, kept: int) -> str:
+    """Which limit stopped a ``speed_up`` target: every step ran, and the
+    last one cut every group to ``max_layer_ratio`` (each keeping at least
+    ``round_to`` channels); what remains is in the layers kept whole."""
+    advice = ('raise max_layer_ratio' if opts.max_layer_ratio < 1 else
+              'prune fewer protected or ignored layers, or lower round_to')
+    return (f'all max_steps={opts.max_steps} steps ran, and the last cut '
+            f'every prunable group as far as max_layer_ratio='
+            f'{opts.max_layer_ratio} and round_to={opts.round_to} allow; the '
+            f'remaining FLOPs are in the {kept} layers kept whole '
+            f'(protected, ignored, frozen or skipped) and in layers without '
+            f'channels to prune. To go further: {advice}')

@@ -12,6 +12,7 @@ from typing import List, Tuple
 import torch_pruning as tp
 
 from ..concat_branches import branch_producers
+from .guarded_graph import GuardedPrunerMixin
 
 
 def concat_segments(graph: tp.DependencyGraph, group) -> List[Tuple[int, ...]]:
@@ -30,7 +31,7 @@ def concat_segments(graph: tp.DependencyGraph, group) -> List[Tuple[int, ...]]:
     return segments
 
 
-class SegmentAwarePruner(tp.pruner.BasePruner):
+class SegmentAwarePruner(GuardedPrunerMixin, tp.pruner.BasePruner):
 
     def _get_channel_groups(self, group) -> int:
         groups = super()._get_channel_groups(group)

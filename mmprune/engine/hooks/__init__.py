@@ -1,8 +1,9 @@
+from .checkpoint_fit_hook import CheckpointFitHook
 from .structured_pruning_hook import StructuredPruningHook
 from .unstructured_sparsity_hook import UnstructuredSparsityHook
 from .weight_inheritance_hook import WeightInheritanceHook
 
 __all__ = [
-    'StructuredPruningHook', 'UnstructuredSparsityHook',
+    'CheckpointFitHook', 'StructuredPruningHook', 'UnstructuredSparsityHook',
     'WeightInheritanceHook'
 ]

@@ -1,10 +1,13 @@
 """``StructuredPruningHook``: structured channel pruning inside a training
 run (one shot or iterative, optionally after a sparse-training phase), with
 the pruned structure carried by checkpoints."""
+import contextlib
 import hashlib
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
 
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_dist_info)
@@ -13,16 +16,15 @@ from mmengine.hooks import Hook
 from mmprune.analysis import (measure_latency, module_breakdown,
                               plot_layer_channels)
 from mmprune.apis.train_batches import train_batches
-from mmprune.core.module_patterns import check_pattern, matching_modules
-from mmprune.core.structured import check_target, get_pruning_method
+from mmprune.core.structured import (PruningOptions, TargetNotReachedError,
+                                     get_pruning_method)
 from mmprune.core.structured.iterative_targets import (step_layer_ratios,
                                                        step_ratio,
                                                        step_speed_up)
-from mmprune.core.structured.prune import (PRUNABLE, check_pruning_options,
-                                           kept_layers, layer_changes,
+from mmprune.core.structured.prune import (kept_layers, layer_changes,
                                            layer_widths, prune_model)
-from mmprune.core.structured.pruning_history import (check_history,
-                                                     replay_pruning_history)
+from mmprune.core.structured.pruned_structure import PrunedStructure
+from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.core.structured.sparse_regularizer import (
     SCHEDULES, SparseRegularizer, regularization_strength)
 from mmprune.engine.model_access import student_model, unwrapped
@@ -34,7 +36,21 @@ from mmprune.models.distillers import Distiller
 from mmprune.registry import HOOKS
 from mmprune.utils import dump_json_atomic
 
-CHECKPOINT_KEY = 'pruning'
+@contextlib.contextmanager
+def rank_local() -> Iterator[None]:
+    """Run what only this rank does (rank 0 choosing channels, another
+    rank replaying them) as a single-process computation: mmdet's losses
+    all-reduce their normalisers whenever a process group exists
+    (``reduce_mean``), and a loss run on one rank alone would wait forever
+    for the others."""
+    original = torch.distributed.is_initialized
+    torch.distributed.is_initialized = lambda: False
+    try:
+        yield
+    finally:
+        torch.distributed.is_initialized = original
+
+
 SPARSE_TRAINING_KEYS = ('iters', 'reg', 'schedule', 'update_interval')
 
 
@@ -48,16 +64,14 @@ class StructuredPruningHook(Hook):
     finetune it.
 
     Args:
-        method: one of ``mmprune.core.structured.PRUNING_METHODS``.
-        ratio: share of channels removed (global when ``global_pruning``);
-            ``layer_ratios`` (``{pattern: ratio}``) overrides it per module
-            name, first pattern wins.
-        speed_up: FLOPs reduction factor instead of a ratio: pruned in up
-            to ``max_steps`` equal steps until reached.
-        round_to, max_layer_ratio, ignored, protected: as in
-            :func:`mmprune.core.structured.prune_model`.
-        gradient_batches: batches of the train dataloader whose loss
-            gradients rank channels, for ``group_taylor``/``group_hessian``.
+        **pruning: the pruning options, checked when the hook is built:
+            ``method``, ``ratio`` | ``speed_up`` | ``layer_ratios``,
+            ``round_to``, ``max_layer_ratio``, ``ignored``, ``protected``,
+            ``global_pruning``, ``max_steps``, ``gradient_batches``,
+            ``strict_target``; see
+            :class:`mmprune.core.structured.PruningOptions`. The gradient
+            criteria draw ``gradient_batches`` batches of the train
+            dataloader.
         prune_at: training iterations before which to prune; ``(0, )`` is
             one shot before finetuning; several points prune iteratively,
             each reaching its share of the target (``k/n`` of the ratio,
@@ -84,78 +98,61 @@ class StructuredPruningHook(Hook):
     priority = 'HIGH'
 
     def __init__(self,
-                 method: str = 'l1',
-                 ratio: Optional[float] = None,
-                 speed_up: Optional[float] = None,
-                 layer_ratios: Optional[Dict[str, float]] = None,
-                 round_to: Optional[int] = 8,
-                 max_layer_ratio: float = 1.0,
-                 ignored: Sequence[str] = (),
-                 protected: Optional[Sequence[str]] = None,
-                 global_pruning: bool = False,
-                 max_steps: int = 20,
-                 gradient_batches: int = 4,
                  prune_at: Sequence[int] = (0, ),
                  sparse_training: Optional[dict] = None,
                  input_shape: Optional[Tuple[int, int]] = None,
                  measure_latency: bool = True,
-                 latency_runs: int = 10) -> None:
+                 latency_runs: int = 10,
+                 **pruning) -> None:
         # Everything checkable without the model fails here, when the
         # runner builds its hooks.
         try:
-            self.pm = get_pruning_method(method)
-            self.restore_only = (ratio is None and speed_up is None
-                                 and not layer_ratios)
-            if not self.restore_only:
-                check_target(0.0 if ratio is None and layer_ratios else
-                             ratio, speed_up)
-            for p, r in (layer_ratios or {}).items():
-                check_pattern(p, 'layer_ratios')
-                check_target(r, None)
-            for p in ignored:
-                check_pattern(p, 'ignored')
-            for p in protected or ():
-                check_pattern(p, 'protected')
-            check_pruning_options(max_layer_ratio, round_to)
+            self.options = PruningOptions.from_dict(
+                pruning, 'pruning options (known hook options: prune_at, '
+                'sparse_training, input_shape, measure_latency, '
+                'latency_runs)')
         except ValueError as e:
             raise ValueError(_name(str(e))) from None
-        if gradient_batches < 1:
-            raise ValueError(_name(f'gradient_batches = {gradient_batches}'
-                                   ': must be >= 1'))
+        self.restore_only = not self.options.has_target
         prune_at = list(prune_at)
         if not prune_at or any(not isinstance(i, int) or i < 0
                                for i in prune_at) or \
                 prune_at != sorted(set(prune_at)):
             raise ValueError(_name(
                 f'prune_at = {prune_at}: must be increasing iterations >= 0'))
-        self.sparse = self._check_sparse_training(sparse_training, method,
-                                                  prune_at)
-        if input_shape is not None and len(input_shape) != 2:
-            raise ValueError(_name(f'input_shape = {input_shape}: (H, W)'))
-        self.method = method
-        self.ratio = ratio
-        self.speed_up = speed_up
-        self.layer_ratios = dict(layer_ratios or {})
-        self.round_to = round_to
-        self.max_layer_ratio = max_layer_ratio
-        self.ignored = list(ignored)
-        self.protected = None if protected is None else list(protected)
-        self.global_pruning = global_pruning
-        self.max_steps = max_steps
-        self.gradient_batches = gradient_batches
+        self.sparse = self._check_sparse_training(
+            sparse_training, self.options.method, prune_at)
+        if input_shape is not None and (
+                len(input_shape) != 2 or
+                any(not isinstance(x, int) or x < 1 for x in input_shape)):
+            raise ValueError(_name(f'input_shape = {input_shape}: (H, W), '
+                                   'two positive integers'))
+        if not isinstance(latency_runs, int) or latency_runs < 1:
+            raise ValueError(_name(f'latency_runs = {latency_runs}: must '
+                                   'be an integer >= 1'))
+        self.method = self.options.method
+        self.pm = get_pruning_method(self.method)
         self.prune_at = prune_at
         self.input_shape = input_shape
         self.measure_latency = measure_latency
         self.latency_runs = latency_runs
-        # the structure of the model: Torch-Pruning's history, plain data
-        self.history: List[list] = []
-        self.done: set = set()
+        # the structure of the model, as checkpoints carry it
+        self.structure = PrunedStructure(method=self.method)
         self._batches = None
         self._regularizer: Optional[SparseRegularizer] = None
         self._iter = 0
-        self._report: Optional[dict] = None
-        # per-layer (in, out) channels of the unpruned model
-        self._widths: Optional[Dict[str, tuple]] = None
+
+    @property
+    def history(self) -> List[list]:
+        return self.structure.history
+
+    @property
+    def done(self) -> List[int]:
+        return self.structure.done
+
+    @property
+    def _report(self) -> Optional[dict]:
+        return self.structure.report
 
     @staticmethod
     def _check_sparse_training(cfg: Optional[dict], method: str,
@@ -203,9 +200,7 @@ class StructuredPruningHook(Hook):
                 'run), then distill into the pruned student.'))
         model = student_model(runner.model)
         try:
-            kept_layers(model, self.protected, self.ignored)
-            for p in self.layer_ratios:
-                matching_modules(model, p, 'layer_ratios', PRUNABLE)
+            self.options.check_model(model)
         except ValueError as e:
             raise ValueError(_name(str(e))) from None
 
@@ -252,7 +247,8 @@ class StructuredPruningHook(Hook):
             return
         model = student_model(runner.model)
         if self._regularizer is None:
-            ignored, _ = kept_layers(model, self.protected, self.ignored)
+            ignored, _ = kept_layers(model, self.options.protected,
+                                     self.options.ignored)
             modules = dict(model.named_modules())
             self._regularizer = SparseRegularizer(
                 model, self._batch(runner, model), self.method,
@@ -271,12 +267,13 @@ class StructuredPruningHook(Hook):
 
     def _step_target(self, k: int, flops_now: float) -> dict:
         n = len(self.prune_at)
-        if self.speed_up is not None:
+        opts = self.options
+        if opts.speed_up is not None:
             return dict(speed_up=step_speed_up(
-                self.speed_up, k, n, self._report['flops_before'], flops_now))
-        ratio = self.ratio if self.ratio is not None else 0.0
+                opts.speed_up, k, n, self._report['flops_before'], flops_now))
+        ratio = opts.ratio if opts.ratio is not None else 0.0
         return dict(ratio=step_ratio(ratio, k, n),
-                    layer_ratios=step_layer_ratios(self.layer_ratios, k, n))
+                    layer_ratios=step_layer_ratios(opts.layer_ratios, k, n))
 
     def _prune(self, runner, k: int) -> None:
         model = student_model(runner.model)
@@ -295,24 +292,26 @@ class StructuredPruningHook(Hook):
         if target.get('speed_up', 2.0) <= 1.0 + 1e-6:
             runner.logger.info(f'StructuredPruningHook: iteration {p}: the '
                                'FLOPs target of this step is already met')
-            self.done.add(p)
+            self.done.append(p)
             return
         names = parameter_names(runner.model)
         payload = None
         if rank == 0:
             grads = ([self._batch(runner, model)
-                      for _ in range(self.gradient_batches)]
+                      for _ in range(self.options.gradient_batches)]
                      if self.pm.needs_gradients else None)
-            result = prune_model(
-                model, data, self.method,
-                round_to=self.round_to,
-                max_layer_ratio=self.max_layer_ratio,
-                ignored=self.ignored, protected=self.protected,
-                global_pruning=self.global_pruning,
-                max_steps=self.max_steps, gradient_batches=grads,
-                flops_fn=flops if 'speed_up' in target else None, **target)
+            step_options = self.options.replace(
+                ratio=target.get('ratio'), speed_up=target.get('speed_up'),
+                layer_ratios=target.get('layer_ratios') or {},
+                strict_target=False)
+            with rank_local():
+                result = prune_model(
+                    model, data, step_options, gradient_data=grads,
+                    flops_fn=flops if 'speed_up' in target else None)
             payload = dict(history=result.history, skipped=result.skipped,
-                           steps=result.steps)
+                           steps=result.steps,
+                           target_reached=result.target_reached,
+                           limit=result.limit)
         if world > 1:
             # rank 0 decides and every rank replays the same channels:
             # gradient and random criteria would differ between ranks
@@ -320,15 +319,20 @@ class StructuredPruningHook(Hook):
             broadcast_object_list(box, src=0)
             payload = box[0]
             if rank != 0:
-                replay_pruning_history(model, data, payload['history'])
-        self.history += payload['history']
-        self.done.add(p)
+                with rank_local():
+                    replay_pruning_history(model, data, payload['history'])
+        self.history.extend(payload['history'])
+        self.done.append(p)
         if world > 1:
             self._check_ranks_agree(runner, model)
         self._regularizer = None  # its groups are those of the old model
         self._after_structure_change(runner, names, data, payload['history'])
         self._update_report(runner, model, shape, flops(model), p, target,
                             payload)
+        if not payload['target_reached'] and self.options.strict_target:
+            raise TargetNotReachedError(_name(
+                f'the FLOPs target of prune point {p} ({target}) was not '
+                f'reached: {payload["limit"]} (strict_target=True)'))
 
     def _check_ranks_agree(self, runner, model) -> None:
         """Every rank must hold the same pruned structure (same history,
@@ -350,8 +354,9 @@ class StructuredPruningHook(Hook):
                                    runner.model)
         for hook in ema_hooks(runner):
             # prune the EMA copy the same way, keeping its averages
-            replay_pruning_history(student_model(hook.ema_model.module),
-                                   data, new_history)
+            with rank_local():
+                replay_pruning_history(student_model(hook.ema_model.module),
+                                       data, new_history)
             refresh_averaged_model(hook.ema_model)
         rewrap_model(runner)
         student_model(runner.model).zero_grad(set_to_none=True)
@@ -367,14 +372,12 @@ class StructuredPruningHook(Hook):
         return measure_latency(model, shape, runs=self.latency_runs)
 
     def _start_report(self, runner, model, shape, flops: float) -> None:
-        import torch
         device = next(model.parameters()).device
-        self._widths = layer_widths(model)
-        self._report = dict(
+        self.structure.widths = layer_widths(model)
+        self.structure.report = dict(
             config=runner.cfg.filename, method=self.method,
-            target=dict(ratio=self.ratio, speed_up=self.speed_up,
-                        layer_ratios=self.layer_ratios or None),
-            round_to=self.round_to, prune_at=self.prune_at,
+            target=self.options.target,
+            round_to=self.options.round_to, prune_at=self.prune_at,
             sparse_training=self.sparse, input_shape=list(shape),
             device=(torch.cuda.get_device_name(device)
                     if device.type == 'cuda' else 'cpu'),
@@ -389,10 +392,13 @@ class StructuredPruningHook(Hook):
             params_after=sum(q.numel() for q in model.parameters()),
             flops_after=flops, speed_up=r['flops_before'] / flops,
             latency_ms_after=self._latency(model, shape),
-            layers=layer_changes(model, self._widths),
+            layers=layer_changes(model, self.structure.widths),
             skipped=payload['skipped'])
         r['events'].append(dict(iter=p, target=target, steps=payload['steps'],
+                                target_reached=payload['target_reached'],
+                                limit=payload['limit'],
                                 params=r['params_after'], flops=flops))
+        r['target_reached'] = self._final_target_reached(r)
         if r['latency_ms_before'] and r['latency_ms_after']:
             r['latency_speed_up'] = (r['latency_ms_before'] /
                                      r['latency_ms_after'])
@@ -407,6 +413,10 @@ class StructuredPruningHook(Hook):
             f'{r["latency_ms_before"]} -> {r["latency_ms_after"]} ms, '
             f'{narrowed} layers narrowed, {len(r["skipped"])} kept '
             '(see skipped in the report)')
+        if not payload['target_reached']:
+            runner.logger.warning(
+                f'StructuredPruningHook: the FLOPs target of iteration {p} '
+                f'({target}) was NOT REACHED: {payload["limit"]}')
         if get_dist_info()[0] != 0:
             return
         out = osp.join(runner.work_dir, 'pruning_results.json')
@@ -416,22 +426,27 @@ class StructuredPruningHook(Hook):
             title=f'{self.method}: {r["speed_up"]:.2f}x fewer FLOPs')
         runner.logger.info(f'pruning report: {out}')
 
+    def _final_target_reached(self, report: dict) -> Optional[bool]:
+        """Whether the whole target is met: every step's, and for a
+        ``speed_up`` the overall FLOPs reduction (None until the last
+        prune point)."""
+        if len(self.done) < len(self.prune_at):
+            return None
+        if self.options.speed_up is not None:
+            return report['speed_up'] >= self.options.speed_up * (1 - 1e-6)
+        return all(e.get('target_reached', True) for e in report['events'])
+
     # -- checkpoints -------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.history or self.done:
-            # the report's baseline travels too: a resumed run measures
-            # its remaining targets against the unpruned model
-            checkpoint[CHECKPOINT_KEY] = dict(
-                history=self.history, done=sorted(self.done),
-                method=self.method, report=self._report,
-                widths=self._widths)
+            self.structure.to_checkpoint(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        record = checkpoint.get(CHECKPOINT_KEY)
-        if not record:
+        record = PrunedStructure.from_checkpoint(checkpoint,
+                                                 'the checkpoint being loaded')
+        if record is None:
             return
-        history = check_history(record.get('history', []),
-                                f'checkpoint key "{CHECKPOINT_KEY}"')
+        history = record.history
         if history[:len(self.history)] != self.history:
             raise ValueError(_name(
                 'the checkpoint being loaded was pruned differently from the '
@@ -442,8 +457,9 @@ class StructuredPruningHook(Hook):
             model = student_model(runner.model)
             names = parameter_names(runner.model)
             data = self._batch(runner, model)
-            replay_pruning_history(model, data, new)
-            self.history = history
+            with rank_local():
+                replay_pruning_history(model, data, new)
+            self.structure.history = history
             self._regularizer = None
             self._after_structure_change(runner, names, data, new)
             runner.logger.info(
@@ -451,8 +467,7 @@ class StructuredPruningHook(Hook):
                 f'the checkpoint ({len(history)} pruned groups): '
                 f'{sum(p.numel() for p in model.parameters()) / 1e6:.3f}M '
                 'params')
-        self.done |= {int(i) for i in record.get('done', [])}
-        if self._report is None and record.get('report'):
-            self._report = record['report']
-            self._widths = {n: tuple(w)
-                            for n, w in record['widths'].items()}
+        self.structure.done = sorted(set(self.done) | set(record.done))
+        if self._report is None and record.report:
+            self.structure.report = record.report
+            self.structure.widths = record.widths

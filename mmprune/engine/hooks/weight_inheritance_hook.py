@@ -4,8 +4,10 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.hooks import Hook
+from mmengine.runner import BaseLoop
 
 from mmprune.apis.weight_inheritance import inherit_from_checkpoint
+from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.core.importance import WEIGHT_IMPORTANCES
 from mmprune.engine.model_access import student_model
 from mmprune.registry import HOOKS
@@ -44,20 +46,28 @@ class WeightInheritanceHook(Hook):
         self.source_config = source_config
         self.importance = importance
 
-    def before_train(self, runner) -> None:
-        if runner.iter > 0:
-            runner.logger.info('WeightInheritanceHook: resumed at iteration '
-                               f'{runner.iter}, nothing to inherit')
-            return
+    def _check(self, runner) -> None:
         if runner.cfg.get('load_from') and not runner.cfg.get('resume'):
             raise ValueError(
                 'WeightInheritanceHook: the config also sets load_from '
                 f'("{runner.cfg.load_from}"); both would give the starting '
                 'weights. Remove one of them.')
-        if not osp.isfile(self.checkpoint):
-            raise FileNotFoundError(
-                f'WeightInheritanceHook: checkpoint "{self.checkpoint}" does '
-                'not exist (custom_hooks ... checkpoint=)')
+        check_checkpoint_path(self.checkpoint,
+                              'WeightInheritanceHook: checkpoint')
+
+    def before_run(self, runner) -> None:
+        # before weights are initialised or loaded, in training runs only
+        # (tools/test.py sets load_from); a resumed run skips inheritance
+        training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+        if training and not runner.cfg.get('resume'):
+            self._check(runner)
+
+    def before_train(self, runner) -> None:
+        if runner.iter > 0:
+            runner.logger.info('WeightInheritanceHook: resumed at iteration '
+                               f'{runner.iter}, nothing to inherit')
+            return
+        self._check(runner)
         model = student_model(runner.model)
         report = inherit_from_checkpoint(model, runner.cfg, self.checkpoint,
                                          self.source_config, self.importance)

@@ -1,19 +1,19 @@
 """``Distiller``: train any mmdet/mmrotate/mmseg student with extra losses
 that pull named module outputs towards a frozen teacher's."""
-import os.path as osp
 from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, revert_sync_batchnorm
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
-from mmengine.runner.checkpoint import load_checkpoint
 
+from mmprune.core.checkpoint_reader import (check_state_fits,
+                                            read_state_dict)
 from mmprune.models.losses import AdaptedFeatureLoss
 from mmprune.registry import MODELS
+from mmprune.utils import read_config
 
 from .output_recorder import ModuleOutputRecorder, check_module_names
 from .weight_schedule import check_weight_schedule, distill_weight_factor
@@ -38,23 +38,27 @@ class _Frozen:
 def build_teacher(teacher_config: Union[str, dict],
                   teacher_checkpoint: Optional[str]) -> nn.Module:
     if isinstance(teacher_config, str):
-        if not osp.isfile(teacher_config):
-            raise FileNotFoundError(
-                f'Distiller: teacher_config "{teacher_config}" does not exist')
-        cfg = Config.fromfile(teacher_config)
+        cfg = read_config(teacher_config, what='Distiller: teacher_config')
         scope, model_cfg = cfg.get('default_scope'), cfg.model
     else:
         scope, model_cfg = None, teacher_config
-    if teacher_checkpoint is not None and not osp.isfile(teacher_checkpoint):
-        raise FileNotFoundError(
-            f'Distiller: teacher_checkpoint "{teacher_checkpoint}" does not '
-            'exist')
+    state = None
+    if teacher_checkpoint is not None:
+        # read (weights_only=True) before the teacher is built: a missing,
+        # empty or foreign file fails first, naming itself
+        state, _ = read_state_dict(teacher_checkpoint,
+                                   'Distiller: teacher_checkpoint')
     with DefaultScope.overwrite_default_scope(scope):
         teacher = ROOT_MODELS.build(model_cfg)
-    if teacher_checkpoint is not None:
-        # mmengine's loader: weights_only=True through mmprune's allow-list
-        load_checkpoint(teacher, teacher_checkpoint, map_location='cpu',
-                        strict=True)
+    if state is not None:
+        desc = (f'teacher_config "{teacher_config}"'
+                if isinstance(teacher_config, str) else
+                'the teacher model of teacher_config')
+        check_state_fits(teacher, state, teacher_checkpoint,
+                         'Distiller: teacher_checkpoint', desc,
+                         hint='The teacher checkpoint must be a checkpoint '
+                         'of the teacher config')
+        teacher.load_state_dict(state, strict=True)
     teacher = revert_sync_batchnorm(teacher)
     teacher.eval().requires_grad_(False)
     return teacher

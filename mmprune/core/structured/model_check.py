@@ -1,0 +1,125 @@
+"""Never hand back a broken model: after pruning, the model must run its
+loss (with backward), predict and tensor forward on the tracing batch. When
+it does not, the groups that broke it are found by bisecting the pruning
+history (replayed on the model restored to its unpruned state), rolled back
+and reported; the rest stays pruned.
+
+Torch-Pruning has no such check: a layer it does not see (it runs but feeds
+no output, or is an op it reads as element-wise) leaves a group half
+pruned with no error, and the forward fails only later.
+"""
+import copy
+from typing import Iterable, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from ..tracing import loss_forward, tensor_forward
+from .pruning_history import replay_pruning_history
+
+
+class NothingPrunableError(RuntimeError):
+    """Every pruned group broke the model."""
+
+
+def run_error(model: nn.Module, data: dict) -> Optional[str]:
+    """None when ``model`` runs its loss with backward, predict and tensor
+    forward on ``data``; else which one failed and how. Gradients are
+    cleared and BN statistics (and every other buffer) are left as they
+    were."""
+    was_training = model.training
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    step = 'loss'
+    try:
+        model.train()
+        loss = loss_forward(model, data)
+        step = 'loss backward'
+        loss.backward()
+        model.eval()
+        with torch.no_grad():
+            step = 'predict'
+            model(data['inputs'], copy.deepcopy(data['data_samples']),
+                  mode='predict')
+            step = 'tensor forward'
+            tensor_forward(model, data)
+        return None
+    except Exception as e:  # noqa: BLE001 - the reason is the result
+        lines = str(e).strip().splitlines()
+        return f'{step} failed: {type(e).__name__}: ' + \
+            (lines[0][:300] if lines else '')
+    finally:
+        model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for b, saved in buffers:
+                if b.shape == saved.shape:
+                    b.copy_(saved)
+        model.train(was_training)
+
+
+def snapshot_modules(modules: Iterable[nn.Module]) -> list:
+    """What pruning changes in each module: its attributes, parameters and
+    buffers. Torch-Pruning replaces tensors rather than editing them, so
+    references are enough to restore the modules in place (a whole model:
+    ``snapshot_modules(model.modules())``)."""
+    return [(m, {k: v for k, v in m.__dict__.items()
+                 if k not in ('_parameters', '_buffers', '_modules')},
+             dict(m._parameters), dict(m._buffers))
+            for m in modules]
+
+
+def restore_modules(snapshot: list) -> None:
+    for m, attrs, params, buffers in snapshot:
+        m.__dict__.update(attrs)
+        m._parameters.clear()
+        m._parameters.update(params)
+        m._buffers.clear()
+        m._buffers.update(buffers)
+
+
+def remove_breaking_groups(model: nn.Module, data: dict, snapshot: list,
+                           history: List[list], error: str
+                           ) -> Tuple[List[list], List[dict]]:
+    """``model`` (pruned by ``history``) fails with ``error``: find the
+    groups whose pruning breaks it, one at a time, as the last entry of
+    the shortest failing prefix of the history (each test restores the
+    unpruned model and replays a prefix). Every entry of a breaking group
+    is dropped (later steps index into its earlier result). Returns the
+    history that runs, which ``model`` is left pruned by, and the report
+    entries of the groups rolled back."""
+    removed: List[dict] = []
+
+    def rebuild(entries: List[list]) -> Optional[str]:
+        restore_modules(snapshot)
+        try:
+            replay_pruning_history(model, data, entries)
+        except Exception as e:  # noqa: BLE001 - a failing prefix
+            return f'replaying the pruning failed: {type(e).__name__}: {e}'
+        return run_error(model, data)
+
+    while error is not None:
+        if not removed:
+            base = rebuild([])
+            if base is not None:
+                raise NothingPrunableError(
+                    'the unpruned model fails its own forward on the '
+                    f'tracing batch ({base}): nothing was pruned')
+        lo, hi = 0, len(history)  # prefix lo runs, prefix hi fails
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            e = rebuild(history[:mid])
+            if e is None:
+                lo = mid
+            else:
+                hi, error = mid, e
+        root = history[hi - 1][0]
+        removed.append(dict(
+            name=root, reason='pruning its group broke the model and was '
+            f'rolled back ({error})'))
+        history = [h for h in history if h[0] != root]
+        error = rebuild(history)
+    if not history:
+        raise NothingPrunableError(
+            'nothing could be pruned safely: every pruned group broke the '
+            'model (' + '; '.join(f'{r["name"]}: {r["reason"]}'
+                                  for r in removed[:3]) + ')')
+    return history, removed

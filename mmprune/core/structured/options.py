@@ -1,0 +1,168 @@
+"""The options of structured pruning, defined and checked in one place.
+
+``prune_model``, ``StructuredPruningHook`` and ``tools/prune.py`` all take
+their pruning options through :class:`PruningOptions`: everything that can
+be checked without the model (ranges, patterns, method and batch
+combinations) fails when it is built, before any model exists; the patterns
+are checked against the model by :meth:`PruningOptions.check_model` before
+any channel is touched.
+"""
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import torch.nn as nn
+
+from ..module_patterns import check_pattern, matching_modules
+from .methods import PRUNING_METHODS, get_pruning_method
+
+PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+
+def check_target(ratio: Optional[float], speed_up: Optional[float]) -> None:
+    if (ratio is None) == (speed_up is None):
+        raise ValueError('give exactly one of ratio and speed_up '
+                         f'(got ratio={ratio}, speed_up={speed_up})')
+    if ratio is not None and not (_is_number(ratio) and 0 <= ratio < 1):
+        raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
+    if speed_up is not None and not (_is_number(speed_up) and speed_up > 1):
+        raise ValueError(f'speed_up = {speed_up}: must be > 1 (a FLOPs '
+                         'reduction factor)')
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and \
+        x == x  # not NaN
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+@dataclass
+class PruningOptions:
+    """What to prune and how far.
+
+    Args:
+        method: a criterion of ``PRUNING_METHODS`` (``l1``, ``group_taylor``
+            ...).
+        ratio: share of channels removed from every prunable group (global
+            when ``global_pruning``).
+        speed_up: a FLOPs reduction factor instead of a ratio, reached in
+            up to ``max_steps`` equal steps.
+        layer_ratios: ``{module-name pattern: ratio}``, first pattern wins;
+            alone, the other layers keep their channels.
+        round_to: channel counts stay multiples of it (None: no rounding).
+        max_layer_ratio: no group loses more than this share.
+        ignored: module-name patterns whose output channels are kept.
+        protected: the prediction-layer patterns (default: mmprune's list).
+        global_pruning: rank channels across groups, not within each.
+        max_steps: the most steps a ``speed_up`` target may take.
+        gradient_batches: training batches whose loss gradients rank
+            channels, for the gradient criteria.
+        strict_target: an unreached ``speed_up`` is an error, not only a
+            line in the report.
+    """
+    method: str = 'l1'
+    ratio: Optional[float] = None
+    speed_up: Optional[float] = None
+    layer_ratios: Dict[str, float] = field(default_factory=dict)
+    round_to: Optional[int] = 8
+    max_layer_ratio: float = 1.0
+    ignored: List[str] = field(default_factory=list)
+    protected: Optional[List[str]] = None
+    global_pruning: bool = False
+    max_steps: int = 20
+    gradient_batches: int = 4
+    strict_target: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layer_ratios, (dict, type(None))):
+            raise ValueError(f'layer_ratios = {self.layer_ratios!r}: must be '
+                             'a dict {pattern: ratio}')
+        self.layer_ratios = dict(self.layer_ratios or {})
+        self.ignored = _patterns(self.ignored, 'ignored')
+        if self.protected is not None:
+            self.protected = _patterns(self.protected, 'protected')
+        self.validate()
+
+    @classmethod
+    def from_dict(cls, options: dict, where: str = 'pruning options'
+                  ) -> 'PruningOptions':
+        """Build from config keys; an unknown key names itself and lists
+        the known ones (a typo must not be silently ignored)."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f'{where}: unknown option(s) {unknown}; known: '
+                             f'{", ".join(known)}')
+        return cls(**options)
+
+    @property
+    def has_target(self) -> bool:
+        return self.ratio is not None or self.speed_up is not None or \
+            bool(self.layer_ratios)
+
+    def validate(self) -> None:
+        if not isinstance(self.method, str) or \
+                self.method not in PRUNING_METHODS:
+            get_pruning_method(str(self.method))  # the error lists them
+        if self.ratio is not None or self.speed_up is not None:
+            check_target(self.ratio, self.speed_up)
+        for p, r in self.layer_ratios.items():
+            check_pattern(p, 'layer_ratios')
+            if not (_is_number(r) and 0 <= r < 1):
+                raise ValueError(f'layer_ratios[{p!r}] = {r}: must be in '
+                                 '[0, 1)')
+        if self.round_to is not None and not (_is_int(self.round_to)
+                                              and self.round_to >= 1):
+            raise ValueError(f'round_to = {self.round_to}: must be an '
+                             'integer >= 1 (or None for no rounding)')
+        if not (_is_number(self.max_layer_ratio)
+                and 0 < self.max_layer_ratio <= 1):
+            raise ValueError(f'max_layer_ratio = {self.max_layer_ratio}: '
+                             'must be in (0, 1]')
+        if not (_is_int(self.max_steps) and self.max_steps >= 1):
+            raise ValueError(f'max_steps = {self.max_steps}: must be an '
+                             'integer >= 1')
+        if not (_is_int(self.gradient_batches)
+                and self.gradient_batches >= 1):
+            needs = get_pruning_method(self.method).needs_gradients
+            raise ValueError(
+                f'gradient_batches = {self.gradient_batches}: must be an '
+                'integer >= 1' + (
+                    f' ({self.method!r} ranks channels by loss gradients '
+                    'and needs training batches)' if needs else ''))
+
+    def check_model(self, model: nn.Module) -> None:
+        """Every pattern must match a module of ``model``."""
+        for p in self.ignored:
+            matching_modules(model, p, 'ignored')
+        for p in self.protected or ():
+            matching_modules(model, p, 'protected')
+        for p in self.layer_ratios:
+            matching_modules(model, p, 'layer_ratios', PRUNABLE)
+
+    def require_target(self) -> None:
+        """Pruning (not only rebuilding a structure) needs a target."""
+        if not self.has_target:
+            check_target(self.ratio, self.speed_up)
+
+    @property
+    def target(self) -> dict:
+        return dict(ratio=self.ratio, speed_up=self.speed_up,
+                    layer_ratios=self.layer_ratios or None)
+
+    def replace(self, **changes) -> 'PruningOptions':
+        return dataclasses.replace(self, **changes)
+
+
+def _patterns(value: Sequence[str], key: str) -> List[str]:
+    if isinstance(value, str):
+        value = [value]
+    value = list(value or [])
+    for p in value:
+        if not isinstance(p, str):
+            raise ValueError(f'{key}: {p!r} is not a pattern (a string)')
+        check_pattern(p, key)
+    return value

@@ -1,0 +1,141 @@
+"""A synthetic batch in a model's own format, for tracing without the
+dataset: images plus boxes and masks (mmdet), rotated boxes (mmrotate) or a
+segmentation map (mmseg). Data-free criteria only need shapes to trace;
+gradient criteria need the real data and must not use it."""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+TASKS = ('det', 'rotated', 'seg')
+
+
+def task_of(cfg: Config) -> str:
+    """``det``, ``rotated`` or ``seg``, from the config's default scope
+    (the library whose registry builds the model)."""
+    scope = cfg.get('default_scope', 'mmdet')
+    if scope == 'mmrotate':
+        return 'rotated'
+    if scope == 'mmseg':
+        return 'seg'
+    if scope == 'mmdet':
+        return 'det'
+    raise ValueError(f'config default_scope = {scope!r}: mmprune makes '
+                     'synthetic batches for mmdet, mmrotate and mmseg models')
+
+
+def num_classes_of(model: nn.Module) -> int:
+    """The class count of the model's (first) head that states one."""
+    for m in model.modules():
+        n = getattr(m, 'num_classes', None)
+        if isinstance(n, int) and n > 0:
+            return n
+    return 1
+
+
+def predicts_masks(model: nn.Module) -> bool:
+    """Whether a detector has an instance-mask head (mask ground truth is
+    then part of its loss; heads without one may choke on it)."""
+    return any(n.endswith('mask_head') or
+               any(k in type(m).__name__ for k in ('Ins', 'SOLO', 'Mask',
+                                                   'CondInst', 'Panoptic'))
+               for n, m in model.named_modules() if n)
+
+
+def _boxes(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
+    """``n`` boxes (x1, y1, x2, y2) of a quarter to half of the image."""
+    bw = rng.uniform(0.25, 0.5, n) * w
+    bh = rng.uniform(0.25, 0.5, n) * h
+    x1 = rng.uniform(0, w - bw)
+    y1 = rng.uniform(0, h - bh)
+    return np.stack([x1, y1, x1 + bw, y1 + bh], 1).astype(np.float32)
+
+
+def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
+                index: int, with_masks: bool):
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.structures import InstanceData
+    n = 2
+    boxes = _boxes(rng, n, h, w)
+    labels = torch.as_tensor(rng.integers(0, num_classes, n))
+    sample = DetDataSample(metainfo=dict(
+        img_id=index, img_path=f'synthetic_{index}.png', ori_shape=(h, w),
+        img_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0),
+        flip=False, flip_direction=None,
+        # where the image lies in its padded canvas (CenterNet's test
+        # transform records it; its predict reads it)
+        border=np.array([0, h, 0, w], dtype=np.float32)))
+    gt = InstanceData(labels=labels)
+    ignored = InstanceData(labels=torch.zeros(0, dtype=torch.long))
+    if task == 'rotated':
+        from mmrotate.structures.bbox import RotatedBoxes
+        cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+        bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        angle = rng.uniform(-np.pi / 4, np.pi / 4, n).astype(np.float32)
+        gt.bboxes = RotatedBoxes(torch.as_tensor(
+            np.stack([cx, cy, bw, bh, angle], 1)))
+        ignored.bboxes = RotatedBoxes(torch.zeros(0, 5))
+    else:
+        gt.bboxes = HorizontalBoxes(torch.as_tensor(boxes))
+        ignored.bboxes = HorizontalBoxes(torch.zeros(0, 4))
+    if with_masks:
+        masks = np.zeros((n, h, w), dtype=np.uint8)
+        for i, (x1, y1, x2, y2) in enumerate(boxes.astype(int)):
+            masks[i, y1:y2, x1:x2] = 1
+        gt.masks = BitmapMasks(masks, h, w)
+    sample.gt_instances = gt
+    sample.ignored_instances = ignored
+    return sample
+
+
+def _seg_sample(rng, h: int, w: int, num_classes: int, index: int):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    sample = SegDataSample(metainfo=dict(
+        img_path=f'synthetic_{index}.png', ori_shape=(h, w),
+        img_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0),
+        flip=False, flip_direction=None, reduce_zero_label=False))
+    seg = torch.as_tensor(rng.integers(0, num_classes, (1, h, w)))
+    sample.gt_sem_seg = PixelData(data=seg)
+    return sample
+
+
+def synthetic_training_batch(model: nn.Module, task: str,
+                    input_shape: Tuple[int, int] = (128, 128),
+                    batch_size: int = 2, seed: int = 0,
+                    num_classes: Optional[int] = None) -> dict:
+    """A preprocessed batch (``dict(inputs=..., data_samples=...)``) of
+    random images with ground truth of ``task`` (see :data:`TASKS`), run
+    through ``model.data_preprocessor`` as a training batch."""
+    if task not in TASKS:
+        raise ValueError(f'task {task!r}: must be one of {TASKS}')
+    h, w = (int(x) for x in input_shape)
+    if h < 1 or w < 1:
+        raise ValueError(f'input_shape = {tuple(input_shape)}: must be '
+                         'positive')
+    rng = np.random.default_rng(seed)
+    classes = num_classes or num_classes_of(model)
+    with_masks = task == 'det' and predicts_masks(model)
+    inputs, samples = [], []
+    for i in range(batch_size):
+        inputs.append(torch.as_tensor(
+            rng.integers(0, 256, (3, h, w), dtype=np.uint8)))
+        samples.append(_seg_sample(rng, h, w, classes, i) if task == 'seg'
+                       else _det_sample(task, rng, h, w, classes, i, with_masks))
+    pre = model.data_preprocessor
+    # mmseg's training preprocessing pads to the config's crop size
+    # (1024 px for Cityscapes) and predict then crops that padding off an
+    # image of the asked size: synthetic images keep their own size
+    saved = dict(size=getattr(pre, 'size', None),
+                 size_divisor=getattr(pre, 'size_divisor', None))
+    if task == 'seg' and saved['size'] is not None:
+        pre.size, pre.size_divisor = None, saved['size_divisor'] or 32
+    try:
+        return pre(dict(inputs=inputs, data_samples=samples), True)
+    finally:
+        if task == 'seg' and saved['size'] is not None:
+            pre.size, pre.size_divisor = saved['size'], saved['size_divisor']
