@@ -1,5 +1,5 @@
 """tools/analysis_tools/param_breakdown.py and the module breakdown: totals,
-the seed's RoI-head figures, FLOPs, and the slimmed LSK configs."""
+the RoI-head figures the slimming plans estimated, FLOPs, and the slimmed LSK configs."""
 import json
 import os.path as osp
 

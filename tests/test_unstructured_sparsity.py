@@ -252,7 +252,7 @@ def test_compressed_checkpoint_round_trip_is_exact_and_shrinks():
 
 
 @pytest.mark.parametrize('config, protected', [
-    ('configs/sparsity/rtmdet_tiny_sparsity-seed001-cubic_2e_shapes.py',
+    ('configs/sparsity/rtmdet_tiny_sparsity-module-aware-cubic_2e_shapes.py',
      'bbox_head.rtm_cls.0.weight'),
     ('configs/sparsity/segformer_mit-b0_sparsity-30-semi24_1k_shapes-'
      '128x128.py', 'decode_head.conv_seg.weight'),

@@ -1,6 +1,6 @@
-# Seed plan B (shapes), finetuned for the same 100 iterations as
+# Slimming plan B (shapes), finetuned for the same 100 iterations as
 # configs/pruning/lsknet/lsk_s_fpn_3e_shapes_le90_pruneB.py, with
-# distillation from the unslimmed LSK-S it inherits from (seed 000): FPN
+# distillation from the unslimmed LSK-S it inherits from: FPN
 # features (MSE through a 224 -> 256 adapter), RPN objectness (sigmoid
 # KD), RoI classification (KL, tau 2) and box regression (smooth L1) on the
 # student's own sampled RoIs. The student's checkpoints load with the

@@ -1,7 +1,7 @@
 # Half of every RTMDet-tiny weight outside the head zeroed, ranked globally
 # (layers compete, scores normalised per layer), cubic over 100 iterations
-# of the same 2-epoch finetune as the seed-001 config.
-_base_ = './rtmdet_tiny_sparsity-seed001-cubic_2e_shapes.py'
+# of the same 2-epoch finetune as the module-aware config.
+_base_ = './rtmdet_tiny_sparsity-module-aware-cubic_2e_shapes.py'
 
 custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,

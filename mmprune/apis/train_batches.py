@@ -9,6 +9,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from mmprune.core.tracing import runtime_info_defaults
 from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
                                               task_of)
 
@@ -28,7 +29,10 @@ def train_batches(cfg: Config, model: nn.Module) -> Iterator[dict]:
         loader = Runner.build_dataloader(loader_cfg)
     while True:
         for batch in loader:
-            yield model.data_preprocessor(batch, True)
+            # batch augments (YOLOX's resize) read the iteration
+            with runtime_info_defaults():
+                data = model.data_preprocessor(batch, True)
+            yield data
 
 
 def tracing_batch(cfg: Config, model: nn.Module) -> dict:

@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from mmprune.core.tracing import runtime_info_defaults
+
 TASKS = ('det', 'rotated', 'seg')
 
 
@@ -135,7 +137,9 @@ def synthetic_training_batch(model: nn.Module, task: str,
     if task == 'seg' and saved['size'] is not None:
         pre.size, pre.size_divisor = None, saved['size_divisor'] or 32
     try:
-        return pre(dict(inputs=inputs, data_samples=samples), True)
+        # YOLOX's batch resize reads the iteration from the message hub
+        with runtime_info_defaults():
+            return pre(dict(inputs=inputs, data_samples=samples), True)
     finally:
         if task == 'seg' and saved['size'] is not None:
             pre.size, pre.size_divisor = saved['size'], saved['size_divisor']

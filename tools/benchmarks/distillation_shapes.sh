@@ -4,7 +4,7 @@
 #   1. RTMDet-tiny slimmed to half the FLOPs (weights inherited from the
 #      main job's checkpoint; 2 epochs = 200 iterations), teacher: the main
 #      job's RTMDet-tiny
-#   2. LSK-S seed plan B (weights inherited; 100 iterations), teacher: the
+#   2. LSK-S slimming plan B (weights inherited; 100 iterations), teacher: the
 #      lsk_s_fpn_3e_shapes_le90 baseline
 # Every student checkpoint is tested with the stock tools/test.py and the
 # student's plain config. One job at a time (2 CPU cores).

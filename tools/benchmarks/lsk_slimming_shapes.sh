@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evidence for config-declared slimming with weight inheritance (seed plans
+# Evidence for config-declared slimming with weight inheritance (the slimming plans
 # A/B/C of lsk_s_fpn_1x_dota_le90) on the shapes benchmark:
 #   1. the baseline lsk_s_fpn_3e_shapes_le90 (trained unless BASE_CKPT is set)
 #   2. each plan right after importance-based inheritance and after plain

@@ -3,7 +3,7 @@
 #   1. the baseline checkpoint (the main job's, trained unless BASE_CKPT
 #      exists), tested with the stock tools/test.py
 #   2. a control: the same 2-epoch finetune without sparsity
-#   3. the seed-001 module-aware config and the 50% global config
+#   3. the module-aware config and the 50% global config
 #   4. each sparse checkpoint compressed, sizes and round trip
 # Prints a markdown table. One job at a time (2 CPU cores).
 #   bash tools/benchmarks/sparsity_shapes.sh [WORK=work_dirs/sparsity_shapes]
@@ -31,7 +31,7 @@ $PY tools/train.py configs/rtmdet/rtmdet_tiny_finetune-2e_shapes.py \
     --cfg-options load_from="$BASE_CKPT" > "$WORK/control.log" 2>&1
 echo "| same finetune, no sparsity (control) | 0 | $(map_of "$WORK/control.log") | | |"
 
-for name in seed001-cubic 50-global-cubic; do
+for name in module-aware-cubic 50-global-cubic; do
     cfg=configs/sparsity/rtmdet_tiny_sparsity-${name}_2e_shapes.py
     dir=$WORK/$name
     $PY tools/train.py $cfg --work-dir "$dir" \

@@ -1,4 +1,4 @@
-# The seed's single-FC head: one shared FC of 768 channels instead of two of
+# The single-FC slimming plan: one shared FC of 768 channels instead of two of
 # 1024; classification and regression read it directly. fc1 is inherited
 # (its 768 most important outputs); fc_cls/fc_reg weights start fresh,
 # because the channels they read in the source came from the removed fc2

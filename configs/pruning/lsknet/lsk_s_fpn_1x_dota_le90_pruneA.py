@@ -1,4 +1,4 @@
-# Seed plan A (least invasive): RoI head fc 1024 -> 768 and LSKNet MLP
+# Slimming plan A (least invasive): RoI head fc 1024 -> 768 and LSKNet MLP
 # ratios [8, 8, 4, 4] -> [6, 6, 3, 3]. Every other width is the base's.
 # Weights come from a trained lsk_s_fpn_1x_dota_le90 checkpoint through
 # importance-based weight inheritance (L1 within each coupled channel

@@ -1,4 +1,4 @@
-# Seed plan B: RoI head fc 1024 -> 640, MLP ratios [6, 6, 3, 3], and the
+# Slimming plan B: RoI head fc 1024 -> 640, MLP ratios [6, 6, 3, 3], and the
 # FPN width 256 -> 224. `fpn_channels` is the one place that sets the FPN
 # width: every consumer (RPN, RoI extractor, bbox head) reads it.
 _base_ = './lsk_s_fpn_1x_dota_le90_pruneA.py'

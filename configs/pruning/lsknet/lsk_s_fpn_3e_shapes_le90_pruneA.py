@@ -1,4 +1,4 @@
-# Seed plan A (lsk_s_fpn_1x_dota_le90_pruneA.py) on the shapes benchmark:
+# Slimming plan A (lsk_s_fpn_1x_dota_le90_pruneA.py) on the shapes benchmark:
 # fc 1024 -> 768, MLP ratios [6, 6, 3, 3]. Starts from the trained
 # lsk_s_fpn_3e_shapes_le90 baseline through importance-based weight
 # inheritance, then finetunes for 100 iterations at the baseline's final lr.

@@ -1,4 +1,4 @@
-# Seed plan B on the shapes benchmark: plan A with fc 640 and the FPN
+# Slimming plan B on the shapes benchmark: plan A with fc 640 and the FPN
 # width 256 -> 224 (set in one place, `fpn_channels`).
 _base_ = './lsk_s_fpn_3e_shapes_le90_pruneA.py'
 

@@ -1,4 +1,4 @@
-# Seed plan C on the shapes benchmark: plan B with the LSK split narrowed
+# Slimming plan C on the shapes benchmark: plan B with the LSK split narrowed
 # to dim // 3 in stages 3-4.
 _base_ = './lsk_s_fpn_3e_shapes_le90_pruneB.py'
 

@@ -1,5 +1,5 @@
 # SegFormer mit-b0 on Cityscapes (mmseg model zoo): global L1 channel pruning
-# of 30% of the channels (seed 002), patch embedding and classifier kept,
+# of 30% of the channels, patch embedding and classifier kept,
 # then finetuned with the base schedule. Start from a trained checkpoint at
 # load_from (nothing is downloaded).
 _base_ = 'mmseg::segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py'

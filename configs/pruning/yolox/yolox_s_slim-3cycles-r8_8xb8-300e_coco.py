@@ -1,5 +1,5 @@
 # YOLOX-s (mmdet model zoo) pruned in three sparse-train -> prune -> finetune
-# cycles (seed 004): before each prune point, 5000 iterations with the
+# cycles: before each prune point, 5000 iterations with the
 # network-slimming penalty on BN scales; each prune removes a third of the
 # 50% total (channels rounded to multiples of 8); the rest of the base
 # schedule finetunes. Start from a trained checkpoint at load_from (nothing

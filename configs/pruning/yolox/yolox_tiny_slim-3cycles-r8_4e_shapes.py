@@ -1,5 +1,5 @@
 # YOLOX-tiny (mmdet model zoo), random init, on the synthetic shapes set,
-# pruned in three sparse-train -> prune -> finetune cycles (seed 004): 50
+# pruned in three sparse-train -> prune -> finetune cycles: 50
 # iterations of network-slimming penalty before each of iterations 100, 200
 # and 300, each prune a third of the 50% total, channels rounded to
 # multiples of 8, then a last 100 iterations of finetuning. Runs on CPU.

@@ -24,7 +24,7 @@ def element_importance(weight: torch.Tensor, importance: str,
     inside one layer they keep the same weights; they differ when layers
     compete in global ranking, where each layer's scores are divided by
     their mean (``normalize``) so a layer's overall scale does not decide
-    its share. ``l1+l2`` mixes the two normalised scores as seed 001 does
+    its share. ``l1+l2`` mixes the two normalised scores as the module-aware sparsity ratios do
     (``l1_weight`` * L1 + (1 - ``l1_weight``) * L2)."""
     if importance not in SPARSITY_IMPORTANCES:
         raise ValueError(f'importance {importance!r} is not one of '

@@ -23,7 +23,7 @@ class LSKModule(nn.Module):
     mixed by two spatial gates computed from their channel mean and max.
 
     ``split_dim`` is dim // 2 in the published model; slimmed configs may
-    narrow it (seed plan C uses dim // 3 in the last two stages).
+    narrow it (slimming plan C uses dim // 3 in the last two stages).
     """
 
     def __init__(self, dim: int, split_dim: Optional[int] = None) -> None:

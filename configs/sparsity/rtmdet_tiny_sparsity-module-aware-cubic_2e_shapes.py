@@ -1,10 +1,10 @@
-# Seed 001's module-aware unstructured sparsity on RTMDet-tiny (shapes):
+# Module-aware unstructured sparsity on RTMDet-tiny (shapes):
 # per module kind a share of the weights is zeroed by 0.7 L1 + 0.3 L2
 # magnitude, the detection head is left dense, and the ratios grow with a
 # cubic schedule over the first 100 iterations of a 2-epoch finetune from
 # the main job's checkpoint (the schedule of rtmdet_tiny_finetune-2e_shapes).
 #   python tools/train.py \
-#       configs/sparsity/rtmdet_tiny_sparsity-seed001-cubic_2e_shapes.py
+#       configs/sparsity/rtmdet_tiny_sparsity-module-aware-cubic_2e_shapes.py
 _base_ = '../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
 
 custom_hooks = [
