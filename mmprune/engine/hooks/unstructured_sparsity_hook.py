@@ -34,7 +34,7 @@ class UnstructuredSparsityHook(Hook):
         protected: patterns left dense; None = the prediction layers of
             mmdet/mmrotate/mmseg heads (``DEFAULT_PROTECTED``).
         importance: ``l1``, ``l2`` or ``l1+l2`` (``l1_weight`` * L1 +
-            (1 - ``l1_weight``) * L2, seed 001's 0.7/0.3).
+            (1 - ``l1_weight``) * L2, the module-aware recipe's 0.7/0.3).
         scope: ``per_layer`` (each weight meets its ratio) or ``global``
             (the weights one rule covers are ranked together and meet the
             ratio together).
