@@ -130,10 +130,11 @@ def main(argv=None) -> None:
     if earlier is not None:
         # a pruned checkpoint: rebuild its structure, then prune further
         replay_pruning_history(model, data, earlier.history)
-    check_state_fits(model, state_dict_of(checkpoint), args.checkpoint,
+    state = state_dict_of(checkpoint)
+    check_state_fits(model, state, args.checkpoint,
                      model_desc=f'the model of config "{args.config}"')
-    model.load_state_dict(state_dict_of(checkpoint), strict=True)
-    del checkpoint
+    model.load_state_dict(state, strict=True)
+    del checkpoint, state
     shape = tuple(args.input_shape or data['inputs'].shape[-2:])
 
     def flops(m) -> float:

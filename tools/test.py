@@ -5,8 +5,9 @@ import os.path as osp
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmengine.evaluator import DumpResults
-from mmprune.apis import (add_run_args, build_runner, check_start_checkpoint,
-                          load_run_config, prepare_cfg_for_run, set_show_dir)
+from mmprune.apis import (add_custom_hook, add_run_args, build_runner,
+                          check_start_checkpoint, load_run_config,
+                          prepare_cfg_for_run, set_show_dir)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,8 +34,7 @@ def main() -> None:
     cfg = load_run_config(args)
     check_start_checkpoint(cfg, args.checkpoint)
     # never evaluate a half-loaded model
-    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
-        dict(type='mmprune.CheckpointFitHook')]
+    add_custom_hook(cfg, 'mmprune.CheckpointFitHook')
     cfg.load_from = args.checkpoint
     if args.show_dir:
         set_show_dir(cfg, args.show_dir)

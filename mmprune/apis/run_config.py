@@ -135,6 +135,12 @@ def _has_hook(cfg: Config, name: str) -> bool:
                for h in cfg.get('custom_hooks', None) or [])
 
 
+def add_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to the config's custom_hooks."""
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+        dict(type=hook_type)]
+
+
 def check_start_checkpoint(cfg: Config, path: str) -> None:
     """Read the checkpoint a run starts from (``load_from``, a resume
     file, the checkpoint of ``tools/test.py``) before the model is built:
@@ -147,8 +153,7 @@ def check_start_checkpoint(cfg: Config, path: str) -> None:
     checkpoint = read_checkpoint(path)
     if has_pruned_structure(checkpoint) and not _has_hook(cfg,
                                                           STRUCTURE_HOOK):
-        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
-            dict(type=f'mmprune.{STRUCTURE_HOOK}')]
+        add_custom_hook(cfg, f'mmprune.{STRUCTURE_HOOK}')
         MMLogger.get_current_instance().info(
             f'checkpoint "{path}" carries a pruned structure and the config '
             f'has no {STRUCTURE_HOOK}: added '

@@ -46,6 +46,20 @@ def loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
     return loss
 
 
+@contextlib.contextmanager
+def buffers_unchanged(model: nn.Module) -> Iterator[None]:
+    """Every buffer (BN statistics and the like) holds the same values
+    afterwards as before, whatever forwards ran meanwhile."""
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, saved in buffers:
+                if b.shape == saved.shape:
+                    b.copy_(saved)
+
+
 def training_loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
     """:func:`loss_forward` in train mode, for tracing: Torch-Pruning puts
     the model in eval mode before it traces, and some losses only exist in
@@ -53,14 +67,11 @@ def training_loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
     ``DINOHead.loss() missing 3 required positional arguments``). BN
     statistics and other buffers are left as they were."""
     was_training = model.training
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     model.train()
     try:
-        return loss_forward(model, data)
+        with buffers_unchanged(model):
+            return loss_forward(model, data)
     finally:
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
         model.train(was_training)
 
 
@@ -112,7 +123,6 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
         for h in handles:
             h.remove()
         model.train(was_training)
-        model.zero_grad(set_to_none=True)
     used = {id(p) for p, g in zip(params, grads) if g is not None}
     # a layer that runs but feeds no output (YOLOv3's MobileNetV2 last
     # conv) counts as reached: the model check rolls back what it breaks

@@ -14,7 +14,7 @@ from typing import Iterable, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from ..tracing import loss_forward, tensor_forward
+from ..tracing import buffers_unchanged, loss_forward, tensor_forward
 from .pruning_history import replay_pruning_history
 
 
@@ -28,20 +28,20 @@ def run_error(model: nn.Module, data: dict) -> Optional[str]:
     cleared and BN statistics (and every other buffer) are left as they
     were."""
     was_training = model.training
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     step = 'loss'
     try:
-        model.train()
-        loss = loss_forward(model, data)
-        step = 'loss backward'
-        loss.backward()
-        model.eval()
-        with torch.no_grad():
-            step = 'predict'
-            model(data['inputs'], copy.deepcopy(data['data_samples']),
-                  mode='predict')
-            step = 'tensor forward'
-            tensor_forward(model, data)
+        with buffers_unchanged(model):
+            model.train()
+            loss = loss_forward(model, data)
+            step = 'loss backward'
+            loss.backward()
+            model.eval()
+            with torch.no_grad():
+                step = 'predict'
+                model(data['inputs'], copy.deepcopy(data['data_samples']),
+                      mode='predict')
+                step = 'tensor forward'
+                tensor_forward(model, data)
         return None
     except Exception as e:  # noqa: BLE001 - the reason is the result
         lines = str(e).strip().splitlines()
@@ -49,10 +49,6 @@ def run_error(model: nn.Module, data: dict) -> Optional[str]:
             (lines[0][:300] if lines else '')
     finally:
         model.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            for b, saved in buffers:
-                if b.shape == saved.shape:
-                    b.copy_(saved)
         model.train(was_training)
 
 
