@@ -15,7 +15,8 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
 from mmprune.apis.weight_inheritance import build_model_from
-from mmprune.core.layer_pruners import LAYER_PRUNERS, RoIExtractorPruner
+from mmprune.core.layer_pruners import LAYER_PRUNERS
+from mmprune.models.pruning_support import RoIExtractorPruner
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.model_check import run_error
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
@@ -156,3 +157,107 @@ def test_a_layer_that_runs_but_feeds_nothing_is_rolled_back(tmp_path):
     assert isinstance(conv, nn.Conv2d)
     assert run_error(model, data) is None
     assert result.params_after < result.params_before
+
+
+def test_oriented_conv_pruner_maps_planes_to_channels():
+    """ORConv2d takes in * nOrientation channels and gives out * nRotation:
+    its pruner removes whole planes, and the pruned layer computes what
+    the whole one does on the channels that remain."""
+    from mmrotate.models.utils import ORConv2d
+
+    from mmprune.core.layer_pruners import pruner_for
+    torch.manual_seed(0)
+    layer = ORConv2d(6, 4, arf_config=(2, 8), padding=1)
+    pruner = pruner_for(layer)
+    assert pruner.get_in_channels(layer) == 12
+    assert pruner.get_out_channels(layer) == 32
+    assert pruner.kept_out_channels_reason(layer)
+    x = torch.randn(1, 12, 8, 8)
+    full = layer(x)
+    dropped = [2, 3]  # input plane 1 (two orientations)
+    zeroed = x.clone()
+    zeroed[:, dropped] = 0
+    expected = layer(zeroed)
+    pruner.prune_in_channels(layer, dropped)
+    keep = [c for c in range(12) if c not in dropped]
+    assert torch.allclose(layer(x[:, keep]), expected, atol=1e-5)
+    pruner.prune_out_channels(layer, list(range(8, 16)))  # output plane 1
+    out = layer(x[:, keep])
+    assert out.shape[1] == 24
+    kept = [c for c in range(32) if not 8 <= c < 16]
+    assert torch.allclose(out, expected[:, kept], atol=1e-5)
+    assert not torch.allclose(full, expected)
+    with pytest.raises(ValueError, match='planes'):
+        pruner.prune_out_channels(layer, [0, 1])  # part of a plane
+
+
+def test_s2anet_prunes_its_fpn_through_the_oriented_conv(tmp_path):
+    """S2ANet's refine head reads the FPN through a deformable alignment
+    conv and an ORConv2d, and its first head only through the loss: the
+    FPN is pruned with all its readers, the oriented conv keeps its
+    outputs with its reason, and the model runs."""
+    path = tmp_path / 's2anet.py'
+    path.write_text(
+        "_base_ = 'mmrotate::s2anet/s2anet-le90_r50_fpn_1x_dota.py'\n"
+        "model = dict(backbone=dict(depth=18, init_cfg=None),\n"
+        "             neck=dict(in_channels=[64, 128, 256, 512]))\n")
+    cfg, model = _build(str(path))
+    data = synthetic_training_batch(model, 'rotated', (128, 128))
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    head = model.bbox_head_refine[0]
+    align = head.feat_refine_module.deform_conv
+    fpn_width = model.neck.fpn_convs[0].conv.out_channels
+    assert fpn_width < 256
+    assert align.weight.shape[1] == fpn_width  # the deformable conv
+    assert head.or_conv.weight.shape[1] == align.weight.shape[0]
+    assert head.or_conv.weight.shape[0] == 32  # its outputs kept
+    reasons = {s['name']: s['reason'] for s in result.skipped}
+    assert any('oriented conv' in r for r in reasons.values())
+    assert not any(r.startswith('pruning its group broke')
+                   for r in reasons.values())
+    assert run_error(model, data) is None
+
+
+def test_synthetic_batch_keeps_its_size_under_batch_augments(tmp_path):
+    """EfficientNet's RetinaNet pads every training batch to 896 px: a
+    synthetic tracing batch keeps the asked size (tracing at 896 px was
+    what took minutes and 14 GB)."""
+    cfg, model = _zoo(tmp_path, 'mmdet::efficientnet/'
+                      'retinanet_effb3_fpn_8xb4-crop896-1x_coco.py')
+    augments = model.data_preprocessor.batch_augments
+    assert augments is not None
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    assert tuple(data['inputs'].shape[-2:]) == (128, 128)
+    assert model.data_preprocessor.batch_augments is augments  # restored
+
+
+def test_group_searches_are_bounded_and_match_torch_pruning(monkeypatch):
+    """The hashed group search finds what Torch-Pruning's finds; a search
+    past the bound becomes a skipped group with its reason, and the rest of
+    the model is still pruned."""
+    import torch_pruning as tp
+
+    from mmprune.core.structured import guarded_graph
+    from mmprune.core.tracing import tensor_forward
+    cfg, model = _build(CONFIGS['det'])
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    model.eval()
+
+    def groups(graph_cls):
+        graph = graph_cls().build_dependency(
+            model, data, forward_fn=lambda m, d: tensor_forward(m, d))
+        return {graph._module2name[g[0].dep.target.module]: sorted(
+            (graph._module2name.get(dep.target.module, ''),
+             dep.handler.__name__,
+             tuple(sorted(tp._helpers.to_plain_idxs(idxs))))
+            for dep, idxs in g) for g in graph.get_all_groups()}
+
+    stock = groups(tp.DependencyGraph)
+    assert groups(guarded_graph.GuardedDependencyGraph) == stock
+    monkeypatch.setattr(guarded_graph, 'MAX_GROUP_ENTRIES', 12)
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    bounded = [s for s in result.skipped
+               if 'without converging' in s['reason']]
+    assert bounded and len(bounded) < len(stock)
+    assert result.params_after < result.params_before
+    assert run_error(model, data) is None

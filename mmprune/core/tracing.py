@@ -56,7 +56,10 @@ def buffers_unchanged(model: nn.Module) -> Iterator[None]:
     finally:
         with torch.no_grad():
             for b, saved in buffers:
-                if b.shape == saved.shape:
+                # only what changed: a copy bumps a buffer's version, and
+                # a buffer the loss saved for backward (ORConv2d's rotation
+                # indices) would then fail the backward
+                if b.shape == saved.shape and not torch.equal(b, saved):
                     b.copy_(saved)
 
 
@@ -124,10 +127,35 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
             h.remove()
         model.train(was_training)
     used = {id(p) for p, g in zip(params, grads) if g is not None}
-    # a layer that runs but feeds no output (YOLOv3's MobileNetV2 last
-    # conv) counts as reached: the model check rolls back what it breaks
-    return all(id(m) in ran or any(id(p) in used for p in m.parameters(
-        recurse=False)) for m in holders)
+
+    def feeds(m: nn.Module, used: set) -> bool:
+        return any(id(p) in used for p in m.parameters(recurse=False))
+
+    if not all(id(m) in ran or feeds(m, used) for m in holders):
+        return False
+    # A layer that runs but feeds no tensor output: S2ANet's first-stage
+    # head only proposes the boxes its refine stage aligns to, and only
+    # the loss reads its outputs; then the loss is traced. One that feeds
+    # nothing at all (YOLOv3's MobileNetV2 last conv) counts as reached:
+    # the model check rolls back what it breaks.
+    idle = [m for m in holders if not feeds(m, used)]
+    if not idle:
+        return True
+    loss_used = _loss_used(model, data)
+    return not any(feeds(m, loss_used) for m in idle)
+
+
+def _loss_used(model: nn.Module, data: dict) -> set:
+    """ids of the parameters the training loss depends on."""
+    try:
+        with all_parameters_require_grad(model):
+            loss = training_loss_forward(model, data)
+            # train() refreezes frozen stages (mmdet's ResNet)
+            params = [p for p in model.parameters() if p.requires_grad]
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+    except Exception:  # noqa: BLE001 - the tensor trace stays
+        return set()
+    return {id(p) for p, g in zip(params, grads) if g is not None}
 
 
 def choose_forward_fn(model: nn.Module, data: dict) -> Callable:
@@ -168,11 +196,17 @@ def opaque_layers(model: nn.Module) -> Iterator[None]:
         original = module.forward
 
         def forward(first, *args, _f=original, **kwargs):
-            if isinstance(first, torch.Tensor):
-                return _Opaque.apply(lambda x: _f(x, *args, **kwargs), first)
-            n = len(first)
-            return _Opaque.apply(
-                lambda *xs: _f(type(first)(xs[:n]), *args, **kwargs), *first)
+            # An autograd function returns a tensor or a tuple of them: a
+            # layer's list (one map per FPN level) comes back as a tuple,
+            # which is also what Torch-Pruning's hook maps to the layer.
+            def run(*xs):
+                out = _f(xs[0] if isinstance(first, torch.Tensor) else
+                         type(first)(xs), *args, **kwargs)
+                return tuple(out) if isinstance(out, list) else out
+
+            tensors = (first, ) if isinstance(first, torch.Tensor) else \
+                tuple(first)
+            return _Opaque.apply(run, *tensors)
 
         module.forward = forward
         patched.append((module, original))

@@ -129,17 +129,25 @@ def synthetic_training_batch(model: nn.Module, task: str,
         samples.append(_seg_sample(rng, h, w, classes, i) if task == 'seg'
                        else _det_sample(task, rng, h, w, classes, i, with_masks))
     pre = model.data_preprocessor
-    # mmseg's training preprocessing pads to the config's crop size
-    # (1024 px for Cityscapes) and predict then crops that padding off an
-    # image of the asked size: synthetic images keep their own size
+    # Synthetic images keep their asked size. mmseg's training
+    # preprocessing pads to the config's crop size (1024 px for
+    # Cityscapes), and predict then crops that padding off an image of the
+    # asked size. mmdet's batch augments pad or resize to the training
+    # scale (EfficientNet's RetinaNet pads every 128 px batch to 896 px,
+    # which made tracing it 49x dearer: the 5 minutes and 14 GB); a
+    # tracing batch needs the model's format, not its augmentation.
     saved = dict(size=getattr(pre, 'size', None),
-                 size_divisor=getattr(pre, 'size_divisor', None))
+                 size_divisor=getattr(pre, 'size_divisor', None),
+                 batch_augments=getattr(pre, 'batch_augments', None))
     if task == 'seg' and saved['size'] is not None:
         pre.size, pre.size_divisor = None, saved['size_divisor'] or 32
+    if saved['batch_augments'] is not None:
+        pre.batch_augments = None
     try:
-        # YOLOX's batch resize reads the iteration from the message hub
         with runtime_info_defaults():
             return pre(dict(inputs=inputs, data_samples=samples), True)
     finally:
         if task == 'seg' and saved['size'] is not None:
             pre.size, pre.size_divisor = saved['size'], saved['size_divisor']
+        if saved['batch_augments'] is not None:
+            pre.batch_augments = saved['batch_augments']

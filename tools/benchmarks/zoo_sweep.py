@@ -35,8 +35,17 @@ def _peak_mb() -> float:
 
 
 def _flat(out) -> List:
-    import torch_pruning as tp
-    return [t for t in tp.utils.flatten_as_list(out)]
+    """The tensors of a tensor-mode output, in order (YOLACT's hold
+    None where a head has no output; Torch-Pruning's flatten_as_list
+    fails on it)."""
+    import torch
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flat(o)]
+    return []
 
 
 def check_one(config: str, size: int = INPUT) -> dict:

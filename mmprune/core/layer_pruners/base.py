@@ -49,6 +49,11 @@ class OpaqueLayerPruner(tp.pruner.BasePruningFunc):
     def internal_groups(self, layer: nn.Module) -> List[InternalGroup]:
         return []
 
+    def kept_out_channels_reason(self, layer: nn.Module) -> Optional[str]:
+        """Why ``layer``'s output channels cannot be pruned (they are then
+        kept and the reason reported), or None when they can."""
+        return None
+
 
 def pruner_for(module: nn.Module) -> Optional['OpaqueLayerPruner']:
     """The registered pruner of ``module``'s class or nearest base class."""

@@ -10,12 +10,15 @@ group, recorded with its error, and is skipped; the rest of the model is
 still pruned.
 """
 import contextlib
+import functools
+import itertools
 from typing import Dict, Iterator
 
 import torch.nn as nn
 import torch_pruning as tp
 from torch_pruning import ops
 from torch_pruning.dependency import Group, index_mapping
+from torch_pruning.dependency import graph as tp_graph
 from torch_pruning.pruner.algorithms import base_pruner
 
 # Torch-Pruning's update_index_mapping, node type by node type (the
@@ -33,6 +36,91 @@ _INDEX_MAPPINGS = {
 def _error_text(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f'{type(e).__name__}: {text[0][:300] if text else ""}'
+
+
+#: the most channel indices one group may carry: past it, index mapping
+#: through reshapes whose second dimension is not channels has run away
+#: (a legitimate group of a 256-wide FPN over 7x7 RoI FCs holds ~10^5)
+MAX_GROUP_INDICES = 2_000_000
+#: the most dependencies one group search may add before merging them: a
+#: legitimate search adds one per layer it reaches (hundreds); Deformable
+#: DETR's split/concat mappings fed one search 8 million single-index
+#: entries in 50 s without converging
+MAX_GROUP_ENTRIES = 50_000
+
+
+class GroupTooLargeError(RuntimeError):
+    pass
+
+
+def _flatten_indices(self, idxs):
+    """Torch-Pruning's ``_FlattenIndexMapping.__call__`` with the same
+    result, its namedtuples built in C: a flatten multiplies a group's
+    indices by its stride, and building them one Python call at a time was
+    most of the time TOOD's task-decomposition reshapes took to trace."""
+    make = functools.partial(tuple.__new__, tp._helpers._HybridIndex)
+    stride = self._stride
+    if self.reverse:
+        return list(set(map(make, ((i.idx // stride, i.root_idx)
+                                   for i in idxs))))
+    out = []
+    for i in idxs:
+        out.extend(map(make, zip(range(i.idx * stride, (i.idx + 1) * stride),
+                                 itertools.repeat(i.root_idx))))
+    return out
+
+
+class IndexedGroup(Group):
+    """Torch-Pruning's group with its two lookups hashed. Its search asks
+    ``has_pruning_op`` for every dependency it reaches, and the stock
+    answer scans the whole group comparing index lists: quadratic in the
+    group's size times its width. Heads shared over five FPN levels
+    (YOLACT, TOOD, Double Heads) make groups of thousands of entries, and
+    that scan was nearly all of their minutes of tracing (measured with
+    py-spy). Same answers, one hash lookup each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ops = set()
+        self._first: Dict[tuple, int] = {}
+        self._size = 0
+
+    @staticmethod
+    def _key(dep, idxs) -> tuple:
+        return dep.target, dep.handler, tuple(idxs)
+
+    def add_dep(self, dep, idxs) -> None:
+        self._size += len(idxs)
+        if self._size > MAX_GROUP_INDICES:
+            raise GroupTooLargeError(
+                f'its channel indices, mapped through reshapes, grew past '
+                f'{MAX_GROUP_INDICES} (a reshape whose second dimension is '
+                'not channels): not searched further')
+        if len(self._group) >= MAX_GROUP_ENTRIES:
+            raise GroupTooLargeError(
+                f'its search reached {MAX_GROUP_ENTRIES} dependencies '
+                'without converging (index mappings through splits and '
+                'concatenations): not searched further')
+        self._ops.add(self._key(dep, idxs))
+        self._first.setdefault((dep.target, dep.handler), len(self._group))
+        super().add_dep(dep, idxs)
+
+    def has_pruning_op(self, dep, idxs) -> bool:
+        return self._key(dep, idxs) in self._ops
+
+    def add_and_merge(self, dep, idxs) -> None:
+        i = self._first.get((dep.target, dep.handler))
+        if i is None:
+            self.add_dep(dep, idxs)
+            return
+        _dep, _idxs = self._group[i]
+        seen, merged = set(), []
+        for index in list(_idxs) + list(idxs):
+            if index.idx not in seen:
+                merged.append(index)
+                seen.add(index.idx)
+        self._group[i] = tp._helpers.GroupItem(dep=_dep, idxs=merged)
+        self._ops.add(self._key(_dep, merged))
 
 
 class GuardedDependencyGraph(tp.DependencyGraph):
@@ -66,7 +154,26 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         finally:
             index_mapping.update_index_mapping = original
 
+    def _widths(self) -> tuple:
+        return tuple(tuple(p.shape) for p in self.model.parameters())
+
     def get_pruning_group(self, module, pruning_fn, idxs) -> Group:
+        # Torch-Pruning searches every whole-layer group three times before
+        # pruning anything (counting channels in the pruner's constructor,
+        # finding the task outputs, the step itself), and a search depends
+        # only on the layer widths: reuse it while they are unchanged.
+        key = (module, pruning_fn, tuple(idxs))
+        widths = self._widths()
+        if getattr(self, '_searched_widths', None) != widths:
+            self._searched_widths, self._searched = widths, {}
+        if key not in self._searched:
+            self._searched[key] = self._search_group(module, pruning_fn, idxs)
+        return self._searched[key]
+
+    def _search_group(self, module, pruning_fn, idxs) -> Group:
+        tp_graph.Group = IndexedGroup
+        flatten_call = index_mapping._FlattenIndexMapping.__call__
+        index_mapping._FlattenIndexMapping.__call__ = _flatten_indices
         try:
             return super().get_pruning_group(module, pruning_fn, idxs)
         except Exception as e:  # noqa: BLE001 - recorded, group skipped
@@ -75,6 +182,9 @@ class GuardedDependencyGraph(tp.DependencyGraph):
             group = Group()
             group._DG = self
             return group
+        finally:
+            tp_graph.Group = Group
+            index_mapping._FlattenIndexMapping.__call__ = flatten_call
 
     def get_all_groups(self, *args, **kwargs) -> Iterator[Group]:
         for group in super().get_all_groups(*args, **kwargs):

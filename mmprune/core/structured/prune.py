@@ -178,6 +178,12 @@ def kept_layers(model: nn.Module,
         if n not in names:
             names.append(n)
             skipped.append(dict(name=n, reason='frozen (requires_grad=False)'))
+    for n, m in modules.items():
+        pruner = pruner_for(m)
+        reason = pruner and pruner.kept_out_channels_reason(m)
+        if reason and n not in names:
+            names.append(n)
+            skipped.append(dict(name=n, reason=reason))
     return names, skipped
 
 

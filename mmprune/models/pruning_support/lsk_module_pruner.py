@@ -4,8 +4,9 @@ from typing import List, Sequence
 import torch.nn as nn
 import torch_pruning as tp
 
-from mmprune.models.backbones.lsknet import LSKModule
-from .base import InternalGroup, OpaqueLayerPruner, register_layer_pruner
+from mmprune.core.layer_pruners import (InternalGroup, OpaqueLayerPruner,
+                                        register_layer_pruner)
+from ..backbones.lsknet import LSKModule
 
 
 @register_layer_pruner(LSKModule)

@@ -4,7 +4,7 @@ from typing import Sequence
 import torch.nn as nn
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 
-from .base import OpaqueLayerPruner, register_layer_pruner
+from mmprune.core.layer_pruners import OpaqueLayerPruner, register_layer_pruner
 
 
 @register_layer_pruner(BaseRoIExtractor)
