@@ -78,22 +78,30 @@ def training_loss_forward(model: nn.Module, data: dict) -> torch.Tensor:
         model.train(was_training)
 
 
+def flatten_tensors(out) -> List[torch.Tensor]:
+    """The tensors of a nested output (lists, tuples, dicts), in order;
+    anything else (YOLACT's None outputs) is left out."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for item in out for t in flatten_tensors(item)]
+    return []
+
+
 def tensor_forward(model: nn.Module, data: dict) -> List[torch.Tensor]:
     """Every tensor a ``mode='tensor'`` forward returns, flattened."""
-    flat: List[torch.Tensor] = []
+    return flatten_tensors(
+        model(data['inputs'], data['data_samples'], mode='tensor'))
 
-    def walk(out) -> None:
-        if isinstance(out, torch.Tensor):
-            flat.append(out)
-        elif isinstance(out, (list, tuple)):
-            for item in out:
-                walk(item)
-        elif isinstance(out, dict):
-            for item in out.values():
-                walk(item)
 
-    walk(model(data['inputs'], data['data_samples'], mode='tensor'))
-    return flat
+def _used_parameters(model: nn.Module, output: torch.Tensor) -> set:
+    """ids of the parameters ``output`` depends on, among those that
+    require grad (train() refreezes frozen stages: mmdet's ResNet)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(output, params, allow_unused=True)
+    return {id(p) for p, g in zip(params, grads) if g is not None}
 
 
 def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
@@ -109,7 +117,6 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
     ran = set()
     handles = [m.register_forward_hook(
         lambda mod, args, out: ran.add(id(mod))) for m in holders]
-    params = [p for p in model.parameters()]
     was_training = model.training
     try:
         model.eval()
@@ -118,15 +125,13 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
                        if t.is_floating_point() and t.requires_grad]
             if not outputs:
                 return False
-            grads = torch.autograd.grad(
-                sum(t.sum() for t in outputs), params, allow_unused=True)
+            used = _used_parameters(model, sum(t.sum() for t in outputs))
     except Exception:  # noqa: BLE001 - then trace the training loss
         return False
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
-    used = {id(p) for p, g in zip(params, grads) if g is not None}
 
     def feeds(m: nn.Module, used: set) -> bool:
         return any(id(p) in used for p in m.parameters(recurse=False))
@@ -149,13 +154,10 @@ def _loss_used(model: nn.Module, data: dict) -> set:
     """ids of the parameters the training loss depends on."""
     try:
         with all_parameters_require_grad(model):
-            loss = training_loss_forward(model, data)
-            # train() refreezes frozen stages (mmdet's ResNet)
-            params = [p for p in model.parameters() if p.requires_grad]
-            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            return _used_parameters(model,
+                                    training_loss_forward(model, data))
     except Exception:  # noqa: BLE001 - the tensor trace stays
         return set()
-    return {id(p) for p, g in zip(params, grads) if g is not None}
 
 
 def choose_forward_fn(model: nn.Module, data: dict) -> Callable:

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 INPUT = 128
@@ -32,20 +31,6 @@ INPUT = 128
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _flat(out) -> List:
-    """The tensors of a tensor-mode output, in order (YOLACT's hold
-    None where a head has no output; Torch-Pruning's flatten_as_list
-    fails on it)."""
-    import torch
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, dict):
-        out = list(out.values())
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in _flat(o)]
-    return []
 
 
 def check_one(config: str, size: int = INPUT) -> dict:
@@ -60,6 +45,7 @@ def check_one(config: str, size: int = INPUT) -> dict:
     from mmprune.core.structured.model_check import run_error
     from mmprune.core.structured.pruning_history import \
         replay_pruning_history
+    from mmprune.core.tracing import tensor_forward
     from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
                                                   task_of)
 
@@ -101,8 +87,8 @@ def check_one(config: str, size: int = INPUT) -> dict:
     model.eval()
     fresh.eval()
     with torch.no_grad():
-        a = _flat(model(data['inputs'], data['data_samples'], mode='tensor'))
-        b = _flat(fresh(data['inputs'], data['data_samples'], mode='tensor'))
+        a = tensor_forward(model, data)
+        b = tensor_forward(fresh, data)
     if len(a) != len(b) or not all(torch.equal(x, y) for x, y in zip(a, b)):
         row.update(status='fail', detail='the replayed model predicts '
                    'differently from the pruned one')
