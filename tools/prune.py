@@ -19,8 +19,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.analysis import (measure_latency, module_breakdown,
-                              plot_layer_channels)
+from mmprune.analysis import module_breakdown, plot_layer_channels
+from mmprune.analysis.latency import (latency_line, latency_speed_ups,
+                                      runtime_latencies)
 from mmprune.apis.train_batches import batches_or_synthetic
 from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
@@ -142,10 +143,10 @@ def main(argv=None) -> None:
 
     grads = ([next(batches) for _ in range(options.gradient_batches)]
              if pm.needs_gradients else None)
-    latency_before = measure_latency(model, shape)
+    latency_before = runtime_latencies(model, shape)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops)
-    latency_after = measure_latency(model, shape)
+    latency_after = runtime_latencies(model, shape)
     if args.random_init:
         model.init_weights()
 
@@ -153,8 +154,12 @@ def main(argv=None) -> None:
         config=args.config, checkpoint=args.checkpoint, **result.to_dict(),
         round_to=args.round_to, input_shape=list(shape), device='cpu',
         traced_on=source,
-        latency_ms_before=latency_before, latency_ms_after=latency_after,
-        latency_speed_up=latency_before / latency_after,
+        latency_before=latency_before, latency_after=latency_after,
+        latency_speed_ups=latency_speed_ups(latency_before, latency_after),
+        latency_ms_before=latency_before['torch']['median_ms'],
+        latency_ms_after=latency_after['torch']['median_ms'],
+        latency_speed_up=latency_speed_ups(latency_before,
+                                           latency_after)['torch'],
         events=[dict(iter=0, target=result.target, steps=result.steps,
                      target_reached=result.target_reached,
                      limit=result.limit, params=result.params_after,
@@ -185,8 +190,8 @@ def main(argv=None) -> None:
         f'{result.params_after / 1e6:.3f}M, FLOPs '
         f'{result.flops_before / 1e9:.3f}G -> '
         f'{result.flops_after / 1e9:.3f}G ({result.speed_up:.2f}x) at '
-        f'{shape[0]}x{shape[1]}, CPU latency {latency_before} -> '
-        f'{latency_after} ms ({latency_before / latency_after:.2f}x), '
+        f'{shape[0]}x{shape[1]}, CPU latency '
+        f'{latency_line(latency_before, latency_after)}, '
         f'{len(result.skipped)} layers kept (see skipped in the report); '
         f'traced on the {source}')
     if result.target_reached:

@@ -13,8 +13,9 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_dist_info)
 from mmengine.hooks import Hook
 
-from mmprune.analysis import (measure_latency, module_breakdown,
-                              plot_layer_channels)
+from mmprune.analysis import module_breakdown, plot_layer_channels
+from mmprune.analysis.latency import (latency_line, latency_speed_ups,
+                                      runtime_latencies)
 from mmprune.apis.train_batches import train_batches
 from mmprune.core.structured import (PruningOptions, TargetNotReachedError,
                                      get_pruning_method)
@@ -366,10 +367,11 @@ class StructuredPruningHook(Hook):
                 'parameters reset (their channels changed)')
 
     # -- report ------------------------------------------------------------
-    def _latency(self, model, shape) -> Optional[float]:
+    def _latency(self, model, shape) -> Optional[dict]:
+        """Per runtime (PyTorch, ONNX Runtime) latency stats, or None."""
         if not self.measure_latency:
             return None
-        return measure_latency(model, shape, runs=self.latency_runs)
+        return runtime_latencies(model, shape, runs=self.latency_runs)
 
     def _start_report(self, runner, model, shape, flops: float) -> None:
         device = next(model.parameters()).device
@@ -382,8 +384,11 @@ class StructuredPruningHook(Hook):
             device=(torch.cuda.get_device_name(device)
                     if device.type == 'cuda' else 'cpu'),
             params_before=sum(p.numel() for p in model.parameters()),
-            flops_before=flops,
-            latency_ms_before=self._latency(model, shape), events=[])
+            flops_before=flops, events=[])
+        latency = self._latency(model, shape)
+        self.structure.report.update(
+            latency_before=latency,
+            latency_ms_before=latency and latency['torch']['median_ms'])
 
     def _update_report(self, runner, model, shape, flops: float, p: int,
                        target: dict, payload: dict) -> None:
@@ -391,7 +396,6 @@ class StructuredPruningHook(Hook):
         r.update(
             params_after=sum(q.numel() for q in model.parameters()),
             flops_after=flops, speed_up=r['flops_before'] / flops,
-            latency_ms_after=self._latency(model, shape),
             layers=layer_changes(model, self.structure.widths),
             skipped=payload['skipped'])
         r['events'].append(dict(iter=p, target=target, steps=payload['steps'],
@@ -399,9 +403,15 @@ class StructuredPruningHook(Hook):
                                 limit=payload['limit'],
                                 params=r['params_after'], flops=flops))
         r['target_reached'] = self._final_target_reached(r)
-        if r['latency_ms_before'] and r['latency_ms_after']:
-            r['latency_speed_up'] = (r['latency_ms_before'] /
-                                     r['latency_ms_after'])
+        latency = self._latency(model, shape)
+        r.update(latency_after=latency,
+                 latency_ms_after=latency and latency['torch']['median_ms'])
+        if r.get('latency_before') and latency:
+            r['latency_speed_ups'] = latency_speed_ups(r['latency_before'],
+                                                       latency)
+            r['latency_speed_up'] = r['latency_speed_ups']['torch']
+        lat = (latency_line(r['latency_before'], latency)
+               if latency and r.get('latency_before') else 'not measured')
         narrowed = sum(1 for x in r['layers']
                        if x['out_after'] < x['out_before'])
         runner.logger.info(
@@ -410,7 +420,7 @@ class StructuredPruningHook(Hook):
             f'{r["params_after"] / 1e6:.3f}M, FLOPs '
             f'{r["flops_before"] / 1e9:.3f}G -> {flops / 1e9:.3f}G '
             f'({r["speed_up"]:.2f}x) at {shape[0]}x{shape[1]}, latency '
-            f'{r["latency_ms_before"]} -> {r["latency_ms_after"]} ms, '
+            f'{lat}, '
             f'{narrowed} layers narrowed, {len(r["skipped"])} kept '
             '(see skipped in the report)')
         if not payload['target_reached']:
