@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 import mmprune  # noqa: F401
 from mmprune.analysis.latency import (measure_onnxruntime_latency,
                                       measure_torch_latency)
+from mmprune.analysis.latency_breakdown import REST
 from mmprune.analysis.module_breakdown import synthetic_batch
 from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.checkpoint_reader import CheckpointMismatchError
@@ -22,7 +23,8 @@ from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
                                               task_of)
 from mmprune.deployment import (OnnxParityError, OnnxRuntimeModel,
-                                export_onnx, load_deployable_model)
+                                export_onnx, load_deployable_model,
+                                prediction_tensors)
 from mmprune.deployment.onnx_export import compare_outputs
 from mmprune.deployment.onnx_graphs import onnx_graphs
 
@@ -55,18 +57,6 @@ def _pruned_checkpoint(tmp_path, task: str):
     return cfg, model.eval(), path
 
 
-def _flat(results) -> list:
-    """The prediction tensors of data samples, in a fixed order."""
-    out = []
-    for r in results:
-        for key in ('pred_instances', 'pred_sem_seg', 'seg_logits'):
-            if key in r:
-                data = r.get(key)
-                out += [v.float() for _, v in sorted(data.items())
-                        if isinstance(v, torch.Tensor)]
-    return out
-
-
 @pytest.mark.parametrize('task', ['det', 'rotated', 'seg'])
 def test_pruned_model_exports_and_onnxruntime_predicts_like_pytorch(
         tmp_path, task):
@@ -89,7 +79,7 @@ def test_pruned_model_exports_and_onnxruntime_predicts_like_pytorch(
     with torch.no_grad():
         want = model(data['inputs'], data['data_samples'], mode='predict')
     got = OnnxRuntimeModel(model, out).predict_preprocessed(data)
-    want, got = _flat(want), _flat(got)
+    want, got = prediction_tensors(want), prediction_tensors(got)
     assert want and len(want) == len(got)
     assert want[0].numel() > 0  # boxes or a map to compare, not nothing
     for a, b in zip(want, got):
@@ -115,7 +105,7 @@ def test_static_graph_refuses_another_input_size(tmp_path):
         OnnxRuntimeModel(model, out).predict_preprocessed(data)
     # a dynamic export takes it
     export_onnx(model, out, SHAPE, dynamic=True)
-    assert _flat(OnnxRuntimeModel(model, out).predict_preprocessed(data))
+    assert prediction_tensors(OnnxRuntimeModel(model, out).predict_preprocessed(data))
 
 
 def test_parity_check_fails_with_the_largest_difference():
@@ -163,3 +153,33 @@ def test_export_tool_writes_graphs_manifest_and_latency(tmp_path):
     assert lat['torch']['runs'] == 2 and lat['onnxruntime']['median_ms'] > 0
     assert lat['rois_per_image'] == 500  # the config's test rpn max_per_img
     assert np.isfinite(lat['torch']['median_ms'])
+
+
+def test_latency_breakdown_sets_each_part_beside_its_flops(tmp_path):
+    cfg, _, pruned = _pruned_checkpoint(tmp_path, 'det')
+    torch.manual_seed(0)
+    unpruned = str(tmp_path / 'unpruned.pth')
+    torch.save(dict(state_dict=build_model_from(cfg).state_dict()),
+               unpruned)
+    out = str(tmp_path / 'breakdown.json')
+    proc = run_tool(['tools/analysis_tools/latency_breakdown.py',
+                     CONFIGS['det'], unpruned, pruned, '--input-shape',
+                     '96', '128', '--runs', '2', '--json', out])
+    assert '| backbone.stage4 |' in proc.stdout
+    assert 'FLOPs reduction' in proc.stdout
+    with open(out) as f:
+        result = json.load(f)
+    parts = ['backbone.stem', 'backbone.stage1', 'backbone.stage2',
+             'backbone.stage3', 'backbone.stage4', 'neck', 'bbox_head']
+    for key in ('before', 'after'):
+        t = result[key]['torch']
+        assert set(parts) <= set(t) and REST in t
+        # the parts and the rest make up the whole predict
+        assert sum(t[p] for p in parts) + t[REST] == \
+            pytest.approx(t['total'], rel=0.05, abs=0.05)
+        o = result[key]['onnxruntime']
+        assert all(o.get(p, 0) > 0 for p in parts)
+        # the exporter's node names place almost every node in a part
+        assert o.get(REST, 0) < 0.2 * o['total']
+    flops = result['before']['flops'], result['after']['flops']
+    assert flops[1]['neck'] < flops[0]['neck']

@@ -87,6 +87,60 @@ def test_speed_up_target_is_reached_in_steps(rtm_cfg):
     _runs(model, rtm_cfg)
 
 
+class ParamsClock:
+    """A mocked latency: milliseconds proportional to the parameters left
+    (plus a fixed floor that pruning cannot remove), and a log of what it
+    measured."""
+
+    def __init__(self, floor_ms: float = 0.0) -> None:
+        self.floor_ms = floor_ms
+        self.measured = []
+
+    def __call__(self, model) -> float:
+        ms = self.floor_ms + sum(p.numel() for p in model.parameters()) / 1e4
+        self.measured.append(ms)
+        return ms
+
+
+def test_latency_target_is_reached_by_measuring_each_step(rtm_cfg):
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    clock = ParamsClock()
+    result = prune_model(model, data, 'l1', latency_speed_up=1.8,
+                         latency_fn=clock, flops_fn=_flops(data))
+    assert result.target_reached and 1 < result.steps < 20
+    # the unpruned copy and the pruned model measured side by side after
+    # every step; stopped at the first step that reached the target
+    assert len(clock.measured) == 2 * result.steps
+    pairs = list(zip(clock.measured[::2], clock.measured[1::2]))
+    assert len({before for before, _ in pairs}) == 1  # the same copy
+    speed_ups = [before / after for before, after in pairs]
+    assert speed_ups[-1] >= 1.8 > speed_ups[-2]
+    assert result.latency_speed_up == pytest.approx(speed_ups[-1])
+    assert clock(model) == result.latency_after
+    report = result.to_dict()
+    assert report['target'] == dict(ratio=None, speed_up=None,
+                                    latency_speed_up=1.8,
+                                    latency_runtime='onnxruntime')
+    assert report['target_latency_speed_up'] >= 1.8
+    assert 'reached' in result.target_line()
+    _runs(model, rtm_cfg)
+
+
+def test_unreachable_latency_target_is_said(rtm_cfg):
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    # a floor of 10x the model's own time: 1.5x can never be reached
+    clock = ParamsClock(floor_ms=10 * ParamsClock()(model))
+    result = prune_model(model, data, 'l1', latency_speed_up=1.5,
+                         latency_fn=clock, max_steps=3,
+                         max_layer_ratio=0.5)
+    assert not result.target_reached and result.steps == 3
+    assert 'NOT REACHED' in result.target_line()
+    assert 'what remains of the latency' in result.limit
+    _runs(model, rtm_cfg)
+
+
 def test_two_stage_rpn_and_roi_head_follow_the_fpn(tmp_path):
     cfg = _cfg(ORCNN, tmp_path)
     model = build_model_from(cfg)
@@ -122,8 +176,10 @@ def test_segformer_attention_stays_divisible_by_heads(tmp_path):
     (dict(ratio=1.0), r'ratio = 1.0: must be in \[0, 1\)'),
     (dict(ratio=-0.1), r'ratio = -0.1'),
     (dict(speed_up=1.0), 'speed_up = 1.0: must be > 1'),
-    (dict(ratio=0.3, speed_up=2.0), 'exactly one of ratio and speed_up'),
-    (dict(), 'exactly one of ratio and speed_up'),
+    (dict(ratio=0.3, speed_up=2.0),
+     'exactly one of ratio, speed_up and latency_speed_up'),
+    (dict(), 'exactly one of ratio, speed_up and latency_speed_up'),
+    (dict(latency_speed_up=1.5), 'latency_speed_up needs latency_fn'),
     (dict(ratio=0.3, ignored=['stage9']), "ignored: pattern 'stage9'"),
     (dict(ratio=0.3, layer_ratios={'nekc': 0.2}),
      "layer_ratios: pattern 'nekc'"),

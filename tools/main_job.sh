@@ -2,7 +2,8 @@
 # The main job on the embedded default: train the RTMDet-tiny baseline on the
 # synthetic shapes set for a short schedule and test it; then prune it to 2x
 # fewer FLOPs (l1, round_to=8), finetune 200 iterations, test the pruned
-# checkpoint with the same config, and print a before/after table.
+# checkpoint with the same config, export both to ONNX (checked against
+# PyTorch in ONNX Runtime) and print a before/after table.
 #   bash tools/main_job.sh [EPOCHS]      (default 8; about 14 min on 2 cores)
 #   REUSE_BASELINE=1 bash tools/main_job.sh   keeps an existing baseline
 set -euo pipefail
@@ -31,11 +32,20 @@ PWORK=work_dirs/main_job_pruned
 "$PY" tools/test.py "$PRUNED_CFG" "$PWORK/epoch_2.pth" --work-dir "$PWORK" \
   > "$PWORK/test.log" 2>&1
 PMAP=$(grep -oE "coco/bbox_mAP: [0-9.]+" "$PWORK/test.log" | tail -1 | cut -d' ' -f2)
-"$PY" - "$PWORK/pruning_results.json" "${MAP:-?}" "${PMAP:-?}" <<'PY'
+# deploy both: ONNX export checked against PyTorch, latency in both runtimes
+"$PY" tools/deployment/export_onnx.py "$CONFIG" "$CKPT" \
+  --out "$WORK/deploy/baseline.onnx" --input-shape 256 256 > "$WORK/export.log" 2>&1
+"$PY" tools/deployment/export_onnx.py "$PRUNED_CFG" "$PWORK/epoch_2.pth" \
+  --out "$PWORK/deploy/pruned.onnx" --input-shape 256 256 > "$PWORK/export.log" 2>&1
+"$PY" - "$PWORK/pruning_results.json" "${MAP:-?}" "${PMAP:-?}" \
+  "$WORK/deploy/baseline.deploy.json" "$PWORK/deploy/pruned.deploy.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print('| RTMDet-tiny on shapes | params | GFLOPs (256 px) | CPU latency (ms) | bbox mAP |')
-print('| --- | --- | --- | --- | --- |')
-print(f"| baseline | {r['params_before'] / 1e6:.2f}M | {r['flops_before'] / 1e9:.3f} | {r['latency_ms_before']} | {sys.argv[2]} |")
-print(f"| l1 2x + 200-iteration finetune | {r['params_after'] / 1e6:.2f}M | {r['flops_after'] / 1e9:.3f} | {r['latency_ms_after']} | {sys.argv[3]} |")
+lat = [json.load(open(p))['latency'] for p in sys.argv[4:6]]
+ms = [{k: v['median_ms'] for k, v in x.items() if isinstance(v, dict)} for x in lat]
+print('| RTMDet-tiny on shapes | params | GFLOPs (256 px) | PyTorch latency (ms) | ONNX Runtime latency (ms, exported) | bbox mAP |')
+print('| --- | --- | --- | --- | --- | --- |')
+print(f"| baseline | {r['params_before'] / 1e6:.2f}M | {r['flops_before'] / 1e9:.3f} | {ms[0]['torch']:.1f} | {ms[0]['onnxruntime']:.1f} | {sys.argv[2]} |")
+print(f"| l1 2x + 200-iteration finetune | {r['params_after'] / 1e6:.2f}M | {r['flops_after'] / 1e9:.3f} | {ms[1]['torch']:.1f} | {ms[1]['onnxruntime']:.1f} | {sys.argv[3]} |")
+print(f"| speed-up | | {r['flops_before'] / r['flops_after']:.2f}x | {ms[0]['torch'] / ms[1]['torch']:.2f}x | {ms[0]['onnxruntime'] / ms[1]['onnxruntime']:.2f}x | |")
 PY

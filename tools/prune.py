@@ -3,6 +3,8 @@ with its report; finetune it later with the stock ``tools/train.py``.
 
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \
         [--round-to 8] [--out DIR] [--synthetic-batch] [--strict-target]
+    python tools/prune.py CONFIG CHECKPOINT --latency-speed-up 1.8 \
+        [--latency-runtime onnxruntime|torch]
 
 ``DIR/pruned.pth`` carries the pruned structure (key ``pruning``), so any
 config rebuilds the pruned model when it loads it (``load_from`` for a
@@ -20,8 +22,8 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown, plot_layer_channels
-from mmprune.analysis.latency import (latency_line, latency_speed_ups,
-                                      runtime_latencies)
+from mmprune.analysis.latency import (latency_line, latency_measure,
+                                      latency_speed_ups, runtime_latencies)
 from mmprune.apis.train_batches import batches_or_synthetic
 from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
@@ -46,10 +48,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='share of channels removed, in [0, 1)')
     target.add_argument('--speed-up', type=float,
                         help='FLOPs reduction factor, > 1')
+    target.add_argument('--latency-speed-up', type=float,
+                        help='measured latency reduction factor, > 1, '
+                        'reached step by step on --latency-runtime')
+    parser.add_argument('--latency-runtime', default='onnxruntime',
+                        choices=['torch', 'onnxruntime'],
+                        help='where --latency-speed-up is measured (CPU)')
     parser.add_argument('--round-to', type=int, default=8)
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
     parser.add_argument('--max-steps', type=int, default=20,
-                        help='the most steps a --speed-up target may take')
+                        help='the most steps a speed-up target may take')
     parser.add_argument('--global-pruning', action='store_true')
     parser.add_argument('--ignored', nargs='*', default=[],
                         help='module-name patterns left unpruned')
@@ -82,7 +90,8 @@ def check_args(args: argparse.Namespace) -> PruningOptions:
     file is read: the pruning options, the shape, the output folder."""
     options = PruningOptions(
         method=args.method, ratio=args.ratio, speed_up=args.speed_up,
-        round_to=args.round_to, max_layer_ratio=args.max_layer_ratio,
+        latency_speed_up=args.latency_speed_up,
+        latency_runtime=args.latency_runtime, round_to=args.round_to, max_layer_ratio=args.max_layer_ratio,
         max_steps=args.max_steps, ignored=args.ignored,
         global_pruning=args.global_pruning,
         gradient_batches=args.gradient_batches,
@@ -145,7 +154,9 @@ def main(argv=None) -> None:
              if pm.needs_gradients else None)
     latency_before = runtime_latencies(model, shape)
     result = prune_model(model, data, options, gradient_data=grads,
-                         flops_fn=flops)
+                         flops_fn=flops,
+                         latency_fn=latency_measure(args.latency_runtime,
+                                                    shape))
     latency_after = runtime_latencies(model, shape)
     if args.random_init:
         model.init_weights()

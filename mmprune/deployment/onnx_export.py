@@ -13,7 +13,7 @@ import json
 import os.path as osp
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -54,14 +54,19 @@ def graph_path(onnx_path: str, graph_name: str) -> str:
     return f'{osp.splitext(onnx_path)[0]}.{graph_name}.onnx'
 
 
-def ort_session(path: str, threads: int = 0, providers=None):
-    """An ONNX Runtime session; ``threads`` > 0 fixes intra-op threads."""
+def ort_session(path: str, threads: int = 0, providers=None,
+                profile_prefix: Optional[str] = None):
+    """An ONNX Runtime session; ``threads`` > 0 fixes intra-op threads;
+    ``profile_prefix`` turns on its node profile (written there)."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(
         path, options, providers=providers or ['CPUExecutionProvider'])
 
@@ -133,13 +138,18 @@ def export_onnx(model: nn.Module, path: str,
     per RoI head of a two-stage detector) and a manifest
     ``<path stem>.deploy.json`` that ``OnnxRuntimeModel`` reads. Every
     graph is checked in ONNX Runtime against PyTorch; a disagreement raises
-    :class:`OnnxParityError` with the largest difference. Returns the
-    manifest."""
+    :class:`OnnxParityError` with the largest difference. The model's
+    train/eval mode is restored. Returns the manifest."""
     if not path.endswith('.onnx'):
         raise ValueError(f'--out "{path}": must end with .onnx')
+    was_training = model.training
     model.eval()
-    graphs = onnx_graphs(model, input_shape, dynamic)
-    exported = [export_graph(g, graph_path(path, g.name)) for g in graphs]
+    try:
+        graphs = onnx_graphs(model, input_shape, dynamic)
+        exported = [export_graph(g, graph_path(path, g.name))
+                    for g in graphs]
+    finally:
+        model.train(was_training)
     manifest = dict(
         model=type(model).__name__, input_shape=list(input_shape),
         dynamic=dynamic, opset=OPSET,

@@ -35,6 +35,13 @@ class OnnxGraph:
 def dense_head_of(model: nn.Module) -> Tuple[str, nn.Module]:
     """The attribute name and module of the head that the network graph
     ends with."""
+    from mmdet.models.detectors import DetectionTransformer
+    if isinstance(model, DetectionTransformer):
+        raise ValueError(
+            f'{type(model).__name__} is a DETR-family detector: its head '
+            'reads the transformer decoder\'s states, not the neck\'s '
+            'features, and the ONNX export covers backbone-neck-head '
+            'detectors and segmentors')
     for name in ('rpn_head', 'bbox_head', 'decode_head'):
         head = getattr(model, name, None)
         if isinstance(head, nn.Module):

@@ -102,3 +102,25 @@ class OnnxRuntimeModel:
         with self._graphs_in_place():
             return self.model(data['inputs'], data['data_samples'],
                               mode='predict')
+
+
+def prediction_tensors(results: list) -> List[torch.Tensor]:
+    """The prediction tensors of data samples (instances, segmentation map
+    and logits), in a fixed order: to compare two predictions."""
+    out = []
+    for r in results:
+        for key in ('pred_instances', 'pred_sem_seg', 'seg_logits'):
+            if key in r:
+                out += [v.float() for _, v in sorted(r.get(key).items())
+                        if isinstance(v, torch.Tensor)]
+    return out
+
+
+def predictions_max_difference(want: list, got: list) -> float:
+    """Largest absolute difference between two predictions of the same
+    batch; ``inf`` when their layouts (box counts) differ."""
+    a, b = prediction_tensors(want), prediction_tensors(got)
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        return float('inf')
+    return max([float((x - y).abs().max()) for x, y in zip(a, b)
+                if x.numel()] or [0.0])

@@ -1,94 +1,125 @@
-"""Realised CPU latency speed-up against the FLOPs reduction when real
-model-zoo models (random init) are pruned to a 2x FLOPs target with
-``round_to=8`` (l1): the ratio tells how much of the FLOPs cut the CPU
-turns into time. Each model in a fresh process; median of 20 timed
-tensor-mode forwards of one image after 3 warm-up runs, torch threads as
-set by OMP_NUM_THREADS (the README's figures: 2).
+"""Realised latency speed-up against the FLOPs reduction, in PyTorch and
+in ONNX Runtime (CPU), when real model-zoo models (random init) are pruned
+with l1 and ``round_to=8``: once to a 2x FLOPs target (``speed_up=2.0``),
+once to a measured 2x ONNX Runtime latency target
+(``latency_speed_up=2.0``). Both runtimes time the same graphs (backbone,
+neck, dense head; a two-stage detector's RoI heads on the RPN's test
+proposal count); post-processing is outside both. Each model in a fresh
+process. The unpruned and the pruned model are timed in alternation, 3
+rounds per runtime (a fresh ONNX Runtime session each round); each
+model's figure is its best round's median of 10 timed runs of one image
+after 3 warm-up runs, so a slow spell of the machine cannot fall on one
+model only. Threads as set by OMP_NUM_THREADS (the README's figures: 2).
+Models trace on a synthetic training batch.
 
-    python tools/benchmarks/structured_pruning_speed.py
+    OMP_NUM_THREADS=2 python tools/benchmarks/structured_pruning_speed.py
 """
 import json
 import os.path as osp
 import subprocess
 import sys
 
+import torch
+
+RUNS, ROUNDS = 10, 3
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# name: (config, config whose train data traces it (None: synthetic image,
-# enough for models whose tensor-mode forward reaches every layer), H, W)
+# name: (config, H, W); every model traces on a synthetic training batch
+# in its own format (TRACE px); FLOPs and latency are measured at H x W
+TRACE = (256, 256)
 MODELS = {
     'RTMDet-tiny (mmdet)':
-    ('mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', None, 640, 640),
-    'YOLOX-s (mmdet)':
-    ('mmdet::yolox/yolox_s_8xb8-300e_coco.py', None, 640, 640),
+    ('mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 640, 640),
+    'YOLOX-s (mmdet)': ('mmdet::yolox/yolox_s_8xb8-300e_coco.py', 640, 640),
     'SegFormer mit-b0 (mmseg)':
-    ('mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
-     'configs/segformer/segformer_mit-b0_8xb8-2k_shapes-128x128.py', 512,
+    ('mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py', 512,
      512),
     'Faster R-CNN R50-FPN (mmdet)':
-    ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-     'configs/rtmdet/rtmdet_tiny_12e_shapes.py', 800, 800),
+    ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 800, 800),
 }
 
 
-def measure(config: str, data_config: str, h: int, w: int) -> dict:
+def measure(config: str, h: int, w: int) -> dict:
+    import copy
     import tempfile
 
     from mmengine.config import Config
 
     import mmprune  # noqa: F401
-    from mmprune.analysis import (measure_latency, module_breakdown,
-                                  synthetic_batch)
-    from mmprune.apis.train_batches import tracing_batch
+    from mmprune.analysis import module_breakdown
+    from mmprune.analysis.latency import latency_measure, paired_latencies
     from mmprune.apis.weight_inheritance import build_model_from
     from mmprune.core.structured import prune_model
+    from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
+                                                  task_of)
     path = osp.join(tempfile.mkdtemp(), 'zoo.py')
     with open(path, 'w') as f:  # no pretrained download
         f.write(f'_base_ = [{config!r}]\n'
                 'model = dict(backbone=dict(init_cfg=None))\n')
     cfg = Config.fromfile(path)
-    model = build_model_from(cfg)
-    if data_config:
-        data_cfg = Config.fromfile(data_config)
-        data_cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                         persistent_workers=False)
-        data = tracing_batch(data_cfg, model)
-    else:
-        data = synthetic_batch(model, h, w)
+    out = {}
+    for target in ('speed_up', 'latency_speed_up'):
+        torch.manual_seed(0)
+        model = build_model_from(cfg)
+        data = synthetic_training_batch(model, task_of(cfg), TRACE)
 
-    def flops(m) -> float:
-        return module_breakdown(m, (h, w)).total_flops
+        def flops(m) -> float:
+            return module_breakdown(m, (h, w)).total_flops
 
-    before = measure_latency(model, (h, w), runs=20, warmup=3)
-    result = prune_model(model, data, 'l1', speed_up=2.0, round_to=8,
-                         flops_fn=flops)
-    after = measure_latency(model, (h, w), runs=20, warmup=3)
-    return dict(flops_before=result.flops_before,
-                flops_after=result.flops_after, latency_before=before,
-                latency_after=after, params_before=result.params_before,
-                params_after=result.params_after)
+        reference = copy.deepcopy(model)
+        result = prune_model(
+            model, data, 'l1', round_to=8, flops_fn=flops,
+            latency_fn=latency_measure('onnxruntime', (h, w), runs=10),
+            **{target: 2.0})
+        out[target] = dict(
+            flops_before=result.flops_before, flops_after=result.flops_after,
+            params_before=result.params_before,
+            params_after=result.params_after, steps=result.steps,
+            target_reached=result.target_reached,
+            target_latency=[result.latency_before, result.latency_after],
+            latency=paired_latencies(reference, model, (h, w), ROUNDS, RUNS))
+        del reference
+    return out
+
+
+def _ms(stats: dict) -> str:
+    return f'{stats["median_ms"]:.1f}' if 'median_ms' in stats else 'n/a'
 
 
 def main() -> None:
-    if len(sys.argv) == 5:  # child: one model
-        print(json.dumps(measure(sys.argv[1], sys.argv[2] or None,
-                                 int(sys.argv[3]), int(sys.argv[4]))))
+    if len(sys.argv) == 4:  # child: one model
+        print(json.dumps(measure(sys.argv[1], int(sys.argv[2]),
+                                 int(sys.argv[3]))))
         return
-    print('| model (input) | GFLOPs | params | CPU latency (ms) | FLOPs '
-          'reduction | latency speed-up | speed-up / FLOPs reduction |')
-    print('| --- | --- | --- | --- | --- | --- | --- |')
-    for name, (config, data_config, h, w) in MODELS.items():
-        out = subprocess.run(
-            [sys.executable, __file__, config, data_config or '', str(h),
-             str(w)], cwd=REPO, capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        fr = r['flops_before'] / r['flops_after']
-        lr = r['latency_before'] / r['latency_after']
-        print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
-              f'{r["flops_after"] / 1e9:.2f} | '
-              f'{r["params_before"] / 1e6:.2f}M -> '
-              f'{r["params_after"] / 1e6:.2f}M | {r["latency_before"]} -> '
-              f'{r["latency_after"]} | {fr:.2f}x | {lr:.2f}x | '
-              f'{lr / fr:.2f} |')
+    rows = {}
+    for name, (config, h, w) in MODELS.items():
+        out = subprocess.run([sys.executable, __file__, config, str(h),
+                              str(w)], cwd=REPO, capture_output=True,
+                             text=True)
+        if out.returncode:
+            print(f'{name}: failed\n{out.stderr[-3000:]}', file=sys.stderr)
+            continue
+        rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    for target, title in (('speed_up', 'pruned to speed_up=2.0 (FLOPs)'),
+                          ('latency_speed_up', 'pruned to latency_speed_up='
+                           '2.0 on ONNX Runtime')):
+        print(f'\n{title}\n')
+        print('| model (input) | GFLOPs | FLOPs reduction | PyTorch ms | '
+              'PyTorch speed-up (/ FLOPs) | ONNX Runtime ms | ONNX Runtime '
+              'speed-up (/ FLOPs) |')
+        print('| --- | --- | --- | --- | --- | --- | --- |')
+        for name, r in rows.items():
+            r = r[target]
+            fr = r['flops_before'] / r['flops_after']
+            cells = []
+            for rt in ('torch', 'onnxruntime'):
+                lat = r['latency'][rt]
+                su = lat['speed_up']
+                cells.append(f'{_ms(lat["before"])} -> {_ms(lat["after"])}')
+                cells.append(f'{su:.2f}x ({su / fr:.2f})')
+            h, w = MODELS[name][1:]
+            print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
+                  f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | '
+                  + ' | '.join(cells) + ' |')
 
 
 if __name__ == '__main__':

@@ -4,10 +4,12 @@ model, make a synthetic batch in its own format (128 px), check that the
 unpruned model runs on the CPU, prune it (``l1``, ratio 0.3), run its loss
 with backward, predict and tensor forward, then rebuild a fresh model,
 replay the recorded history, load the pruned state dict strictly and check
-that it predicts exactly what the pruned model does.
+that it predicts exactly what the pruned model does. With ``--export``,
+the pruned model is also exported to ONNX and its predictions with the
+graphs in ONNX Runtime compared with PyTorch's.
 
     python tools/benchmarks/zoo_sweep.py tools/benchmarks/zoo_configs.txt \
-        [--timeout 300] [--json OUT] [--limit N]
+        [--timeout 300] [--json OUT] [--limit N] [--export]
 
 Prints one row per config: pass, pass with groups skipped (and why), fail,
 or not counted (the unpruned model does not run on the CPU, or not at that size), with
@@ -33,7 +35,34 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def check_one(config: str, size: int = INPUT) -> dict:
+def export_check(model, size: int) -> str:
+    """Export the (pruned) model to ONNX (checked against PyTorch graph by
+    graph) and compare whole predictions with the graphs in ONNX Runtime
+    against PyTorch's."""
+    import torch
+
+    from mmprune.analysis.module_breakdown import synthetic_batch
+    from mmprune.deployment import (OnnxRuntimeModel, export_onnx,
+                                    predictions_max_difference)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        try:
+            manifest = export_onnx(model, path, (size, size))
+            data = synthetic_batch(model, size, size)
+            with torch.no_grad():
+                want = model(data['inputs'], data['data_samples'],
+                             mode='predict')
+            got = OnnxRuntimeModel(model, path).predict_preprocessed(data)
+        except Exception as e:  # noqa: BLE001 - a cell, not a crash
+            return f'fails: {type(e).__name__}: {str(e)[:200]}'
+    diff = predictions_max_difference(want, got)
+    graphs = max(g['max_abs_diff'] for g in manifest['graphs'])
+    return (f'{len(manifest["graphs"])} graphs (max diff {graphs:.1g}); '
+            'predictions ' + ('equal' if diff <= 1e-3 else
+                              f'differ by {diff:.3g}'))
+
+
+def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     """Everything for one config, in this process; returns the row."""
     import torch
     from mmengine.config import Config
@@ -93,6 +122,8 @@ def check_one(config: str, size: int = INPUT) -> dict:
         row.update(status='fail', detail='the replayed model predicts '
                    'differently from the pruned one')
         return row
+    if export:
+        row['export'] = export_check(model, size)
     row['status'] = 'pass' if not skipped else \
         f'pass, {len(skipped)} groups kept'
     row['detail'] = '; '.join(sorted({s['reason'][:160]
@@ -109,11 +140,14 @@ def main() -> None:
     parser.add_argument('--timeout', type=int, default=300)
     parser.add_argument('--limit', type=int)
     parser.add_argument('--json', help='also write the rows as JSON lines')
+    parser.add_argument('--export', action='store_true',
+                        help='also export each pruned model to ONNX and '
+                        'compare its ONNX Runtime predictions')
     args = parser.parse_args()
     if args.one:
         config, _, size = args.one.partition(' ')
         try:
-            row = check_one(config, int(size or INPUT))
+            row = check_one(config, int(size or INPUT), args.export)
         except Exception as e:  # noqa: BLE001 - a row, not a crash
             row = dict(config=config, status='fail',
                        detail=f'{type(e).__name__}: {str(e)[:300]}')
@@ -127,12 +161,15 @@ def main() -> None:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get(
         'OMP_NUM_THREADS', '2'))
     rows = []
-    print('| config | result | s | peak MB | params | detail |')
-    print('| --- | --- | --- | --- | --- | --- |')
+    extra = ' ONNX export |' if args.export else ''
+    print('| config | result | s | peak MB | params | detail |' + extra)
+    print('| --- | --- | --- | --- | --- | --- |' +
+          (' --- |' if args.export else ''))
     for config in configs:
         try:
             proc = subprocess.run(
-                [sys.executable, __file__, '--one', config], cwd=REPO,
+                [sys.executable, __file__, '--one', config] +
+                (['--export'] if args.export else []), cwd=REPO,
                 env=env, capture_output=True, text=True,
                 timeout=args.timeout)
             found = [line for line in proc.stdout.splitlines()
@@ -150,7 +187,9 @@ def main() -> None:
                   if 'params_after' in row else '')
         print(f'| {config.replace(" ", " @")} | {row["status"]} | {row.get("seconds", "")} | '
               f'{row.get("peak_mb", "")} | {params} | '
-              f'{row.get("detail", "")} |', flush=True)
+              f'{row.get("detail", "")} |' +
+              (f' {row.get("export", "")} |' if args.export else ''),
+              flush=True)
         if args.json:
             with open(args.json, 'a') as f:
                 f.write(json.dumps(row) + '\n')

@@ -19,10 +19,21 @@ from .methods import PRUNING_METHODS, get_pruning_method
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
-def check_target(ratio: Optional[float], speed_up: Optional[float]) -> None:
-    if (ratio is None) == (speed_up is None):
-        raise ValueError('give exactly one of ratio and speed_up '
-                         f'(got ratio={ratio}, speed_up={speed_up})')
+LATENCY_RUNTIMES = ('torch', 'onnxruntime')
+
+
+def check_target(ratio: Optional[float], speed_up: Optional[float],
+                 latency_speed_up: Optional[float] = None) -> None:
+    given = [x is not None for x in (ratio, speed_up, latency_speed_up)]
+    if sum(given) != 1:
+        raise ValueError(
+            'give exactly one of ratio, speed_up and latency_speed_up (got '
+            f'ratio={ratio}, speed_up={speed_up}, latency_speed_up='
+            f'{latency_speed_up})')
+    if latency_speed_up is not None and not (
+            _is_number(latency_speed_up) and latency_speed_up > 1):
+        raise ValueError(f'latency_speed_up = {latency_speed_up}: must be '
+                         '> 1 (a measured latency reduction factor)')
     if ratio is not None and not (_is_number(ratio) and 0 <= ratio < 1):
         raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
     if speed_up is not None and not (_is_number(speed_up) and speed_up > 1):
@@ -50,6 +61,10 @@ class PruningOptions:
             when ``global_pruning``).
         speed_up: a FLOPs reduction factor instead of a ratio, reached in
             up to ``max_steps`` equal steps.
+        latency_speed_up: a measured latency reduction factor instead,
+            reached the same way, step by step, measuring the latency on
+            ``latency_runtime`` (``torch`` or ``onnxruntime``) after each.
+        latency_runtime: where ``latency_speed_up`` is measured.
         layer_ratios: ``{module-name pattern: ratio}``, first pattern wins;
             alone, the other layers keep their channels.
         round_to: channel counts stay multiples of it (None: no rounding).
@@ -57,7 +72,7 @@ class PruningOptions:
         ignored: module-name patterns whose output channels are kept.
         protected: the prediction-layer patterns (default: mmprune's list).
         global_pruning: rank channels across groups, not within each.
-        max_steps: the most steps a ``speed_up`` target may take.
+        max_steps: the most steps a speed-up target may take.
         gradient_batches: training batches whose loss gradients rank
             channels, for the gradient criteria.
         strict_target: an unreached ``speed_up`` is an error, not only a
@@ -66,6 +81,8 @@ class PruningOptions:
     method: str = 'l1'
     ratio: Optional[float] = None
     speed_up: Optional[float] = None
+    latency_speed_up: Optional[float] = None
+    latency_runtime: str = 'onnxruntime'
     layer_ratios: Dict[str, float] = field(default_factory=dict)
     round_to: Optional[int] = 8
     max_layer_ratio: float = 1.0
@@ -101,14 +118,18 @@ class PruningOptions:
     @property
     def has_target(self) -> bool:
         return self.ratio is not None or self.speed_up is not None or \
-            bool(self.layer_ratios)
+            self.latency_speed_up is not None or bool(self.layer_ratios)
 
     def validate(self) -> None:
         if not isinstance(self.method, str) or \
                 self.method not in PRUNING_METHODS:
             get_pruning_method(str(self.method))  # the error lists them
-        if self.ratio is not None or self.speed_up is not None:
-            check_target(self.ratio, self.speed_up)
+        if self.ratio is not None or self.speed_up is not None or \
+                self.latency_speed_up is not None:
+            check_target(self.ratio, self.speed_up, self.latency_speed_up)
+        if self.latency_runtime not in LATENCY_RUNTIMES:
+            raise ValueError(f'latency_runtime = {self.latency_runtime!r}: '
+                             f'must be one of {LATENCY_RUNTIMES}')
         for p, r in self.layer_ratios.items():
             check_pattern(p, 'layer_ratios')
             if not (_is_number(r) and 0 <= r < 1):
@@ -150,8 +171,12 @@ class PruningOptions:
 
     @property
     def target(self) -> dict:
-        return dict(ratio=self.ratio, speed_up=self.speed_up,
-                    layer_ratios=self.layer_ratios or None)
+        target = dict(ratio=self.ratio, speed_up=self.speed_up,
+                      layer_ratios=self.layer_ratios or None)
+        if self.latency_speed_up is not None:
+            target.update(latency_speed_up=self.latency_speed_up,
+                          latency_runtime=self.latency_runtime)
+        return target
 
     def replace(self, **changes) -> 'PruningOptions':
         return dataclasses.replace(self, **changes)

@@ -1,6 +1,7 @@
 """One-shot or stepwise structured channel pruning of an OpenMMLab model,
 without the runner: Torch-Pruning's BasePruner over mmprune's tracing
 (opaque layers, tensor- or loss-mode forward)."""
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
@@ -43,6 +44,9 @@ class StructuredPruningResult:
     # whether the target was met; if not, what stopped it
     target_reached: bool = True
     limit: Optional[str] = None
+    # measured latency (ms) on the latency target's runtime, when it has one
+    latency_before: Optional[float] = None
+    latency_after: Optional[float] = None
 
     def to_dict(self) -> dict:
         return dict(method=self.method, target=self.target, steps=self.steps,
@@ -51,10 +55,29 @@ class StructuredPruningResult:
                     params_after=self.params_after,
                     flops_before=self.flops_before,
                     flops_after=self.flops_after, speed_up=self.speed_up,
+                    **({} if self.latency_before is None else dict(
+                        target_latency_ms_before=self.latency_before,
+                        target_latency_ms_after=self.latency_after,
+                        target_latency_speed_up=self.latency_speed_up)),
                     layers=self.layers, skipped=self.skipped)
+
+    @property
+    def latency_speed_up(self) -> Optional[float]:
+        if not self.latency_before or not self.latency_after:
+            return None
+        return self.latency_before / self.latency_after
 
     def target_line(self) -> str:
         """One line for logs: the target, and whether it was reached."""
+        if self.target.get('latency_speed_up') is not None:
+            t = (f'target latency_speed_up={self.target["latency_speed_up"]}'
+                 f' on {self.target["latency_runtime"]}')
+            got = (f'{self.latency_before:.2f} -> {self.latency_after:.2f} '
+                   f'ms ({self.latency_speed_up:.2f}x; FLOPs '
+                   f'{self.speed_up:.2f}x)' if self.speed_up else
+                   f'{self.latency_speed_up:.2f}x')
+            return (f'{t}: reached, {got}' if self.target_reached else
+                    f'{t} NOT REACHED: {got}; {self.limit}')
         if self.target.get('speed_up') is None:
             return f'target {self.target}: reached'
         if self.target_reached:
@@ -228,6 +251,7 @@ def prune_model(model: nn.Module,
                 method: Union[str, PruningOptions] = 'l1',
                 gradient_data: Optional[Sequence[dict]] = None,
                 flops_fn: Optional[Callable[[nn.Module], float]] = None,
+                latency_fn: Optional[Callable[[nn.Module], float]] = None,
                 **options) -> StructuredPruningResult:
     """Prune ``model`` in place.
 
@@ -238,7 +262,11 @@ def prune_model(model: nn.Module,
     module-name pattern). ``speed_up``: remove channels in up to
     ``max_steps`` equal steps until ``flops_fn(model)`` has fallen by that
     factor; a target not reached is said in the result (``target_reached``,
-    ``limit``), and is an error with ``strict_target``. The protected
+    ``limit``), and is an error with ``strict_target``.
+    ``latency_speed_up``: the same, stepping until ``latency_fn(model)``
+    (measured milliseconds) has fallen by that factor against
+    ``latency_fn`` of a copy of the unpruned model, timed again beside it
+    at every step. The protected
     layers (prediction layers, input stem) and ``ignored`` patterns keep
     their output channels. Gradient criteria use ``gradient_data`` (default:
     ``[data]``).
@@ -249,9 +277,13 @@ def prune_model(model: nn.Module,
     pm = get_pruning_method(opts.method)
     if opts.speed_up is not None and flops_fn is None:
         raise ValueError('speed_up needs flops_fn to measure FLOPs')
+    if opts.latency_speed_up is not None and latency_fn is None:
+        raise ValueError('latency_speed_up needs latency_fn to measure '
+                         'latency')
     opts.check_model(model)
     ratio = opts.ratio
-    if ratio is None and opts.speed_up is None:
+    stepped = opts.speed_up is not None or opts.latency_speed_up is not None
+    if ratio is None and not stepped:
         ratio = 0.0  # layer_ratios alone: the other layers keep theirs
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
@@ -264,14 +296,21 @@ def prune_model(model: nn.Module,
 
     result = StructuredPruningResult(
         method=opts.method,
-        target=dict(ratio=opts.ratio, speed_up=opts.speed_up),
+        target={k: v for k, v in opts.target.items()
+                if k != 'layer_ratios'},
         skipped=skipped)
     result.params_before = sum(p.numel() for p in model.parameters())
     before = layer_widths(model)
     if flops_fn is not None:
         result.flops_before = flops_fn(model)
+    # the unpruned model is timed again beside the pruned one at every
+    # step: a machine's speed drifts (measured: +-30% over minutes on 2
+    # shared cores), and a baseline timed once would let that drift
+    # decide when the target is met
+    reference = copy.deepcopy(model) if opts.latency_speed_up is not None \
+        else None
     importance = pm.importance()
-    steps = 1 if opts.speed_up is None else opts.max_steps
+    steps = opts.max_steps if stepped else 1
     pruner = build_pruner(
         SegmentAwarePruner, model, data, importance,
         [modules[n] for n in ignored_names],
@@ -299,6 +338,11 @@ def prune_model(model: nn.Module,
             result.flops_after = flops_fn(model)
             if result.flops_before / result.flops_after >= opts.speed_up:
                 break
+        if reference is not None:
+            result.latency_before = latency_fn(reference)
+            result.latency_after = latency_fn(model)
+            if result.latency_speed_up >= opts.latency_speed_up:
+                break
     model.zero_grad(set_to_none=True)
     for module, reason in pruner.DG.failed.items():
         skipped.append(dict(name=names.get(module, type(module).__name__),
@@ -313,7 +357,10 @@ def prune_model(model: nn.Module,
         skipped += broken
         if flops_fn is not None:
             result.flops_after = flops_fn(model)
-    del unpruned
+        if reference is not None:
+            result.latency_before = latency_fn(reference)
+            result.latency_after = latency_fn(model)
+    del unpruned, reference
     if flops_fn is not None and result.flops_after is None:
         result.flops_after = flops_fn(model)
     result.params_after = sum(p.numel() for p in model.parameters())
@@ -327,18 +374,28 @@ def prune_model(model: nn.Module,
                 f'speed_up={opts.speed_up} was not reached: '
                 f'{result.speed_up:.2f}x ({result.params_after / 1e6:.3f}M '
                 f'params). {result.limit}')
+    if opts.latency_speed_up is not None and \
+            result.latency_speed_up < opts.latency_speed_up:
+        result.target_reached = False
+        result.limit = unreached_target_limit(opts, len(skipped), 'latency')
+        if opts.strict_target:
+            raise TargetNotReachedError(
+                f'latency_speed_up={opts.latency_speed_up} on '
+                f'{opts.latency_runtime} was not reached: '
+                f'{result.latency_speed_up:.2f}x. {result.limit}')
     return result
 
 
-def unreached_target_limit(opts: PruningOptions, kept: int) -> str:
-    """Which limit stopped a ``speed_up`` target: every step ran, and the
+def unreached_target_limit(opts: PruningOptions, kept: int,
+                           what: str = 'FLOPs') -> str:
+    """Which limit stopped a speed-up target: every step ran, and the
     last one cut every group to ``max_layer_ratio`` (each keeping at least
     ``round_to`` channels); what remains is in the layers kept whole."""
     advice = ('raise max_layer_ratio' if opts.max_layer_ratio < 1 else
               'prune fewer protected or ignored layers, or lower round_to')
     return (f'all max_steps={opts.max_steps} steps ran, and the last cut '
             f'every prunable group as far as max_layer_ratio='
-            f'{opts.max_layer_ratio} and round_to={opts.round_to} allow; the '
-            f'remaining FLOPs are in the {kept} layers kept whole '
+            f'{opts.max_layer_ratio} and round_to={opts.round_to} allow; what '
+            f'remains of the {what} is in the {kept} layers kept whole '
             f'(protected, ignored, frozen or skipped) and in layers without '
             f'channels to prune. To go further: {advice}')

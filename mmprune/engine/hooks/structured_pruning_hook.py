@@ -14,8 +14,8 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from mmengine.hooks import Hook
 
 from mmprune.analysis import module_breakdown, plot_layer_channels
-from mmprune.analysis.latency import (latency_line, latency_speed_ups,
-                                      runtime_latencies)
+from mmprune.analysis.latency import (latency_line, latency_measure,
+                                      latency_speed_ups, runtime_latencies)
 from mmprune.apis.train_batches import train_batches
 from mmprune.core.structured import (PruningOptions, TargetNotReachedError,
                                      get_pruning_method)
@@ -84,7 +84,9 @@ class StructuredPruningHook(Hook):
             from 0) to the gradients before each optimizer step.
         input_shape: (H, W) of the synthetic image for FLOPs and latency;
             default: the size of a training batch.
-        measure_latency, latency_runs: measured latency before and after.
+        measure_latency, latency_runs: measured latency before and after,
+            in PyTorch and ONNX Runtime (median of ``latency_runs``); also
+            the runs of each measurement of a ``latency_speed_up`` target.
 
     With neither ``ratio``, ``speed_up`` nor ``layer_ratios`` the hook only
     rebuilds the pruned structure from checkpoints (to finetune or test the
@@ -121,6 +123,11 @@ class StructuredPruningHook(Hook):
                 prune_at != sorted(set(prune_at)):
             raise ValueError(_name(
                 f'prune_at = {prune_at}: must be increasing iterations >= 0'))
+        if self.options.latency_speed_up is not None and len(prune_at) > 1:
+            raise ValueError(_name(
+                f'latency_speed_up with prune_at = {prune_at}: a measured '
+                'latency target is reached in one prune point (give one '
+                'iteration, or use speed_up for iterative pruning)'))
         self.sparse = self._check_sparse_training(
             sparse_training, self.options.method, prune_at)
         if input_shape is not None and (
@@ -269,6 +276,8 @@ class StructuredPruningHook(Hook):
     def _step_target(self, k: int, flops_now: float) -> dict:
         n = len(self.prune_at)
         opts = self.options
+        if opts.latency_speed_up is not None:  # one prune point
+            return dict(latency_speed_up=opts.latency_speed_up)
         if opts.speed_up is not None:
             return dict(speed_up=step_speed_up(
                 opts.speed_up, k, n, self._report['flops_before'], flops_now))
@@ -303,16 +312,22 @@ class StructuredPruningHook(Hook):
                      if self.pm.needs_gradients else None)
             step_options = self.options.replace(
                 ratio=target.get('ratio'), speed_up=target.get('speed_up'),
+                latency_speed_up=target.get('latency_speed_up'),
                 layer_ratios=target.get('layer_ratios') or {},
                 strict_target=False)
             with rank_local():
                 result = prune_model(
                     model, data, step_options, gradient_data=grads,
-                    flops_fn=flops if 'speed_up' in target else None)
+                    flops_fn=flops if 'speed_up' in target else None,
+                    latency_fn=latency_measure(
+                        self.options.latency_runtime, shape,
+                        runs=self.latency_runs))
             payload = dict(history=result.history, skipped=result.skipped,
                            steps=result.steps,
                            target_reached=result.target_reached,
-                           limit=result.limit)
+                           limit=result.limit,
+                           target_latency_ms=[result.latency_before,
+                                              result.latency_after])
         if world > 1:
             # rank 0 decides and every rank replays the same channels:
             # gradient and random criteria would differ between ranks
@@ -332,7 +347,7 @@ class StructuredPruningHook(Hook):
                             payload)
         if not payload['target_reached'] and self.options.strict_target:
             raise TargetNotReachedError(_name(
-                f'the FLOPs target of prune point {p} ({target}) was not '
+                f'the target of prune point {p} ({target}) was not '
                 f'reached: {payload["limit"]} (strict_target=True)'))
 
     def _check_ranks_agree(self, runner, model) -> None:
@@ -401,7 +416,9 @@ class StructuredPruningHook(Hook):
         r['events'].append(dict(iter=p, target=target, steps=payload['steps'],
                                 target_reached=payload['target_reached'],
                                 limit=payload['limit'],
-                                params=r['params_after'], flops=flops))
+                                params=r['params_after'], flops=flops,
+                                target_latency_ms=payload.get(
+                                    'target_latency_ms')))
         r['target_reached'] = self._final_target_reached(r)
         latency = self._latency(model, shape)
         r.update(latency_after=latency,
@@ -425,7 +442,7 @@ class StructuredPruningHook(Hook):
             '(see skipped in the report)')
         if not payload['target_reached']:
             runner.logger.warning(
-                f'StructuredPruningHook: the FLOPs target of iteration {p} '
+                f'StructuredPruningHook: the target of iteration {p} '
                 f'({target}) was NOT REACHED: {payload["limit"]}')
         if get_dist_info()[0] != 0:
             return
