@@ -11,6 +11,7 @@ top-level modules, the backbone split into its children (stem and stages).
 """
 import json
 import os
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -33,7 +34,9 @@ def breakdown_parts(model: nn.Module) -> List[str]:
         if name in ('data_preprocessor', 'auxiliary_head') or \
                 not any(True for _ in child.parameters()):
             continue
-        if name in ('backbone', 'roi_head'):
+        if name == 'backbone':  # the stem's ReLU and pooling too
+            parts += [f'{name}.{n}' for n, _ in child.named_children()]
+        elif name == 'roi_head':
             parts += [f'{name}.{n}' for n, c in child.named_children()
                       if any(True for _ in c.parameters())]
         else:
@@ -41,10 +44,20 @@ def breakdown_parts(model: nn.Module) -> List[str]:
     return parts
 
 
+REORDERS = 'layout reorders of graph inputs and outputs'
+# ONNX Runtime's CPU kernels compute in a blocked layout (NCHWc); the
+# graph's outputs (a two-stage detector's features for its RoI stage, the
+# head outputs) are converted back to NCHW by nodes named after them
+_REORDER = re.compile(r'^((feat|head|out)\d+_nchwc|Reorder(In|Out)put.*)$')
+
+
 def _part_of(node: str, parts: List[str], aliases: Dict[str, str]) -> str:
     """The part an ONNX node belongs to, from its scope name
     (``/model/backbone/stage1/...``); the graph wrapper's own attribute
     names are mapped through ``aliases``."""
+    if _REORDER.match(node):
+        return REORDERS
+    node = re.sub(r'_output_\d+_nchwc$', '', node)
     path = [p for p in node.split('/')[1:-1] if p]
     if path and path[0] in aliases:
         path = aliases[path[0]].split('.') + path[1:]
@@ -162,7 +175,9 @@ def breakdown_table(before: Dict[str, float],
                     ) -> List[str]:
     """Markdown rows: part, ms (share of the total), and with ``after``
     the speed-up beside the part's FLOPs reduction."""
-    keys = [k for k in before if k != 'total'] + ['total']
+    keys = [k for k in before if k != 'total']
+    keys += [k for k in (after or {}) if k not in keys and k != 'total']
+    keys.append('total')
     head = '| part | ms before | share |'
     if after is not None:
         head += ' ms after | speed-up | FLOPs reduction |'

@@ -77,6 +77,7 @@ TRAIN = 'tools/train.py'
 BREAKDOWN = 'tools/analysis_tools/param_breakdown.py'
 INHERIT = 'tools/inherit_weights.py'
 COMPRESS = 'tools/model_converters/compress_sparse_checkpoint.py'
+EXPORT = 'tools/deployment/export_onnx.py'
 P = ['$cfg', '$ckpt', '--out', '$work/out']
 
 CASES: List[Case] = [
@@ -106,7 +107,15 @@ CASES: List[Case] = [
     Case('prune: speed-up 0.5', PRUNE, P + ['--speed-up', '0.5'],
          'speed_up = 0.5'),
     Case('prune: no target', PRUNE, P, 'one of the arguments --ratio '
-         '--speed-up is required'),
+         '--speed-up --latency-speed-up is required'),
+    Case('prune: latency-speed-up 0.5', PRUNE,
+         P + ['--latency-speed-up', '0.5'], 'latency_speed_up = 0.5'),
+    Case('export: --out not .onnx', EXPORT,
+         ['$cfg', '$ckpt', '--out', '$work/model.pth'],
+         'must end with .onnx'),
+    Case('export: missing checkpoint', EXPORT,
+         ['$cfg', '$work/none.pth', '--out', '$work/model.onnx'],
+         'none.pth'),
     Case('prune: unknown method', PRUNE, P + ['--method', 'l2',
                                               '--ratio', '0.3'],
          "invalid choice: 'l2'"),
