@@ -58,8 +58,12 @@ def synthetic_batch(model: nn.Module, height: int, width: int) -> dict:
         sample = SegDataSample(metainfo=dict(meta, padding_size=[0, 0, 0,
                                                                  0]))
     else:
+        import numpy as np
         from mmdet.structures import DetDataSample
-        sample = DetDataSample(metainfo=meta)
+        # where the image lies in its padded canvas (CenterNet's test
+        # transform records it; its predict reads it)
+        sample = DetDataSample(metainfo=dict(
+            meta, border=np.array([0, height, 0, width], dtype=np.float32)))
     return model.data_preprocessor(
         dict(inputs=[image], data_samples=[sample]), False)
 
