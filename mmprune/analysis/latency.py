@@ -127,6 +127,20 @@ def measure_torch_latency(model: nn.Module,
         model.train(was_training)
 
 
+def random_feed(session, manifest: dict, graph: dict, num_rois: int,
+                rng) -> dict:
+    """Random inputs for one exported graph: the network takes one image
+    at the exported size, a RoI head ``num_rois`` RoI features."""
+    import numpy as np
+    feed = {}
+    for i in session.get_inputs():
+        shape = ([1, 3] + list(manifest['input_shape'])
+                 if graph['name'] == 'network' else
+                 [num_rois] + list(i.shape[1:]))
+        feed[i.name] = rng.standard_normal(shape).astype(np.float32)
+    return feed
+
+
 def measure_onnxruntime_latency(onnx_path: str, runs: int = 20,
                                 warmup: int = 3, threads: int = 0,
                                 providers: Optional[Sequence[str]] = None,
@@ -159,14 +173,8 @@ def measure_onnxruntime_latency(onnx_path: str, runs: int = 20,
             session = ort_session(osp.join(folder, g['file']), threads,
                                   list(providers) if providers else None)
             if len(feeds) <= k:
-                feed = {}
-                for i in session.get_inputs():
-                    shape = ([1, 3] + list(manifest['input_shape'])
-                             if g['name'] == 'network' else
-                             [num_rois] + list(i.shape[1:]))
-                    feed[i.name] = rng.standard_normal(shape).astype(
-                        np.float32)
-                feeds.append(feed)
+                feeds.append(random_feed(session, manifest, g, num_rois,
+                                         rng))
             calls.append(lambda s=session, f=feeds[k]: s.run(None, f))
         stats = time_calls(lambda: [c() for c in calls], 'onnxruntime',
                            threads, runs, warmup)

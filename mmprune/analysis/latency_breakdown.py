@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from .latency import random_feed
 from .module_breakdown import synthetic_batch
 
 REST = 'post-processing and the rest'
@@ -138,11 +139,7 @@ def onnxruntime_latency_breakdown(model: nn.Module, onnx_path: str,
         session = ort_session(osp.join(folder, g['file']), threads or
                               torch.get_num_threads(),
                               profile_prefix=osp.join(tmp, 'profile'))
-        feed = {}
-        for i in session.get_inputs():
-            shape = ([1, 3] + manifest['input_shape'] if g['name'] ==
-                     'network' else [num_rois] + list(i.shape[1:]))
-            feed[i.name] = rng.standard_normal(shape).astype(np.float32)
+        feed = random_feed(session, manifest, g, num_rois, rng)
         for _ in range(warmup + runs):
             session.run(None, feed)
         profile = session.end_profiling()

@@ -11,15 +11,7 @@ from typing import Dict, List, Sequence
 import torch
 import torch.nn as nn
 
-
-def flatten_tensors(output) -> List[torch.Tensor]:
-    if isinstance(output, torch.Tensor):
-        return [output]
-    if isinstance(output, dict):
-        output = list(output.values())
-    if isinstance(output, (list, tuple)):
-        return [t for item in output for t in flatten_tensors(item)]
-    return []
+from mmprune.core.tracing import flatten_tensors
 
 
 def check_module_names(model: nn.Module, names: Sequence[str],
