@@ -1,6 +1,7 @@
 """Distillation: losses by hand, the frozen teacher, the student's own
 checkpoints through the stock tools, clear errors."""
 import math
+import os
 import os.path as osp
 
 import pytest
@@ -16,7 +17,7 @@ from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.models.distillers.weight_schedule import distill_weight_factor
 from mmprune.models.losses import (BoxRegressionKDLoss,
                                    ChannelWiseDivergence, FeatureMSELoss,
-                                   LogitsKDLoss)
+                                   LogitsKDLoss, MGDLoss, PKDLoss)
 
 from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
 
@@ -78,6 +79,65 @@ def test_box_regression_kd_by_hand():
         pytest.approx((0.25 + 4) / 2)
 
 
+def test_pkd_by_hand():
+    """Half the MSE of per-channel standardised maps: (M-1)/M * (1 - r)
+    for each channel's Pearson r over the M = N*H*W values (std is the
+    unbiased one), averaged over channels."""
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 3, 4, 5), torch.randn(2, 3, 4, 5)
+    m = 2 * 4 * 5
+    expected = 0.0
+    for c in range(3):
+        a, b = s[:, c].flatten(), t[:, c].flatten()
+        r = torch.corrcoef(torch.stack([a, b]))[0, 1].item()
+        expected += (m - 1) / m * (1 - r) / 3
+    assert PKDLoss(loss_weight=2.0)(s, t).item() == \
+        pytest.approx(2.0 * expected, rel=1e-4)
+    # magnitudes do not matter: a channel scaled and shifted is the same
+    scaled = s * torch.tensor([3., .1, 10.]).view(1, 3, 1, 1) + 5
+    assert PKDLoss()(scaled, t).item() == pytest.approx(expected, rel=1e-4)
+    assert PKDLoss()(t, t).item() == pytest.approx(0.0, abs=1e-6)
+    # a student map of another size is resized to the teacher's
+    small = torch.nn.functional.interpolate(t, (2, 3), mode='bilinear')
+    assert PKDLoss()(small, t).item() < PKDLoss()(
+        torch.randn(2, 3, 2, 3), t).item()
+    with pytest.raises(ValueError, match='PKDLoss expects'):
+        PKDLoss()(torch.randn(2, 3), torch.randn(2, 3))
+
+
+def test_mgd_by_hand():
+    """loss_weight * sum((G(mask * adapter(s)) - t)^2) / N with G two 3x3
+    convs and a ReLU at the teacher's width; one random mask per image,
+    shared by the channels."""
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 4, 6, 6), torch.randn(2, 3, 6, 6)
+    loss = MGDLoss(loss_weight=1e-2, mask_ratio=0.5)
+    assert loss.fit_widths(4, 3, spatial=True)  # adapter 4->3, generator
+    assert not loss.fit_widths(4, 3, spatial=True)  # already that size
+    torch.manual_seed(7)
+    value = loss(s, t)
+    torch.manual_seed(7)
+    mask = (torch.rand(2, 1, 6, 6) >= 0.5).float()
+    a, g = loss.adapter, loss.generator
+    x = torch.nn.functional.conv2d(s, a.weight, a.bias) * mask
+    x = torch.nn.functional.conv2d(x, g[0].weight, g[0].bias, padding=1)
+    x = torch.nn.functional.conv2d(x.clamp(min=0), g[2].weight, g[2].bias,
+                                   padding=1)
+    assert value.item() == pytest.approx(
+        1e-2 * ((x - t)**2).sum().item() / 2, rel=1e-5)
+    big = loss.random_mask(torch.zeros(4, 8, 64, 64))
+    assert big.shape == (4, 1, 64, 64)
+    assert 0.45 < 1 - big.mean().item() < 0.55  # the masked share
+    # same widths: no adapter, but still a generator
+    same = MGDLoss()
+    same.fit_widths(3, 3, spatial=True)
+    assert same.adapter is None and same.generator is not None
+    with pytest.raises(RuntimeError, match='generator is not built'):
+        MGDLoss()(t, t)
+    with pytest.raises(ValueError, match='mask_ratio'):
+        MGDLoss(mask_ratio=1.0)
+
+
 def test_distill_weight_schedule():
     assert distill_weight_factor(0, warmup_iters=4) == 0.25
     assert distill_weight_factor(3, warmup_iters=4) == 1.0
@@ -85,6 +145,10 @@ def test_distill_weight_schedule():
     assert distill_weight_factor(9, **f) == 1.0
     assert distill_weight_factor(15, **f) == pytest.approx(0.6)
     assert distill_weight_factor(40, **f) == pytest.approx(0.2)
+    # distillation stopped for the last part of training
+    stop = dict(decay_start=30, decay_end=30, final_factor=0.0)
+    assert distill_weight_factor(29, **stop) == 1.0
+    assert distill_weight_factor(30, **stop) == 0.0
 
 
 def _student_cfg(path: str, **neck) -> dict:
@@ -106,12 +170,12 @@ RTM_LOSSES = dict(
 
 
 def _distiller(config, student, losses, **kw):
+    kw.setdefault('teacher_config', config)
     with DefaultScope.overwrite_default_scope(
             Config.fromfile(config).default_scope):
         return ROOT_MODELS.build(
             dict(type='mmprune.Distiller', student=student,
-                 teacher_config=config, distill_losses=losses,
-                 probe_shape=(128, 128), **kw))
+                 distill_losses=losses, probe_shape=(128, 128), **kw))
 
 
 @pytest.fixture(scope='module')
@@ -210,8 +274,8 @@ def test_two_stage_roi_logits_pair_on_the_student_rois(tmp_path):
     (dict(x=dict(type='mmprune.FeatureMSELoss', student='bbox_head.fc9',
                  teacher='neck')),
      r'\(student\): "bbox_head.fc9" is not a module'),
-    (dict(x=dict(type='mmprune.FeatureMSELoss', student='neck')),
-     r"distill_losses.x: missing \['teacher'\]"),
+    (dict(x=dict(type='mmprune.FeatureMSELoss', teacher='neck')),
+     r"distill_losses.x: missing \['student'\]"),
 ])
 def test_unknown_modules_are_clear_errors(losses, message):
     with pytest.raises(ValueError, match=message):
@@ -271,3 +335,136 @@ def test_distilled_checkpoints_through_the_stock_tools(tmp_path,
     last = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=True)
     assert last['meta']['iter'] == 4
     assert set(last['state_dict']) == set(ckpt['state_dict'])
+
+
+_PRUNED_STUDENT = '_base_ = {base!r}\n' + TINY_LOADERS + '''
+train_cfg = dict(max_epochs=1, val_interval=10)
+default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
+custom_hooks = [
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
+         update_buffers=True, priority=49),
+    dict(type='mmprune.StructuredPruningHook', method='l1', ratio=0.5,
+         measure_latency=False)]
+'''
+
+_PRUNE_AND_DISTIL = '''_base_ = {student!r}
+train_cfg = dict(max_epochs={epochs})
+load_from = {load_from!r}
+model = dict(
+    _delete_=True, type='mmprune.Distiller', student={{{{_base_.model}}}},
+    distill_losses=dict(
+        neck=dict(type='mmprune.PKDLoss', student='neck'),
+        cls=dict(type='mmprune.LogitsKDLoss', student='bbox_head.rtm_cls',
+                 use_sigmoid=True)),
+    probe_shape=(128, 128))
+'''
+
+
+def _run(path, work, **kw):
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work
+    cfg.update(kw)
+    return Runner.from_cfg(cfg)
+
+
+def test_prune_and_distil_from_the_unpruned_self(tmp_path, rtm_teacher_ckpt):
+    """One config: the student is pruned at iteration 0, the teacher is the
+    model of load_from, unpruned; adapters follow the pruned widths and
+    join the optimizer; resume and the student's own config work."""
+    student = tmp_path / 'student.py'
+    student.write_text(_PRUNED_STUDENT.format(base=RTMDET))
+
+    def kd(epochs):
+        path = tmp_path / f'prune_kd_{epochs}.py'
+        path.write_text(_PRUNE_AND_DISTIL.format(
+            student=str(student), epochs=epochs, load_from=rtm_teacher_ckpt))
+        return str(path)
+
+    work = str(tmp_path / 'work')
+    runner = _run(kd(1), work)
+    runner.train()
+    distiller = runner.model
+    saved = torch.load(rtm_teacher_ckpt, weights_only=True)['state_dict']
+    # the teacher is the unpruned model of load_from
+    for k, v in distiller.teacher.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+    neck_out = distiller.student.neck.out_convs[0].conv.out_channels
+    assert neck_out < 96  # the student's neck was pruned ...
+    adapter = distiller.distill_losses['neck'].adapter
+    assert tuple(adapter.weight.shape[:2]) == (96, neck_out)  # ... adapted
+    in_optim = {id(p) for g in runner.optim_wrapper.optimizer.param_groups
+                for p in g['params']}
+    assert in_optim == {id(p) for p in distiller.parameters()}
+    assert id(adapter.weight) in in_optim
+    # and was stepped: the optimizer holds state for it
+    assert adapter.weight in runner.optim_wrapper.optimizer.state
+    ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]
+    assert _shapes_of(ema.ema_model.module.state_dict()) == \
+        _shapes_of(distiller.state_dict())
+    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=True)
+    assert 'distill_teacher' in ckpt and ckpt['pruning']['history']
+    assert _shapes_of(ckpt['distill_teacher']) == _shapes_of(saved)
+    assert not any('teacher' in k for k in ckpt['state_dict'])
+    log = open(runner.logger.log_file).read()
+    assert 'loss_distill_neck' in log and 'loss_distill_cls' in log
+    assert 'adapters sized for the pruned student: neck' in log
+
+    # the student's own config tests the pruned, distilled student
+    tester = _run(str(student), work + '_test',
+                  load_from=osp.join(work, 'epoch_1.pth'))
+    tester.test()  # (random weights: no box passes the score threshold)
+    assert tester.model.neck.out_convs[0].conv.out_channels == neck_out
+
+    # a resume into a longer schedule gets the teacher back from the
+    # checkpoint, not from the (pruned) student
+    resumed = _run(kd(2), work, resume=True, load_from=None)  # as --resume
+    resumed.train()
+    assert resumed.iter == 4
+    for k, v in resumed.model.teacher.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+    last = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=True)
+    assert set(last['state_dict']) == set(ckpt['state_dict'])
+    assert 'teacher restored from the checkpoint' in open(
+        resumed.logger.log_file).read()
+
+
+def _shapes_of(state):
+    return {k: tuple(v.shape) for k, v in state.items()}
+
+
+def test_a_self_teacher_without_pruning_hook_is_a_clear_error():
+    d = _distiller(RTMDET, dict(Config.fromfile(RTMDET).model),
+                   dict(neck=dict(type='mmprune.PKDLoss', student='neck')),
+                   teacher_config=None)
+    assert d.teacher_waits_for_student
+    with pytest.raises(RuntimeError, match='the teacher has no weights'):
+        d.loss(torch.zeros(1, 3, 64, 64), [])
+    # a student that is already pruned (a pruned load_from) cannot be its
+    # own unpruned teacher: said, with the way out
+    conv = d.student.neck.out_convs[0].conv
+    conv.weight = torch.nn.Parameter(conv.weight[:48].detach().clone())
+    with pytest.raises(RuntimeError, match='already pruned.*give '
+                       'teacher_checkpoint'):
+        d.take_teacher_from_student()
+
+
+def test_shipped_prune_and_distil_configs_build():
+    """RTMDet-tiny, Oriented R-CNN R18, SegFormer-b0: a Distiller whose
+    teacher is the student before pruning, beside a pruning hook."""
+    root = osp.join(REPO, 'configs/distillation')
+    paths = sorted(osp.join(root, f) for f in os.listdir(root)
+                   if '-self_' in f)
+    families = {osp.basename(p).split('_')[0] for p in paths}
+    assert families == {'rtmdet', 'oriented-rcnn-le90', 'segformer'}
+    for path in paths:
+        cfg = Config.fromfile(path)
+        assert [h for h in cfg.custom_hooks
+                if h['type'] == 'mmprune.StructuredPruningHook'], path
+        assert cfg.load_from, path  # the teacher comes from it
+        model = dict(cfg.model, probe_shape=(128, 128))
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            d = ROOT_MODELS.build(model)
+        assert d.teacher_waits_for_student, path
+        assert all(loss.adapter is None for loss in d.distill_losses.values()
+                   if hasattr(loss, 'adapter')), path  # same widths

@@ -215,3 +215,63 @@ def test_faster_rcnn_from_the_model_zoo(tmp_path, rtm_cfg):
         width * 7 * 7
     assert result.params_after < 0.6 * result.params_before
     _runs(model, rtm_cfg)
+
+
+def test_sensitivity_allocation_by_hand():
+    """Two blocks: 'a' saves FLOPs cheaply, 'b' dearly; the budget goes to
+    'a' first, and to 'b' only when 'a' has nothing more to give."""
+    from mmprune.core.structured.sensitivity import allocate_layer_ratios
+    points = [dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
+              dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
+              dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
+              dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)]
+    ratios, why = allocate_layer_ratios(dict(points=points), 1 / (1 - .15))
+    assert ratios == {'a': .5}  # 0.1 then 0.1 more, both cheaper than b
+    assert [c['unit'] for c in why] == ['a', 'a']
+    assert why[-1]['total_flops_saved'] == pytest.approx(.2)
+    ratios, why = allocate_layer_ratios(dict(points=points), 1 / (1 - .35))
+    assert ratios == {'a': .5, 'b': .25}
+    assert why[0]['loss_per_flops_saved'] == pytest.approx(.1)
+    # more than every point saves: everything taken, the caller says so
+    ratios, _ = allocate_layer_ratios(dict(points=points), 10.0)
+    assert ratios == {'a': .5, 'b': .5}
+
+
+def test_sensitivity_points_and_a_sensitivity_allocated_target(rtm_cfg):
+    from mmprune.core.structured.sensitivity import (default_units,
+                                                     mean_loss,
+                                                     prune_sensitivity)
+    torch.manual_seed(0)
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    flops = _flops(data)
+    units = default_units(model)
+    assert r'^backbone\.stage4(\.|$)' in units
+    assert not any('rtm_cls' in u for u in units)  # prediction layers
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    points = prune_sensitivity(model, [data], flops, units[3:5],
+                               ratios=(0.5, ), progress=False)
+    # the model itself is untouched: every trial prunes a copy
+    assert all(torch.equal(v, before[k])
+               for k, v in model.state_dict().items())
+    assert points['base_loss'] == pytest.approx(mean_loss(model, [data]))
+    assert len(points['points']) == 2
+    assert all(0 < p['flops_saved'] < 1 and p['params'] <
+               sum(v.numel() for v in model.parameters())
+               for p in points['points'])
+    result = prune_model(model, data, 'l1', speed_up=1.3, flops_fn=flops,
+                         allocation='sensitivity', sensitivity_ratios=[0.5])
+    chosen = result.allocation['layer_ratios']
+    assert chosen and set(chosen) <= set(units)
+    assert result.allocation['choices'][-1]['total_flops_saved'] >= \
+        1 - 1 / 1.3
+    # tried on a copy (and asked again while short): the model gets the
+    # last try's ratios and speed-up
+    tries = result.allocation['tries']
+    assert tries and tries[-1]['layer_ratios'] == chosen
+    assert result.speed_up == pytest.approx(tries[-1]['speed_up'])
+    assert result.target_reached == (result.speed_up >= 1.3)
+    assert result.to_dict()['target']['allocation'] == 'sensitivity'
+    _runs(model, rtm_cfg)
+    with pytest.raises(ValueError, match="allocation = 'sensitivity'"):
+        prune_model(model, data, 'l1', ratio=0.3, allocation='sensitivity')

@@ -142,3 +142,37 @@ def test_config_pointing_at_a_foreign_folder(tmp_path):
     assert proc.returncode != 0
     assert 'is not a shapes dataset' in proc.stderr
     assert str(foreign) in proc.stderr
+
+
+def test_prune_sensitivity_tool_writes_points_curves_and_allocation(
+        tmp_path):
+    import json
+    from mmengine.config import Config
+    from mmprune.apis.weight_inheritance import build_model_from
+    cfg = tiny_config(tmp_path, 'mmdet', 1)
+    src = str(tmp_path / 'trained.pth')
+    torch.save(dict(state_dict=build_model_from(
+        Config.fromfile(cfg)).state_dict(), meta={}), src)
+    out = str(tmp_path / 'sens')
+    units = [r'^backbone\.stage4', r'^bbox_head\.cls_convs']
+    proc = run_tool(['tools/analysis_tools/prune_sensitivity.py', cfg, src,
+                     '--units', *units, '--ratios', '0.25', '0.5',
+                     '--batches', '1', '--allocate', '1.1', '--out', out])
+    result = json.load(open(osp.join(out, 'prune_sensitivity.json')))
+    assert [(p['unit'], p['ratio']) for p in result['points']] == [
+        (u, r) for u in units for r in (0.25, 0.5)]
+    for u in units:  # a larger ratio saves more
+        saved = [p['flops_saved'] for p in result['points']
+                 if p['unit'] == u]
+        assert 0 < saved[0] < saved[1]
+    alloc = result['allocation']
+    assert set(alloc['layer_ratios']) <= set(units) and alloc['choices']
+    assert alloc['target_reached'] == (alloc['measured_speed_up'] >= 1.1)
+    assert osp.getsize(osp.join(out, 'prune_sensitivity.png')) > 0
+    assert 'allocation for 1.1x' in proc.stdout + proc.stderr
+    # bad input before any file is read
+    bad = run_tool(['tools/analysis_tools/prune_sensitivity.py', cfg,
+                    str(tmp_path / 'none.pth'), '--ratios', '1.5'],
+                   check=False)
+    assert bad.returncode != 0 and '--ratios [1.5]' in bad.stderr
+    assert not osp.exists(osp.join('work_dirs', 'tiny_mmdet_1_sensitivity'))

@@ -54,6 +54,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--latency-runtime', default='onnxruntime',
                         choices=['torch', 'onnxruntime'],
                         help='where --latency-speed-up is measured (CPU)')
+    parser.add_argument('--allocation', default='uniform',
+                        choices=['uniform', 'sensitivity'],
+                        help='how a --speed-up is spread over the layers: '
+                        'equal steps for every group, or ratios chosen from '
+                        'each block pruned alone (loss on '
+                        '--gradient-batches batches)')
     parser.add_argument('--round-to', type=int, default=8)
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
     parser.add_argument('--max-steps', type=int, default=20,
@@ -95,7 +101,7 @@ def check_args(args: argparse.Namespace) -> PruningOptions:
         max_steps=args.max_steps, ignored=args.ignored,
         global_pruning=args.global_pruning,
         gradient_batches=args.gradient_batches,
-        strict_target=args.strict_target)
+        strict_target=args.strict_target, allocation=args.allocation)
     if args.input_shape is not None and min(args.input_shape) < 1:
         raise ValueError(f'--input-shape {args.input_shape[0]} '
                          f'{args.input_shape[1]}: H and W must be positive')
@@ -151,7 +157,8 @@ def main(argv=None) -> None:
         return module_breakdown(m, shape).total_flops
 
     grads = ([next(batches) for _ in range(options.gradient_batches)]
-             if pm.needs_gradients else None)
+             if pm.needs_gradients or options.allocation == 'sensitivity'
+             else None)
     latency_before = runtime_latencies(model, shape)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,

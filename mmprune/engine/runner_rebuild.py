@@ -27,8 +27,9 @@ def rebind_optimizer(optim_wrapper, names_before: Dict[int, str],
     same order (so a resumed optimizer state still lines up). A parameter
     whose shape changed loses its optimizer state (momentum, Adam moments
     of removed channels have no meaning); the param groups, their learning
-    rates and the schedulers acting on them are kept. Returns how many
-    states were dropped."""
+    rates and the schedulers acting on them are kept; a parameter that is
+    new (an adapter built for the pruned widths) joins a param group.
+    Returns how many states were dropped."""
     if isinstance(optim_wrapper, OptimWrapperDict):
         return sum(rebind_optimizer(w, names_before, model)
                    for w in optim_wrapper.values())
@@ -37,10 +38,15 @@ def rebind_optimizer(optim_wrapper, names_before: Dict[int, str],
     params = dict(unwrapped(model).named_parameters())
     optimizer = optim_wrapper.optimizer
     dropped = 0
+    held = set()
     for group in optimizer.param_groups:
         new = []
         for p in group['params']:
-            q = params[names_before[id(p)]]
+            name = names_before[id(p)]
+            q = params.get(name)
+            if q is None:  # a module removed with the old structure
+                optimizer.state.pop(p, None)
+                continue
             if q is not p:
                 state = optimizer.state.pop(p, None)
                 if state and q.shape == p.shape:
@@ -48,7 +54,21 @@ def rebind_optimizer(optim_wrapper, names_before: Dict[int, str],
                 elif state:
                     dropped += 1
             new.append(q)
+            held.add(name)
         group['params'] = new
+    added = [p for n, p in params.items()
+             if n not in held and p.requires_grad]
+    if added:
+        # parameters that did not exist before (distillation adapters
+        # sized for the pruned student) are stepped with the optimizer's
+        # own settings: the first group that has them
+        lr, decay = (optimizer.defaults.get(k) for k in ('lr',
+                                                         'weight_decay'))
+        group = next((g for g in optimizer.param_groups
+                      if g.get('initial_lr', g.get('lr')) == lr and
+                      g.get('weight_decay') == decay),
+                     optimizer.param_groups[0])
+        group['params'].extend(added)
     return dropped
 
 

@@ -6,8 +6,14 @@
 #      the same finetune (configs/pruning/rtmdet/rtmdet_tiny_<m>-2x_2e_shapes.py);
 #      the test reloads the pruned checkpoint with the same config
 #   3. the l1-pruned architecture trained from scratch with the same budget
+#   4. recovery, with the best uniform criterion (group_norm): ratios
+#      allocated by sensitivity, distillation from the unpruned self (PKD
+#      on the neck + logits KD), both; and the same pruned architecture
+#      trained from scratch with the whole budget (8 + 2 epochs)
 # Prints a markdown table. One job at a time (2 CPU cores).
 #   METHODS="l1 lamp" bash tools/benchmarks/structured_pruning_shapes.sh [WORK]
+#   METHODS=group_norm SKIP_L1_SCRATCH=1 bash ...   the recovery table only
+#   SKIP_RECOVERY=1, SKIP_FULL_SCRATCH=1 leave parts out
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -53,6 +59,7 @@ for m in $METHODS; do
 done
 
 # the l1 architecture from scratch: same structure, fresh weights
+if [ -z "${SKIP_L1_SCRATCH:-}" ]; then
 $PY tools/prune.py $BASE_CFG "$BASE_CKPT" --method l1 --speed-up 2 \
     --random-init --out "$WORK/scratch_init" > "$WORK/scratch_init.log" 2>&1
 cfg=configs/pruning/rtmdet/rtmdet_tiny_l1-2x-scratch_2e_shapes.py
@@ -62,3 +69,42 @@ $PY tools/train.py $cfg --work-dir "$WORK/scratch" \
 $PY tools/test.py $cfg "$WORK/scratch/epoch_2.pth" --work-dir "$WORK/scratch" \
     > "$WORK/scratch.test.log" 2>&1
 row "l1 2x architecture from scratch, same budget" "$WORK/scratch_init" "$WORK/scratch.test.log"
+fi
+
+# recovery: sensitivity-allocated ratios, self-distillation, both; each
+# trained with its config and tested with the plain pruning config
+recovery() {  # name, train config, test config, work dir
+    $PY tools/train.py "$2" --work-dir "$4" \
+        --cfg-options load_from="$BASE_CKPT" > "$4.log" 2>&1
+    $PY tools/test.py "$3" "$4/epoch_2.pth" --work-dir "$4" \
+        > "$4.test.log" 2>&1
+    row "$1" "$4" "$4.test.log"
+}
+P=configs/pruning/rtmdet
+D=configs/distillation
+if [ -z "${SKIP_RECOVERY:-}" ]; then
+    recovery "group_norm 2x, sensitivity-allocated ratios + finetune" \
+        $P/rtmdet_tiny_group-norm-sensitivity-2x_2e_shapes.py \
+        $P/rtmdet_tiny_group-norm-sensitivity-2x_2e_shapes.py "$WORK/gn_sensitivity"
+    recovery "group_norm 2x + finetune distilled from the unpruned model" \
+        $D/rtmdet_tiny_group-norm-2x_pkd-self_2e_shapes.py \
+        $P/rtmdet_tiny_group-norm-2x_2e_shapes.py "$WORK/gn_pkd"
+    recovery "group_norm 2x, sensitivity ratios + distilled finetune" \
+        $D/rtmdet_tiny_group-norm-sensitivity-2x_pkd-self_2e_shapes.py \
+        $P/rtmdet_tiny_group-norm-sensitivity-2x_2e_shapes.py "$WORK/gn_sensitivity_pkd"
+fi
+
+# the group_norm 2x architecture from scratch with the whole budget: the
+# baseline's 8 epochs plus the finetune's 2, on the baseline's schedule
+if [ -z "${SKIP_FULL_SCRATCH:-}" ]; then
+    $PY tools/prune.py $BASE_CFG "$BASE_CKPT" --method group_norm --speed-up 2 \
+        --random-init --out "$WORK/gn_scratch_init" > "$WORK/gn_scratch_init.log" 2>&1
+    cfg=$P/rtmdet_tiny_group-norm-2x-scratch_10e_shapes.py
+    $PY tools/train.py $cfg --work-dir "$WORK/gn_scratch10" \
+        --cfg-options load_from="$WORK/gn_scratch_init/pruned.pth" \
+        > "$WORK/gn_scratch10.log" 2>&1
+    $PY tools/test.py $cfg "$WORK/gn_scratch10/epoch_10.pth" \
+        --work-dir "$WORK/gn_scratch10" > "$WORK/gn_scratch10.test.log" 2>&1
+    row "group_norm 2x architecture from scratch, whole budget (10 epochs)" \
+        "$WORK/gn_scratch_init" "$WORK/gn_scratch10.test.log"
+fi

@@ -20,6 +20,7 @@ PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 LATENCY_RUNTIMES = ('torch', 'onnxruntime')
+ALLOCATIONS = ('uniform', 'sensitivity')
 
 
 def check_target(ratio: Optional[float], speed_up: Optional[float],
@@ -77,6 +78,13 @@ class PruningOptions:
             channels, for the gradient criteria.
         strict_target: an unreached ``speed_up`` is an error, not only a
             line in the report.
+        allocation: how a ``speed_up`` is spread over the layers:
+            ``uniform`` (every group in equal steps) or ``sensitivity``
+            (each block of layers pruned alone at several ratios first,
+            then non-uniform ``layer_ratios`` that save the FLOPs where the
+            loss rises least; see ``core/structured/sensitivity.py``).
+        sensitivity_ratios: the ratios each block is pruned alone at for
+            ``allocation='sensitivity'`` (and the ratios it can be given).
     """
     method: str = 'l1'
     ratio: Optional[float] = None
@@ -92,6 +100,9 @@ class PruningOptions:
     max_steps: int = 20
     gradient_batches: int = 4
     strict_target: bool = False
+    allocation: str = 'uniform'
+    sensitivity_ratios: List[float] = field(
+        default_factory=lambda: [0.25, 0.5, 0.75])
 
     def __post_init__(self) -> None:
         if not isinstance(self.layer_ratios, (dict, type(None))):
@@ -127,6 +138,22 @@ class PruningOptions:
         if self.ratio is not None or self.speed_up is not None or \
                 self.latency_speed_up is not None:
             check_target(self.ratio, self.speed_up, self.latency_speed_up)
+        if self.allocation not in ALLOCATIONS:
+            raise ValueError(f'allocation = {self.allocation!r}: must be one '
+                             f'of {ALLOCATIONS}')
+        if self.allocation == 'sensitivity' and (
+                self.speed_up is None or self.layer_ratios or
+                self.global_pruning):
+            raise ValueError(
+                "allocation = 'sensitivity' chooses per-layer ratios for a "
+                'FLOPs target: give speed_up, without layer_ratios or '
+                'global_pruning')
+        if not self.sensitivity_ratios or any(
+                not (_is_number(r) and 0 < r < 1)
+                for r in self.sensitivity_ratios):
+            raise ValueError(f'sensitivity_ratios = '
+                             f'{self.sensitivity_ratios}: each must be in '
+                             '(0, 1)')
         if self.latency_runtime not in LATENCY_RUNTIMES:
             raise ValueError(f'latency_runtime = {self.latency_runtime!r}: '
                              f'must be one of {LATENCY_RUNTIMES}')
@@ -173,6 +200,8 @@ class PruningOptions:
     def target(self) -> dict:
         target = dict(ratio=self.ratio, speed_up=self.speed_up,
                       layer_ratios=self.layer_ratios or None)
+        if self.allocation != 'uniform':
+            target.update(allocation=self.allocation)
         if self.latency_speed_up is not None:
             target.update(latency_speed_up=self.latency_speed_up,
                           latency_runtime=self.latency_runtime)

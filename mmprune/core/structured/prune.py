@@ -47,6 +47,8 @@ class StructuredPruningResult:
     # measured latency (ms) on the latency target's runtime, when it has one
     latency_before: Optional[float] = None
     latency_after: Optional[float] = None
+    # allocation='sensitivity': the chosen layer_ratios, why, and the points
+    allocation: Optional[dict] = None
 
     def to_dict(self) -> dict:
         return dict(method=self.method, target=self.target, steps=self.steps,
@@ -59,6 +61,8 @@ class StructuredPruningResult:
                         target_latency_ms_before=self.latency_before,
                         target_latency_ms_after=self.latency_after,
                         target_latency_speed_up=self.latency_speed_up)),
+                    **({} if self.allocation is None else dict(
+                        allocation=self.allocation)),
                     layers=self.layers, skipped=self.skipped)
 
     @property
@@ -281,6 +285,9 @@ def prune_model(model: nn.Module,
         raise ValueError('latency_speed_up needs latency_fn to measure '
                          'latency')
     opts.check_model(model)
+    if opts.allocation == 'sensitivity':
+        return _prune_by_sensitivity(model, data, opts, gradient_data,
+                                     flops_fn)
     ratio = opts.ratio
     stepped = opts.speed_up is not None or opts.latency_speed_up is not None
     if ratio is None and not stepped:
@@ -383,6 +390,67 @@ def prune_model(model: nn.Module,
                 f'latency_speed_up={opts.latency_speed_up} on '
                 f'{opts.latency_runtime} was not reached: '
                 f'{result.latency_speed_up:.2f}x. {result.limit}')
+    return result
+
+
+def _prune_by_sensitivity(model: nn.Module, data: dict,
+                          opts: PruningOptions,
+                          gradient_data: Optional[Sequence[dict]],
+                          flops_fn: Callable[[nn.Module], float]
+                          ) -> StructuredPruningResult:
+    """``speed_up`` with non-uniform ratios: every block pruned alone at
+    several ratios (on copies), the FLOPs spent where the loss rose least,
+    then one prune with the chosen ``layer_ratios``. Blocks pruned together
+    save less than the sum of their savings alone (a stage's output
+    channels are the next block's input), so the allocation is tried on a
+    copy and, while it falls short, asked for the shortfall again."""
+    from .sensitivity import allocate_layer_ratios, prune_sensitivity
+    batches = list(gradient_data or [data])
+    sensitivity = prune_sensitivity(
+        model, batches, flops_fn, ratios=opts.sensitivity_ratios,
+        method=opts.method, round_to=opts.round_to, ignored=opts.ignored,
+        protected=opts.protected, progress=False)
+    one_shot = opts.replace(speed_up=None, allocation='uniform',
+                            strict_target=False)
+    target_saved = 1.0 - 1.0 / opts.speed_up
+    asked, ratios, choices, tries = target_saved, None, [], []
+    for _ in range(opts.max_steps):
+        new, why = allocate_layer_ratios(sensitivity, 1.0 / (1.0 - asked))
+        if new == ratios:
+            break  # every measured step is taken: nothing more to ask
+        ratios, choices = new, why
+        trial = copy.deepcopy(model)
+        got = prune_model(trial, data, one_shot.replace(layer_ratios=ratios),
+                          gradient_data=gradient_data,
+                          flops_fn=flops_fn).speed_up
+        del trial
+        tries.append(dict(asked_flops_saved=asked, layer_ratios=ratios,
+                          speed_up=got))
+        if got >= opts.speed_up:
+            break
+        asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))
+    result = prune_model(model, data, one_shot.replace(layer_ratios=ratios),
+                         gradient_data=gradient_data, flops_fn=flops_fn)
+    result.target = {k: v for k, v in opts.target.items()
+                     if k != 'layer_ratios'}
+    result.allocation = dict(layer_ratios=ratios, choices=choices,
+                             tries=tries,
+                             base_loss=sensitivity['base_loss'],
+                             points=sensitivity['points'])
+    if result.speed_up < opts.speed_up:
+        result.target_reached = False
+        result.limit = (
+            'the ratios chosen from the sensitivity points (each block '
+            'pruned alone at ratios '
+            f'{sensitivity["ratios"]}, tried as in allocation.tries) reach '
+            f'{result.speed_up:.2f}x: blocks pruned together save less '
+            'than their measured savings add up to, and the largest '
+            'measured ratios are not enough; add a larger ratio to '
+            "sensitivity_ratios or use allocation='uniform'")
+        if opts.strict_target:
+            raise TargetNotReachedError(
+                f'speed_up={opts.speed_up} was not reached: '
+                f'{result.speed_up:.2f}x. {result.limit}')
     return result
 
 

@@ -2,6 +2,7 @@
 run (one shot or iterative, optionally after a sparse-training phase), with
 the pruned structure carried by checkpoints."""
 import contextlib
+import copy
 import hashlib
 import json
 import os.path as osp
@@ -69,7 +70,7 @@ class StructuredPruningHook(Hook):
             ``method``, ``ratio`` | ``speed_up`` | ``layer_ratios``,
             ``round_to``, ``max_layer_ratio``, ``ignored``, ``protected``,
             ``global_pruning``, ``max_steps``, ``gradient_batches``,
-            ``strict_target``; see
+            ``strict_target``, ``allocation``; see
             :class:`mmprune.core.structured.PruningOptions`. The gradient
             criteria draw ``gradient_batches`` batches of the train
             dataloader.
@@ -95,6 +96,13 @@ class StructuredPruningHook(Hook):
     ``tools/test.py``) prunes the freshly built model the same way first.
     Writes ``pruning_results.json`` and ``pruning_channels.png`` in the
     work dir.
+
+    With a ``mmprune.Distiller`` as the model, its student is pruned. A
+    Distiller without ``teacher_config`` and ``teacher_checkpoint`` gets
+    the student as training starts (the weights of ``load_from``) as its
+    frozen teacher, saved in the run's checkpoints under
+    ``'distill_teacher'`` for ``--resume``; after each prune point the
+    adapters are sized for the pruned widths and join the optimizer.
     """
     # after_load_checkpoint must shape the EMA copy before EMAHook (NORMAL
     # or 49 in mmdet configs) loads the checkpoint's EMA weights into it
@@ -123,6 +131,11 @@ class StructuredPruningHook(Hook):
                 prune_at != sorted(set(prune_at)):
             raise ValueError(_name(
                 f'prune_at = {prune_at}: must be increasing iterations >= 0'))
+        if self.options.allocation == 'sensitivity' and len(prune_at) > 1:
+            raise ValueError(_name(
+                f"allocation='sensitivity' with prune_at = {prune_at}: the "
+                'ratios are chosen for one prune point (give one '
+                'iteration)'))
         if self.options.latency_speed_up is not None and len(prune_at) > 1:
             raise ValueError(_name(
                 f'latency_speed_up with prune_at = {prune_at}: a measured '
@@ -201,11 +214,8 @@ class StructuredPruningHook(Hook):
     def before_run(self, runner) -> None:
         if self.restore_only:
             return
-        if isinstance(unwrapped(runner.model), Distiller):
-            raise ValueError(_name(
-                'the model is a Distiller: its adapters are sized for the '
-                'unpruned student. Prune first (tools/prune.py or a pruning '
-                'run), then distill into the pruned student.'))
+        # a Distiller's student is pruned; its teacher and adapters follow
+        # (see before_train and _after_structure_change)
         model = student_model(runner.model)
         try:
             self.options.check_model(model)
@@ -227,6 +237,13 @@ class StructuredPruningHook(Hook):
 
     # -- training ----------------------------------------------------------
     def before_train(self, runner) -> None:
+        distiller = self._distiller(runner)
+        if distiller is not None and distiller.teacher_waits_for_student:
+            # after load_or_resume: the weights in load_from, unpruned
+            distiller.take_teacher_from_student()
+            runner.logger.info(
+                'StructuredPruningHook: the distillation teacher is the '
+                'student as training starts (unpruned, frozen)')
         if self.sparse is not None:
             optimizer = runner.optim_wrapper.optimizer
             optimizer.register_step_pre_hook(
@@ -307,9 +324,12 @@ class StructuredPruningHook(Hook):
         names = parameter_names(runner.model)
         payload = None
         if rank == 0:
+            # gradient criteria rank channels, a sensitivity allocation
+            # measures the loss, on gradient_batches batches
             grads = ([self._batch(runner, model)
                       for _ in range(self.options.gradient_batches)]
-                     if self.pm.needs_gradients else None)
+                     if self.pm.needs_gradients or
+                     self.options.allocation == 'sensitivity' else None)
             step_options = self.options.replace(
                 ratio=target.get('ratio'), speed_up=target.get('speed_up'),
                 latency_speed_up=target.get('latency_speed_up'),
@@ -327,7 +347,8 @@ class StructuredPruningHook(Hook):
                            target_reached=result.target_reached,
                            limit=result.limit,
                            target_latency_ms=[result.latency_before,
-                                              result.latency_after])
+                                              result.latency_after],
+                           allocation=result.allocation)
         if world > 1:
             # rank 0 decides and every rank replays the same channels:
             # gradient and random criteria would differ between ranks
@@ -364,8 +385,21 @@ class StructuredPruningHook(Hook):
             f'StructuredPruningHook: pruned structure identical on all '
             f'{len(digests)} ranks (digest {digest})')
 
+    @staticmethod
+    def _distiller(runner) -> Optional[Distiller]:
+        model = unwrapped(runner.model)
+        return model if isinstance(model, Distiller) else None
+
     def _after_structure_change(self, runner, names: Dict[int, str],
                                 data: dict, new_history: list) -> None:
+        distiller = self._distiller(runner)
+        if distiller is not None:
+            with rank_local():
+                refitted = distiller.fit_adapters()
+            if refitted:
+                runner.logger.info(
+                    'StructuredPruningHook: distillation adapters sized for '
+                    f'the pruned student: {", ".join(refitted)}')
         dropped = rebind_optimizer(runner.optim_wrapper, names,
                                    runner.model)
         for hook in ema_hooks(runner):
@@ -373,6 +407,10 @@ class StructuredPruningHook(Hook):
             with rank_local():
                 replay_pruning_history(student_model(hook.ema_model.module),
                                        data, new_history)
+            if distiller is not None and \
+                    isinstance(hook.ema_model.module, Distiller):
+                hook.ema_model.module.distill_losses = copy.deepcopy(
+                    distiller.distill_losses)
             refresh_averaged_model(hook.ema_model)
         rewrap_model(runner)
         student_model(runner.model).zero_grad(set_to_none=True)
@@ -420,6 +458,12 @@ class StructuredPruningHook(Hook):
                                 target_latency_ms=payload.get(
                                     'target_latency_ms')))
         r['target_reached'] = self._final_target_reached(r)
+        if payload.get('allocation'):
+            # the per-block ratios chosen by sensitivity, and why
+            r['allocation'] = payload['allocation']
+            runner.logger.info(
+                'StructuredPruningHook: sensitivity-allocated layer_ratios '
+                f'{payload["allocation"]["layer_ratios"]}')
         latency = self._latency(model, shape)
         r.update(latency_after=latency,
                  latency_ms_after=latency and latency['torch']['median_ms'])
@@ -467,8 +511,16 @@ class StructuredPruningHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.history or self.done:
             self.structure.to_checkpoint(checkpoint)
+        distiller = self._distiller(runner)
+        if distiller is not None:
+            distiller.teacher_to_checkpoint(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        distiller = self._distiller(runner)
+        if distiller is not None and \
+                distiller.teacher_from_checkpoint(checkpoint):
+            runner.logger.info('StructuredPruningHook: the distillation '
+                               'teacher restored from the checkpoint')
         record = PrunedStructure.from_checkpoint(checkpoint,
                                                  'the checkpoint being loaded')
         if record is None:

@@ -1,5 +1,6 @@
 """``Distiller``: train any mmdet/mmrotate/mmseg student with extra losses
 that pull named module outputs towards a frozen teacher's."""
+import copy
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -28,15 +29,38 @@ class _Frozen:
     optimizer state, no DDP gradient sync), not in state_dict() (never
     saved), and shared, not copied, when EMAHook deep-copies the model."""
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, from_student: bool) -> None:
         self.module = module
+        # a teacher that takes the student's starting weights is not ready
+        # until then (state shared with EMA copies, like the module)
+        self.from_student = from_student
+        self.ready = not from_student
 
     def __deepcopy__(self, memo) -> '_Frozen':
         return self
 
 
-def build_teacher(teacher_config: Union[str, dict],
-                  teacher_checkpoint: Optional[str]) -> nn.Module:
+def build_teacher(teacher_config: Union[str, dict, None],
+                  teacher_checkpoint: Optional[str],
+                  student: Optional[nn.Module] = None) -> nn.Module:
+    """The frozen teacher: built from ``teacher_config`` or, when that is
+    None, a copy of the (unpruned) ``student``; weights from
+    ``teacher_checkpoint`` when given."""
+    if teacher_config is None:
+        teacher = copy.deepcopy(student)
+        if teacher_checkpoint is not None:
+            state, _ = read_state_dict(teacher_checkpoint,
+                                       'Distiller: teacher_checkpoint')
+            check_state_fits(teacher, state, teacher_checkpoint,
+                             'Distiller: teacher_checkpoint',
+                             "the student's unpruned model",
+                             hint='Without teacher_config the teacher is '
+                             "the student's own model before pruning; give "
+                             'teacher_config for another architecture')
+            teacher.load_state_dict(state, strict=True)
+        teacher = revert_sync_batchnorm(teacher)
+        teacher.eval().requires_grad_(False)
+        return teacher
     if isinstance(teacher_config, str):
         cfg = read_config(teacher_config, what='Distiller: teacher_config')
         scope, model_cfg = cfg.get('default_scope'), cfg.model
@@ -72,18 +96,29 @@ class Distiller(BaseModel):
         student: the student's model config (usually ``{{_base_.model}}``
             or the model of a slimmed config).
         teacher_config: a config file (its ``model`` and ``default_scope``)
-            or a model config dict.
+            or a model config dict. None: the teacher is the student's own
+            model, unpruned (to distil a structurally pruned student from
+            the model it was pruned from).
         teacher_checkpoint: the teacher's trained weights (loaded with
-            ``weights_only=True``; strict).
+            ``weights_only=True``; strict). None with ``teacher_config``
+            None: the teacher takes the student's weights when training
+            starts (the checkpoint in ``load_from``), before
+            ``StructuredPruningHook`` prunes the student; the hook keeps
+            that teacher in the run's checkpoints for ``--resume``.
         distill_losses: a dict ``{name: dict(type=..., student=MODULE,
-            teacher=MODULE, loss_weight=...)}``: the outputs of the named
+            teacher=MODULE, loss_weight=...)}`` (``teacher`` defaults to
+            the student's module name): the outputs of the named
             student and teacher modules are paired in call order (a head
             shared over FPN levels gives one pair per level; an FPN's tuple
             one pair per level). Losses with adapters (FeatureMSELoss,
-            ChannelWiseDivergence) get a learnable 1x1 conv when the
-            channel counts differ, found by a probe forward at build time.
+            ChannelWiseDivergence, PKDLoss, MGDLoss) get a learnable 1x1 conv
+            when the channel counts differ, found by a probe forward at
+            build time and again after the student is pruned
+            (:meth:`fit_adapters`).
         distill_weight_schedule: ``dict(warmup_iters, decay_start,
-            decay_end, final_factor)`` multiplying every distillation loss.
+            decay_end, final_factor)`` multiplying every distillation loss;
+            ``decay_start=decay_end=N, final_factor=0`` stops distillation
+            from iteration N (the last part of training without it).
         probe_shape: input size of that probe forward.
 
     Saved checkpoints hold the student's weights under the student's own
@@ -94,7 +129,7 @@ class Distiller(BaseModel):
 
     def __init__(self,
                  student: dict,
-                 teacher_config: Union[str, dict],
+                 teacher_config: Union[str, dict, None] = None,
                  teacher_checkpoint: Optional[str] = None,
                  distill_losses: Optional[Dict[str, dict]] = None,
                  distill_weight_schedule: Optional[dict] = None,
@@ -108,31 +143,41 @@ class Distiller(BaseModel):
         loss_cfgs = {}
         for name, cfg in distill_losses.items():
             cfg = dict(cfg)
-            missing = {'type', 'student', 'teacher'} - set(cfg)
+            missing = {'type', 'student'} - set(cfg)
             if missing:
                 raise ValueError(f'distill_losses.{name}: missing '
                                  f'{sorted(missing)}')
-            pairs[name] = (cfg.pop('student'), cfg.pop('teacher'))
+            s_name = cfg.pop('student')
+            pairs[name] = (s_name, cfg.pop('teacher', s_name))
             loss_cfgs[name] = cfg
-        # the teacher and every module name are checked before the student
-        # is built or any training starts
-        teacher = build_teacher(teacher_config, teacher_checkpoint)
-        check_module_names(teacher, [t for _, t in pairs.values()],
-                           'Distiller distill_losses (teacher)')
+        # the teacher and every module name are checked before any training
+        # starts (a teacher config before the student is even built)
+        teacher = None
+        if teacher_config is not None:
+            teacher = build_teacher(teacher_config, teacher_checkpoint)
+            check_module_names(teacher, [t for _, t in pairs.values()],
+                               'Distiller distill_losses (teacher)')
         student_model = ROOT_MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor,
                          init_cfg=init_cfg)
         self.student = student_model
         check_module_names(self.student, [s for s, _ in pairs.values()],
                            'Distiller distill_losses (student)')
+        if teacher is None:
+            teacher = build_teacher(None, teacher_checkpoint, student_model)
+            check_module_names(teacher, [t for _, t in pairs.values()],
+                               'Distiller distill_losses (teacher)')
         self._check_same_preprocessing(teacher)
-        self._teacher = _Frozen(teacher)
+        self._teacher = _Frozen(
+            teacher, from_student=teacher_config is None and
+            teacher_checkpoint is None)
+        self.probe_shape = tuple(probe_shape)
         self.pairs = pairs
         self.distill_losses = nn.ModuleDict(
             {n: MODELS.build(c) for n, c in loss_cfgs.items()})
         self.align_rois = self._has(self.student, ROI_EXTRACTOR) and \
             self._has(teacher, ROI_EXTRACTOR)
-        self._build_adapters(probe_shape)
+        self.fit_adapters()
         self._register_load_state_dict_pre_hook(self._add_student_prefix)
 
     # -- construction helpers ----------------------------------------------
@@ -160,13 +205,18 @@ class Distiller(BaseModel):
                     f'({b}) differs from the student\'s ({a}); both models '
                     'read the same preprocessed batch')
 
-    def _build_adapters(self, probe_shape) -> None:
+    def fit_adapters(self) -> List[str]:
+        """Size every adapted loss (adapter, MGD's generator) to the
+        student's and teacher's widths, found by a probe forward of both
+        models; called when built and again after the student is pruned.
+        Returns the names of the losses whose learnt parts were rebuilt
+        (their new parameters are not in any optimizer yet)."""
         need = [n for n, loss in self.distill_losses.items()
                 if isinstance(loss, AdaptedFeatureLoss)]
         if not need:
-            return
+            return []
         from mmprune.analysis import synthetic_batch
-        data = synthetic_batch(self.student, *probe_shape)
+        data = synthetic_batch(self.student, *self.probe_shape)
         was = self.student.training
         self.student.eval()
         with torch.no_grad():
@@ -175,14 +225,58 @@ class Distiller(BaseModel):
             t_out = self._tensor_forward(self.teacher, data,
                                          [self.pairs[n][1] for n in need])
         self.student.train(was)
+        rebuilt = []
         for name in need:
             s_name, t_name = self.pairs[name]
             if not s_out[s_name] or not t_out[t_name]:
                 continue  # nothing to probe (e.g. no RoIs): same widths
-            s_c, t_c = s_out[s_name][0].shape[1], t_out[t_name][0].shape[1]
-            if s_c != t_c:
-                self.distill_losses[name].build_adapter(
-                    s_c, t_c, s_out[s_name][0].dim() == 4)
+            s, t = s_out[s_name][0], t_out[t_name][0]
+            if self.distill_losses[name].fit_widths(s.shape[1], t.shape[1],
+                                                    s.dim() == 4):
+                rebuilt.append(name)
+        device = next(self.student.parameters()).device
+        self.distill_losses.to(device)
+        return rebuilt
+
+    # -- a teacher that is the student before pruning -----------------------
+    @property
+    def teacher_waits_for_student(self) -> bool:
+        """Whether the teacher still waits for the student's starting
+        weights."""
+        return not self._teacher.ready
+
+    def take_teacher_from_student(self) -> None:
+        """The teacher becomes a frozen copy of the student as it is now
+        (the weights training starts from, before any pruning)."""
+        try:
+            check_state_fits(self.teacher, self.student.state_dict(),
+                             'the student', 'Distiller: the weights of',
+                             "the teacher (the student's unpruned model)")
+        except ValueError as e:
+            raise RuntimeError(
+                'Distiller: the teacher is to be the student before '
+                'pruning, but the student is already pruned and no teacher '
+                f'was saved with the checkpoint ({e}); give '
+                'teacher_checkpoint (the unpruned checkpoint)') from None
+        self.teacher.load_state_dict(self.student.state_dict())
+        self._teacher.ready = True
+
+    def teacher_to_checkpoint(self, checkpoint: dict) -> None:
+        """A teacher taken from the student lives only in this run: it goes
+        into the run's checkpoints (beside, not in, ``state_dict``)."""
+        if self._teacher.ready and self._teacher.from_student:
+            checkpoint['distill_teacher'] = self.teacher.state_dict()
+
+    def teacher_from_checkpoint(self, checkpoint: dict) -> bool:
+        state = checkpoint.get('distill_teacher')
+        if state is None or not self._teacher.from_student:
+            return False
+        check_state_fits(self.teacher, state, 'the checkpoint being loaded',
+                         'Distiller: distill_teacher',
+                         "the teacher (the student's unpruned model)")
+        self.teacher.load_state_dict(state)
+        self._teacher.ready = True
+        return True
 
     @staticmethod
     def _tensor_forward(model, data, names) -> Dict[str, List[torch.Tensor]]:
@@ -225,6 +319,13 @@ class Distiller(BaseModel):
         return self.student(inputs, data_samples, mode=mode)
 
     def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
+        if not self._teacher.ready:
+            raise RuntimeError(
+                'Distiller: the teacher has no weights: without '
+                'teacher_config and teacher_checkpoint it takes the '
+                "student's starting weights, which StructuredPruningHook "
+                'does when training starts; add the hook, or give '
+                'teacher_checkpoint')
         rois: List[torch.Tensor] = []
         handles = []
         if self.align_rois:

@@ -24,6 +24,23 @@ class AdaptedFeatureLoss(nn.Module):
         self.adapter = (nn.Conv2d if spatial else nn.Linear)(
             student_channels, teacher_channels, *((1, ) if spatial else ()))
 
+    def fit_widths(self, student_channels: int, teacher_channels: int,
+                   spatial: bool) -> bool:
+        """Size the loss's learnt parts for these widths: no adapter when
+        they are equal, a new one when the present adapter does not map
+        ``student_channels`` to ``teacher_channels`` (a student pruned after
+        the distiller was built). Returns whether anything was rebuilt."""
+        if student_channels == teacher_channels:
+            changed = self.adapter is not None
+            self.adapter = None
+            return changed
+        if self.adapter is not None and tuple(
+                self.adapter.weight.shape[:2]) == (teacher_channels,
+                                                   student_channels):
+            return False
+        self.build_adapter(student_channels, teacher_channels, spatial)
+        return True
+
     def adapt(self, student: torch.Tensor) -> torch.Tensor:
         return student if self.adapter is None else self.adapter(student)
 

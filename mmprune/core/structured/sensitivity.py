@@ -1,0 +1,166 @@
+"""How much each part of a model suffers when it alone is pruned, and a
+non-uniform choice of ratios from that: spend the FLOPs budget where the
+loss rises least.
+
+A *unit* is a module-name pattern (a backbone stage, a neck block, a head
+branch). Pruning a unit alone at a ratio is ``prune_model`` with
+``layer_ratios={unit: ratio}`` on a copy of the model, every other layer
+kept; its damage is the rise of the training loss on a few fixed batches
+(eval mode, so the BN statistics the pruned model inherits are the ones
+measured), its gain the FLOPs it saves.
+"""
+import copy
+import re
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.utils import ProgressBar
+
+from ..module_patterns import DEFAULT_PROTECTED
+from ..tracing import buffers_unchanged, loss_forward
+from .options import PRUNABLE
+
+
+def default_units(model: nn.Module,
+                  protected: Optional[Sequence[str]] = None
+                  ) -> List[str]:
+    """One unit per block of prunable layers, named by the first two parts
+    of their names (``backbone.stage1``, ``neck.top_down_blocks``,
+    ``bbox_head.cls_convs``); prediction layers are not units."""
+    protected = DEFAULT_PROTECTED if protected is None else protected
+    units = []
+    for name, module in model.named_modules():
+        if not isinstance(module, PRUNABLE) or \
+                any(re.search(p, name) for p in protected):
+            continue
+        unit = '.'.join(name.split('.')[:2])
+        if unit not in units:
+            units.append(unit)
+    return [rf'^{re.escape(u)}(\.|$)' for u in units]
+
+
+def unit_label(pattern: str) -> str:
+    """``^backbone\\.stage1(\\.|$)`` -> ``backbone.stage1``."""
+    if pattern.startswith('^') and pattern.endswith(r'(\.|$)'):
+        return pattern[1:-len(r'(\.|$)')].replace('\\', '')
+    return pattern
+
+
+def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
+    """The summed training loss averaged over ``batches``, in eval mode
+    (BN running statistics, no dropout) and leaving every buffer as it
+    was."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), buffers_unchanged(model):
+            return float(sum(loss_forward(model, b).item()
+                             for b in batches) / len(batches))
+    finally:
+        model.train(was)
+
+
+def prune_sensitivity(model: nn.Module,
+                      batches: Sequence[dict],
+                      flops_fn: Callable[[nn.Module], float],
+                      units: Optional[Sequence[str]] = None,
+                      ratios: Sequence[float] = (0.25, 0.5, 0.75),
+                      method: str = 'l1',
+                      round_to: Optional[int] = 8,
+                      ignored: Sequence[str] = (),
+                      protected: Optional[Sequence[str]] = None,
+                      progress: bool = True) -> dict:
+    """Prune each unit alone at each ratio (on copies; ``model`` is left
+    as it is) and measure the loss increase and FLOPs saved.
+
+    Returns ``dict(method, base_loss, base_flops, units, points)`` where
+    each point is ``dict(unit, ratio, loss, loss_increase, flops,
+    flops_saved, params, kept)``; ``kept`` names the unit's layers pruning
+    left whole, with the reason."""
+    # prune_model imports this module lazily (allocation='sensitivity')
+    from .prune import prune_model
+    units = list(units or default_units(model, protected))
+    base_loss = mean_loss(model, batches)
+    base_flops = flops_fn(model)
+    points = []
+    bar = ProgressBar(len(units) * len(ratios)) if progress else None
+    for unit in units:
+        for ratio in ratios:
+            trial = copy.deepcopy(model)
+            result = prune_model(trial, batches[0], method,
+                                 layer_ratios={unit: ratio},
+                                 round_to=round_to, ignored=list(ignored),
+                                 protected=protected,
+                                 gradient_data=list(batches))
+            loss = mean_loss(trial, batches)
+            flops = flops_fn(trial)
+            points.append(dict(
+                unit=unit, ratio=ratio, loss=loss,
+                loss_increase=loss - base_loss, flops=flops,
+                flops_saved=1.0 - flops / base_flops,
+                params=sum(p.numel() for p in trial.parameters()),
+                kept=[s for s in result.skipped
+                      if re.search(unit, s['name'])]))
+            del trial
+            if bar is not None:
+                bar.update()
+    return dict(method=method, base_loss=base_loss, base_flops=base_flops,
+                units=units, ratios=list(ratios), points=points)
+
+
+def allocate_layer_ratios(sensitivity: dict, speed_up: float
+                          ) -> Tuple[Dict[str, float], List[dict]]:
+    """Per-unit ratios that save ``1 - 1/speed_up`` of the FLOPs with the
+    least summed loss increase, from the measured points: starting from
+    nothing pruned, repeatedly take the unit step (its next measured
+    ratio) that costs the least loss per FLOP saved, until the savings
+    add up to the target. Savings of separate units are taken to add up;
+    the caller prunes with the result and measures the real speed-up.
+
+    Returns ``(layer_ratios, choices)``: the ratio per unit pattern (units
+    left at 0 are omitted) and, per step taken, why (its loss and FLOPs
+    cost)."""
+    if speed_up <= 1:
+        raise ValueError(f'speed_up = {speed_up}: must be > 1')
+    need = 1.0 - 1.0 / speed_up
+    curves: Dict[str, List[dict]] = {}
+    for p in sensitivity['points']:
+        curves.setdefault(p['unit'], []).append(p)
+    for unit in curves:
+        curves[unit].sort(key=lambda p: p['ratio'])
+    at = {u: -1 for u in curves}  # index of the chosen point, -1: unpruned
+    saved = 0.0
+    choices = []
+
+    def step_cost(unit: str) -> Optional[Tuple[float, dict]]:
+        i = at[unit]
+        if i + 1 >= len(curves[unit]):
+            return None
+        nxt = curves[unit][i + 1]
+        prev_loss = 0.0 if i < 0 else curves[unit][i]['loss_increase']
+        prev_saved = 0.0 if i < 0 else curves[unit][i]['flops_saved']
+        gain = nxt['flops_saved'] - prev_saved
+        if gain <= 1e-9:
+            return None  # saves nothing more (e.g. every layer kept)
+        # a loss that falls is no cost (clamped at 0)
+        return max(0.0, nxt['loss_increase'] - prev_loss) / gain, nxt
+
+    while saved < need:
+        options = [(c, u, p) for u in curves
+                   for c, p in [step_cost(u) or (None, None)]
+                   if c is not None]
+        if not options:
+            break
+        cost, unit, point = min(options, key=lambda o: o[0])
+        prev_saved = 0.0 if at[unit] < 0 else \
+            curves[unit][at[unit]]['flops_saved']
+        at[unit] += 1
+        saved += point['flops_saved'] - prev_saved
+        choices.append(dict(unit=unit, ratio=point['ratio'],
+                            loss_per_flops_saved=cost,
+                            loss_increase=point['loss_increase'],
+                            flops_saved=point['flops_saved'],
+                            total_flops_saved=saved))
+    ratios = {u: curves[u][i]['ratio'] for u, i in at.items() if i >= 0}
+    return ratios, choices
