@@ -336,12 +336,14 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), src)
     out = str(tmp_path / 'pruned')
     proc = run_tool(['tools/prune.py', cfg_path, src, '--method', 'lamp',
-                     '--speed-up', '1.5', '--round-to', '8', '--out', out])
+                     '--speed-up', '1.5', '--round-to', '8', '--out', out,
+                     '--no-latency'])
     assert 'lamp: params' in proc.stdout
     pruned = _load(osp.join(out, 'pruned.pth'))
     assert pruned['pruning']['done'] == [0]
     report = json.load(open(osp.join(out, 'pruning_results.json')))
     assert report['speed_up'] >= 1.5
+    assert report['latency_before'] is None  # --no-latency
     assert os.path.getsize(src) > os.path.getsize(osp.join(out,
                                                            'pruned.pth'))
     # a restore-only hook: test and finetune the pruned checkpoint

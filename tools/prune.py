@@ -82,6 +82,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         'of the training data (used by itself when the data is missing; '
         'not for gradient criteria)')
     parser.add_argument(
+        '--no-latency', action='store_true',
+        help='skip the latency before and after (an ONNX export and timing '
+        'of each model; FLOPs are still measured)')
+    parser.add_argument(
         '--random-init', action='store_true',
         help='re-initialise the pruned model\'s weights (the pruned '
         'architecture trained from scratch, for comparison)')
@@ -159,12 +163,16 @@ def main(argv=None) -> None:
     grads = ([next(batches) for _ in range(options.gradient_batches)]
              if pm.needs_gradients or options.allocation == 'sensitivity'
              else None)
-    latency_before = runtime_latencies(model, shape)
+    measure = (lambda m: None) if args.no_latency else \
+        (lambda m: runtime_latencies(m, shape))
+    latency_before = measure(model)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,
                          latency_fn=latency_measure(args.latency_runtime,
                                                     shape))
-    latency_after = runtime_latencies(model, shape)
+    latency_after = measure(model)
+    speed_ups = (latency_speed_ups(latency_before, latency_after)
+                 if latency_before else None)
     if args.random_init:
         model.init_weights()
 
@@ -173,11 +181,11 @@ def main(argv=None) -> None:
         round_to=args.round_to, input_shape=list(shape), device='cpu',
         traced_on=source,
         latency_before=latency_before, latency_after=latency_after,
-        latency_speed_ups=latency_speed_ups(latency_before, latency_after),
-        latency_ms_before=latency_before['torch']['median_ms'],
-        latency_ms_after=latency_after['torch']['median_ms'],
-        latency_speed_up=latency_speed_ups(latency_before,
-                                           latency_after)['torch'],
+        latency_speed_ups=speed_ups,
+        latency_ms_before=latency_before and
+        latency_before['torch']['median_ms'],
+        latency_ms_after=latency_after and latency_after['torch']['median_ms'],
+        latency_speed_up=speed_ups and speed_ups['torch'],
         events=[dict(iter=0, target=result.target, steps=result.steps,
                      target_reached=result.target_reached,
                      limit=result.limit, params=result.params_after,
@@ -203,13 +211,15 @@ def main(argv=None) -> None:
                         osp.join(out_dir, 'pruning_channels.png'),
                         title=f'{args.method}: {result.speed_up:.2f}x fewer '
                         'FLOPs')
+    lat = (latency_line(latency_before, latency_after) if latency_before
+           else 'not measured (--no-latency)')
     logger.info(
         f'{args.method}: params {result.params_before / 1e6:.3f}M -> '
         f'{result.params_after / 1e6:.3f}M, FLOPs '
         f'{result.flops_before / 1e9:.3f}G -> '
         f'{result.flops_after / 1e9:.3f}G ({result.speed_up:.2f}x) at '
         f'{shape[0]}x{shape[1]}, CPU latency '
-        f'{latency_line(latency_before, latency_after)}, '
+        f'{lat}, '
         f'{len(result.skipped)} layers kept (see skipped in the report); '
         f'traced on the {source}')
     if result.target_reached:
