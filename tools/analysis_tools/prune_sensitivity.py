@@ -27,8 +27,8 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown
-from mmprune.core.structured.sensitivity import (allocate_layer_ratios,
-                                                default_units, mean_loss,
+from mmprune.core.structured.sensitivity import (default_units,
+                                                fit_layer_ratios, mean_loss,
                                                 prune_sensitivity,
                                                 unit_label)
 from mmprune.apis.train_batches import train_batches
@@ -145,15 +145,21 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'{p["ratio"]:.2f} -> loss +{p["loss_increase"]:.3f} '
             f'({100 * p["flops_saved"]:.1f}% FLOPs)' for p in pts))
     if args.allocate is not None:
-        ratios, choices = allocate_layer_ratios(result, args.allocate)
-        trial = copy.deepcopy(model)
-        pruned = prune_model(trial, batches[0], args.method,
-                             layer_ratios=ratios, round_to=args.round_to,
-                             gradient_data=batches, flops_fn=flops)
-        reached = pruned.flops_before / pruned.flops_after
+
+        def prune_copy(ratios):
+            trial = copy.deepcopy(model)
+            result = prune_model(trial, batches[0], args.method,
+                                 layer_ratios=ratios, round_to=args.round_to,
+                                 gradient_data=batches, flops_fn=flops)
+            return trial, result.speed_up
+
+        # the same checked allocation as allocation='sensitivity'
+        ratios, choices, tries = fit_layer_ratios(
+            result, args.allocate, lambda r: prune_copy(r)[1])
+        trial, reached = prune_copy(ratios)
         result['allocation'] = dict(
             speed_up=args.allocate, layer_ratios=ratios, choices=choices,
-            measured_speed_up=reached,
+            tries=tries, measured_speed_up=reached,
             loss_increase=mean_loss(trial, batches) - result['base_loss'],
             target_reached=reached >= args.allocate * (1 - 1e-6))
         logger.info(
@@ -161,8 +167,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'measured {reached:.2f}x fewer FLOPs, loss +'
             f'{result["allocation"]["loss_increase"]:.3f}' +
             ('' if result['allocation']['target_reached'] else
-             ' (TARGET NOT REACHED: the measured savings do not add up '
-             'to it; add units or larger --ratios)'))
+             ' (TARGET NOT REACHED: the largest measured ratios are not '
+             'enough; add units or larger --ratios)'))
     out = args.out or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] +
         '_sensitivity')

@@ -404,7 +404,7 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
     save less than the sum of their savings alone (a stage's output
     channels are the next block's input), so the allocation is tried on a
     copy and, while it falls short, asked for the shortfall again."""
-    from .sensitivity import allocate_layer_ratios, prune_sensitivity
+    from .sensitivity import fit_layer_ratios, prune_sensitivity
     batches = list(gradient_data or [data])
     sensitivity = prune_sensitivity(
         model, batches, flops_fn, ratios=opts.sensitivity_ratios,
@@ -412,23 +412,15 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
         protected=opts.protected, progress=False)
     one_shot = opts.replace(speed_up=None, allocation='uniform',
                             strict_target=False)
-    target_saved = 1.0 - 1.0 / opts.speed_up
-    asked, ratios, choices, tries = target_saved, None, [], []
-    for _ in range(opts.max_steps):
-        new, why = allocate_layer_ratios(sensitivity, 1.0 / (1.0 - asked))
-        if new == ratios:
-            break  # every measured step is taken: nothing more to ask
-        ratios, choices = new, why
+
+    def speed_up_of(ratios: Dict[str, float]) -> float:
         trial = copy.deepcopy(model)
-        got = prune_model(trial, data, one_shot.replace(layer_ratios=ratios),
-                          gradient_data=gradient_data,
-                          flops_fn=flops_fn).speed_up
-        del trial
-        tries.append(dict(asked_flops_saved=asked, layer_ratios=ratios,
-                          speed_up=got))
-        if got >= opts.speed_up:
-            break
-        asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))
+        return prune_model(trial, data, one_shot.replace(layer_ratios=ratios),
+                           gradient_data=gradient_data,
+                           flops_fn=flops_fn).speed_up
+
+    ratios, choices, tries = fit_layer_ratios(sensitivity, opts.speed_up,
+                                              speed_up_of, opts.max_steps)
     result = prune_model(model, data, one_shot.replace(layer_ratios=ratios),
                          gradient_data=gradient_data, flops_fn=flops_fn)
     result.target = {k: v for k, v in opts.target.items()

@@ -164,3 +164,32 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float
                             total_flops_saved=saved))
     ratios = {u: curves[u][i]['ratio'] for u, i in at.items() if i >= 0}
     return ratios, choices
+
+
+def fit_layer_ratios(sensitivity: dict, speed_up: float,
+                     speed_up_of: Callable[[Dict[str, float]], float],
+                     max_tries: int = 20
+                     ) -> Tuple[Dict[str, float], List[dict], List[dict]]:
+    """:func:`allocate_layer_ratios`, checked: blocks pruned together save
+    less than their savings alone add up to (a stage's output channels are
+    the next block's input), so each allocation's real speed-up is measured
+    by ``speed_up_of(layer_ratios)`` (pruning a copy) and, while it falls
+    short, the allocation is asked again for the shortfall.
+
+    Returns ``(layer_ratios, choices, tries)``: the last allocation, why
+    each of its steps was taken, and every try with its measured speed-up.
+    """
+    target_saved = 1.0 - 1.0 / speed_up
+    asked, ratios, choices, tries = target_saved, None, [], []
+    for _ in range(max_tries):
+        new, why = allocate_layer_ratios(sensitivity, 1.0 / (1.0 - asked))
+        if new == ratios:
+            break  # every measured step is taken: nothing more to ask
+        ratios, choices = new, why
+        got = speed_up_of(ratios)
+        tries.append(dict(asked_flops_saved=asked, layer_ratios=ratios,
+                          speed_up=got))
+        if got >= speed_up:
+            break
+        asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))
+    return ratios, choices, tries
