@@ -31,3 +31,8 @@ TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['mmprune.datasets'],
     scope='mmprune')
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmprune')
+# mmengine has no root registry of importance criteria to be a child of;
+# this one is an mmengine Registry all the same (build, scopes, locations)
+CRITERIA = Registry(
+    'importance criterion', locations=['mmprune.core.criteria'],
+    scope='mmprune')

@@ -19,7 +19,7 @@ from mmprune.apis.train_batches import tracing_batch
 from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.core.structured.sparse_regularizer import SparseRegularizer
+from mmprune.core.structured.sparse_training import SparseRegularizer
 from mmprune.engine import StructuredPruningHook
 
 from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg

@@ -17,7 +17,7 @@ from mmprune.apis.weight_inheritance import (build_model_from,
                                              inherit_from_checkpoint,
                                              load_checkpoint_file)
 from mmprune.core.checkpoint_reader import check_checkpoint_path
-from mmprune.core.importance import WEIGHT_IMPORTANCES
+from mmprune.core.inheritance import weight_criteria
 from mmprune.utils import (dump_json_atomic, read_config,
                            save_checkpoint_atomic)
 
@@ -32,8 +32,10 @@ def parse_args() -> argparse.Namespace:
         '--source-config',
         help='config of the checkpoint\'s model (default: the one saved in '
         'the checkpoint)')
-    parser.add_argument('--importance', default='l1',
-                        choices=WEIGHT_IMPORTANCES)
+    parser.add_argument(
+        '--importance', default='l1',
+        choices=weight_criteria(),
+        help='the criterion ranking channels from the weights')
     parser.add_argument(
         '--strict-false', action='store_true',
         help='for comparison only: load the checkpoint with '

@@ -13,6 +13,7 @@ data on disk, data-free criteria trace on a synthetic batch in the model's
 own format.
 """
 import argparse
+import dataclasses
 import os
 import os.path as osp
 
@@ -21,19 +22,20 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.analysis import module_breakdown, plot_layer_channels
-from mmprune.analysis.latency import (latency_line, latency_measure,
-                                      latency_speed_ups, runtime_latencies)
+from mmprune.analysis import module_breakdown
+from mmprune.analysis.latency import latency_measure, runtime_latencies
+from mmprune.analysis.pruning_report import PruningReport
 from mmprune.apis.train_batches import batches_or_synthetic
 from mmprune.apis.weight_inheritance import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
                                             read_checkpoint, state_dict_of)
+from mmprune.core.criteria import criteria_with
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
-                                     get_pruning_method, prune_model)
+                                     prune_model)
+from mmprune.core.structured.prune import layer_widths
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.utils import (dump_json_atomic, read_config,
-                           save_checkpoint_atomic)
+from mmprune.utils import read_config, save_checkpoint_atomic
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'with weights_only=True, never modified)')
     parser.add_argument('--method', default='l1',
                         choices=sorted(PRUNING_METHODS))
+    parser.add_argument('--importance', choices=criteria_with('channel'),
+                        help='the criterion ranking channels instead of '
+                        "the method's")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument('--ratio', type=float,
                         help='share of channels removed, in [0, 1)')
@@ -98,19 +103,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 def check_args(args: argparse.Namespace) -> PruningOptions:
     """Every option that can be checked without the model, before any
     file is read: the pruning options, the shape, the output folder."""
-    options = PruningOptions(
-        method=args.method, ratio=args.ratio, speed_up=args.speed_up,
-        latency_speed_up=args.latency_speed_up,
-        latency_runtime=args.latency_runtime, round_to=args.round_to, max_layer_ratio=args.max_layer_ratio,
-        max_steps=args.max_steps, ignored=args.ignored,
-        global_pruning=args.global_pruning,
-        gradient_batches=args.gradient_batches,
-        strict_target=args.strict_target, allocation=args.allocation)
+    # the flags named as PruningOptions fields are its options, checked
+    # there (one place for the hook, prune_model and this tool)
+    fields = {f.name for f in dataclasses.fields(PruningOptions)}
+    options = PruningOptions.from_dict(
+        {k: v for k, v in vars(args).items() if k in fields})
     if args.input_shape is not None and min(args.input_shape) < 1:
         raise ValueError(f'--input-shape {args.input_shape[0]} '
                          f'{args.input_shape[1]}: H and W must be positive')
-    if args.synthetic_batch and \
-            get_pruning_method(args.method).needs_gradients:
+    if args.synthetic_batch and options.criterion.needs_gradients:
         raise ValueError(f'--synthetic-batch with --method {args.method}: '
                          'a gradient criterion ranks channels by the loss '
                          'on real training data, not on a synthetic batch')
@@ -139,10 +140,10 @@ def main(argv=None) -> None:
 
     model = build_model_from(cfg)
     options.check_model(model)
-    pm = get_pruning_method(args.method)
+    needs_gradients = options.criterion.needs_gradients
     batches, source = batches_or_synthetic(
         cfg, model, args.synthetic_batch, args.input_shape,
-        needs_real_data=pm.needs_gradients,
+        needs_real_data=needs_gradients,
         what=f'tools/prune.py --method {args.method}')
     data = next(batches)
     earlier = PrunedStructure.from_checkpoint(
@@ -161,43 +162,31 @@ def main(argv=None) -> None:
         return module_breakdown(m, shape).total_flops
 
     grads = ([next(batches) for _ in range(options.gradient_batches)]
-             if pm.needs_gradients or options.allocation == 'sensitivity'
+             if needs_gradients or options.allocation == 'sensitivity'
              else None)
     measure = (lambda m: None) if args.no_latency else \
         (lambda m: runtime_latencies(m, shape))
-    latency_before = measure(model)
+    report = PruningReport.start(
+        model, shape, flops(model), measure(model), config=args.config,
+        checkpoint=args.checkpoint, traced_on=source, method=args.method,
+        target=options.target, round_to=args.round_to)
+    widths = layer_widths(model)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,
                          latency_fn=latency_measure(args.latency_runtime,
                                                     shape))
-    latency_after = measure(model)
-    speed_ups = (latency_speed_ups(latency_before, latency_after)
-                 if latency_before else None)
+    report.add_prune_point(0, result.target, result, model, widths,
+                           result.flops_after, measure(model),
+                           lambda r: result.target_reached)
     if args.random_init:
         model.init_weights()
 
-    report = dict(
-        config=args.config, checkpoint=args.checkpoint, **result.to_dict(),
-        round_to=args.round_to, input_shape=list(shape), device='cpu',
-        traced_on=source,
-        latency_before=latency_before, latency_after=latency_after,
-        latency_speed_ups=speed_ups,
-        latency_ms_before=latency_before and
-        latency_before['torch']['median_ms'],
-        latency_ms_after=latency_after and latency_after['torch']['median_ms'],
-        latency_speed_up=speed_ups and speed_ups['torch'],
-        events=[dict(iter=0, target=result.target, steps=result.steps,
-                     target_reached=result.target_reached,
-                     limit=result.limit, params=result.params_after,
-                     flops=result.flops_after)])
     structure = PrunedStructure(
         # done=[0]: a config pruning one shot at iteration 0 finetunes
         # this checkpoint without pruning it again
         history=(earlier.history if earlier else []) + result.history,
-        done=[0], method=args.method, report=report,
-        widths=(earlier.widths if earlier and earlier.widths else
-                {r['name']: (r['in_before'], r['out_before'])
-                 for r in result.layers}))
+        done=[0], method=args.method, report=report.to_dict(),
+        widths=earlier.widths if earlier and earlier.widths else widths)
     ckpt = dict(state_dict=model.state_dict(),
                 meta=dict(cfg=cfg.pretty_text, pruned_from=args.checkpoint,
                           random_init=args.random_init))
@@ -206,28 +195,13 @@ def main(argv=None) -> None:
     os.makedirs(out_dir, exist_ok=True)
     out = osp.join(out_dir, 'pruned.pth')
     save_checkpoint_atomic(ckpt, out)
-    dump_json_atomic(report, osp.join(out_dir, 'pruning_results.json'))
-    plot_layer_channels(result.layers,
-                        osp.join(out_dir, 'pruning_channels.png'),
-                        title=f'{args.method}: {result.speed_up:.2f}x fewer '
-                        'FLOPs')
-    lat = (latency_line(latency_before, latency_after) if latency_before
-           else 'not measured (--no-latency)')
-    logger.info(
-        f'{args.method}: params {result.params_before / 1e6:.3f}M -> '
-        f'{result.params_after / 1e6:.3f}M, FLOPs '
-        f'{result.flops_before / 1e9:.3f}G -> '
-        f'{result.flops_after / 1e9:.3f}G ({result.speed_up:.2f}x) at '
-        f'{shape[0]}x{shape[1]}, CPU latency '
-        f'{lat}, '
-        f'{len(result.skipped)} layers kept (see skipped in the report); '
-        f'traced on the {source}')
+    report_path = report.write(out_dir)
+    logger.info(report.summary(args.method) + f'; traced on the {source}')
     if result.target_reached:
         logger.info(result.target_line())
     else:
         logger.warning(result.target_line())
-    logger.info(f'wrote {out} and '
-                f'{osp.join(out_dir, "pruning_results.json")}')
+    logger.info(f'wrote {out} and {report_path}')
 
 
 if __name__ == '__main__':

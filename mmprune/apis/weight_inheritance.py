@@ -1,6 +1,6 @@
 """Weight inheritance from a checkpoint, for configs: shared by
 ``WeightInheritanceHook`` and ``tools/inherit_weights.py``."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch.nn as nn
 from mmengine.config import Config
@@ -41,7 +41,8 @@ def inherit_from_checkpoint(target: nn.Module,
                             target_cfg: Config,
                             checkpoint: str,
                             source_config: Optional[str] = None,
-                            importance: str = 'l1') -> InheritanceReport:
+                            importance: Union[str, dict] = 'l1'
+                            ) -> InheritanceReport:
     """Fill ``target`` (built from ``target_cfg``) from ``checkpoint`` of a
     wider model; see :func:`mmprune.core.inheritance.inherit_weights`."""
     state, meta = read_state_dict(checkpoint, 'weight inheritance: '

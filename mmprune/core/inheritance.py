@@ -12,14 +12,14 @@ without saying why.
 """
 import copy
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .concat_branches import branch_producers
-from .importance import build_weight_importance, member_importance
+from .criteria import Criterion, build_criterion, criteria_with
 from .layer_pruners import member_channels, prune_member, pruner_for
 from .tracing import build_dependency_graph
 
@@ -161,11 +161,30 @@ def _kept_channels(graph, group, names, target_modules, scores, total: int,
     return sorted(torch.argsort(scores, descending=True)[:kept_n].tolist())
 
 
+def weight_criterion(importance: Union[str, dict, Criterion]) -> Criterion:
+    """The criterion for weight inheritance: it must rank channels from
+    the trained weights alone (no gradients, no chance)."""
+    criterion = build_criterion(importance, 'channel')
+    if not criterion.ranks_from_weights:
+        raise ValueError(
+            f'importance {criterion.short_name!r} does not rank channels '
+            f'from the weights alone; weight inheritance takes one of '
+            f'{", ".join(weight_criteria())}')
+    return criterion
+
+
+def weight_criteria() -> List[str]:
+    """Short names of the criteria weight inheritance takes."""
+    return [n for n in criteria_with('channel')
+            if build_criterion(n).ranks_from_weights]
+
+
 def inherit_weights(source: nn.Module,
                     source_state: dict,
                     target: nn.Module,
                     data: dict,
-                    importance: str = 'l1') -> InheritanceReport:
+                    importance: Union[str, dict, Criterion] = 'l1'
+                    ) -> InheritanceReport:
     """Copy the most important channels of ``source`` (loaded from
     ``source_state``) into ``target`` in place.
 
@@ -177,11 +196,17 @@ def inherit_weights(source: nn.Module,
             overwritten, the others keep their initialisation.
         data: one preprocessed training batch, to trace the source through
             its loss.
-        importance: ``l1`` (default), ``l2`` or ``bn_scale``.
+        importance: a criterion that ranks channels from the weights alone
+            (``l1``, the default, ``l2``, ``lamp``, ``bn_scale``; see
+            ``mmprune.core.criteria``).
     """
-    scorer = build_weight_importance(importance)
-    # bn_scale ranks only groups that hold a BatchNorm; the others by L1
-    fallback = build_weight_importance('l1')
+    criterion = weight_criterion(importance)
+    scorer = criterion.channel_importance()
+    # bn_scale ranks only groups that hold a BatchNorm (and internal
+    # groups have no BatchNorm): those are ranked by L1
+    fallback = build_criterion('l1')
+    member_criterion = criterion if criterion.short_name in \
+        criteria_with('internal-group') else fallback
     check_same_architecture(source, target)
     # trace with the source's own weights loaded: the graph does not depend
     # on them, the importances do
@@ -189,7 +214,7 @@ def inherit_weights(source: nn.Module,
     source = copy.deepcopy(source)
     graph = build_dependency_graph(source, data)
     target_modules = dict(target.named_modules())
-    report = InheritanceReport(importance=importance)
+    report = InheritanceReport(importance=criterion.short_name)
     fresh_reasons: Dict[str, str] = {}
 
     # 1) decide every group's kept channels on the unpruned source
@@ -230,7 +255,7 @@ def inherit_weights(source: nn.Module,
             continue
         scores = scorer(group)
         if scores is None:
-            scores = fallback(group)
+            scores = fallback.channel_importance()(group)
         kept = _kept_channels(graph, group, names, target_modules, scores,
                               total, kept_n)
         removed = sorted(set(range(total)) - set(kept))
@@ -250,8 +275,7 @@ def inherit_weights(source: nn.Module,
             kept_n = member_channels(target_modules[name], igroup.members[0])
             if kept_n >= total:
                 continue
-            p = 2 if importance == 'l2' else 1
-            scores = member_importance(module, igroup.members, p)
+            scores = member_criterion.member_scores(module, igroup.members)
             kept = sorted(
                 torch.argsort(scores, descending=True)[:kept_n].tolist())
             removed = sorted(set(range(total)) - set(kept))

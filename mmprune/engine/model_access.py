@@ -1,4 +1,6 @@
 """Which module a hook acts on."""
+from typing import Optional
+
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
@@ -16,3 +18,9 @@ def student_model(model: nn.Module) -> nn.Module:
     teacher or the distillation adapters)."""
     model = unwrapped(model)
     return model.student if isinstance(model, Distiller) else model
+
+
+def distiller_of(model: nn.Module) -> Optional[Distiller]:
+    """The ``Distiller`` the runner trains, or None."""
+    model = unwrapped(model)
+    return model if isinstance(model, Distiller) else None

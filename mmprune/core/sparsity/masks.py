@@ -4,41 +4,42 @@ Torch-Pruning prunes whole channels; its importances rank groups, not
 single weights, so element masks are computed here.
 """
 from collections import defaultdict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
 
+from ..criteria import Criterion, build_criterion
 from .plan import SparsityPlan, SparsityTarget
 
-SPARSITY_IMPORTANCES = ('l1', 'l2', 'l1+l2')
 SPARSITY_SCOPES = ('per_layer', 'global')
 
 Masks = Dict[str, torch.Tensor]  # parameter name -> bool, True = kept
 
 
-def element_importance(weight: torch.Tensor, importance: str,
+def sparsity_criterion(importance: Union[str, dict, Criterion] = 'l1',
+                       l1_weight: float = 0.7) -> Criterion:
+    """The criterion scoring single weights: a short name (``l1``, ``l2``,
+    ``l1+l2`` with ``l1_weight``), a ``dict(type=...)`` or an instance of
+    ``mmprune.core.criteria``."""
+    if importance == 'l1+l2':
+        importance = dict(type='l1+l2', l1_weight=l1_weight)
+    return build_criterion(importance, 'element')
+
+
+def element_importance(weight: torch.Tensor,
+                       importance: Union[str, dict, Criterion],
                        l1_weight: float = 0.7,
                        normalize: bool = False) -> torch.Tensor:
     """Score of every element. All three criteria are monotone in |w|, so
     inside one layer they keep the same weights; they differ when layers
     compete in global ranking, where each layer's scores are divided by
     their mean (``normalize``) so a layer's overall scale does not decide
-    its share. ``l1+l2`` mixes the two normalised scores as the module-aware sparsity ratios do
-    (``l1_weight`` * L1 + (1 - ``l1_weight``) * L2)."""
-    if importance not in SPARSITY_IMPORTANCES:
-        raise ValueError(f'importance {importance!r} is not one of '
-                         f'{", ".join(SPARSITY_IMPORTANCES)}')
-    a = weight.detach().abs().float()
-    l1, l2 = a, a * a
-    if normalize or importance == 'l1+l2':
-        l1 = l1 / l1.mean().clamp_min(1e-12)
-        l2 = l2 / l2.mean().clamp_min(1e-12)
-    if importance == 'l1':
-        return l1
-    if importance == 'l2':
-        return l2
-    return l1_weight * l1 + (1.0 - l1_weight) * l2
+    its share. ``l1+l2`` mixes the two normalised scores as the
+    module-aware sparsity ratios do (``l1_weight`` * L1 + (1 -
+    ``l1_weight``) * L2)."""
+    return sparsity_criterion(importance, l1_weight).element_scores(
+        weight, normalize)
 
 
 def semi_structured_mask(weight: torch.Tensor) -> torch.Tensor:
@@ -67,7 +68,7 @@ def _prune_lowest(scores: torch.Tensor, k: int) -> torch.Tensor:
 def compute_masks(model: nn.Module,
                   plan: SparsityPlan,
                   fraction: float,
-                  importance: str = 'l1',
+                  importance: Union[str, dict, Criterion] = 'l1',
                   scope: str = 'per_layer',
                   l1_weight: float = 0.7,
                   previous: Optional[Masks] = None) -> Masks:
@@ -79,6 +80,7 @@ def compute_masks(model: nn.Module,
     if scope not in SPARSITY_SCOPES:
         raise ValueError(f'scope {scope!r} is not one of '
                          f'{", ".join(SPARSITY_SCOPES)}')
+    criterion = sparsity_criterion(importance, l1_weight)
     params = dict(model.named_parameters())
     previous = previous or {}
     masks: Masks = {}
@@ -93,8 +95,8 @@ def compute_masks(model: nn.Module,
     for members in groups.values():
         scores = []
         for t in members:
-            s = element_importance(params[t.name], importance, l1_weight,
-                                   normalize=scope == 'global').flatten()
+            s = criterion.element_scores(
+                params[t.name], normalize=scope == 'global').flatten()
             if t.name in previous:  # already pruned: rank lowest
                 s = s.masked_fill(~previous[t.name].flatten(), -1.0)
             scores.append(s)

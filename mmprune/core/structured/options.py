@@ -9,10 +9,11 @@ any channel is touched.
 """
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch.nn as nn
 
+from ..criteria import Criterion, build_criterion
 from ..module_patterns import check_pattern, matching_modules
 from .methods import PRUNING_METHODS, get_pruning_method
 
@@ -56,8 +57,13 @@ class PruningOptions:
     """What to prune and how far.
 
     Args:
-        method: a criterion of ``PRUNING_METHODS`` (``l1``, ``group_taylor``
-            ...).
+        method: one of ``PRUNING_METHODS`` (``l1``, ``group_taylor``
+            ...): a criterion, and for the sparse-training methods a
+            penalty before pruning.
+        importance: the criterion ranking channels instead of the
+            method's: a short name (``'l1'``) or ``dict(type='L1')`` of
+            ``mmprune.core.criteria``, the names weight inheritance and
+            sparsity take too.
         ratio: share of channels removed from every prunable group (global
             when ``global_pruning``).
         speed_up: a FLOPs reduction factor instead of a ratio, reached in
@@ -87,6 +93,7 @@ class PruningOptions:
             ``allocation='sensitivity'`` (and the ratios it can be given).
     """
     method: str = 'l1'
+    importance: Optional[Union[str, dict]] = None
     ratio: Optional[float] = None
     speed_up: Optional[float] = None
     latency_speed_up: Optional[float] = None
@@ -135,6 +142,7 @@ class PruningOptions:
         if not isinstance(self.method, str) or \
                 self.method not in PRUNING_METHODS:
             get_pruning_method(str(self.method))  # the error lists them
+        self.criterion  # an unknown or channel-less criterion fails here
         if self.ratio is not None or self.speed_up is not None or \
                 self.latency_speed_up is not None:
             check_target(self.ratio, self.speed_up, self.latency_speed_up)
@@ -175,12 +183,19 @@ class PruningOptions:
                              'integer >= 1')
         if not (_is_int(self.gradient_batches)
                 and self.gradient_batches >= 1):
-            needs = get_pruning_method(self.method).needs_gradients
+            needs = self.criterion.needs_gradients
             raise ValueError(
                 f'gradient_batches = {self.gradient_batches}: must be an '
                 'integer >= 1' + (
                     f' ({self.method!r} ranks channels by loss gradients '
                     'and needs training batches)' if needs else ''))
+
+    @property
+    def criterion(self) -> Criterion:
+        """The criterion that ranks channels."""
+        if self.importance is None:
+            return get_pruning_method(self.method).build_criterion()
+        return build_criterion(self.importance, 'channel')
 
     def check_model(self, model: nn.Module) -> None:
         """Every pattern must match a module of ``model``."""

@@ -16,7 +16,6 @@ from ..module_patterns import (DEFAULT_PROTECTED, check_pattern,
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers)
 from .guarded_graph import guarded_graphs
-from .methods import get_pruning_method
 from .model_check import (remove_breaking_groups, restore_modules,
                           run_error, snapshot_modules)
 from .options import PRUNABLE, PruningOptions
@@ -234,9 +233,9 @@ def build_pruner(pruner_cls: type, model: nn.Module, data: dict,
             forward_fn=forward_fn, **kwargs)
 
 
-def _accumulate_gradients(model, method, importance, batches) -> None:
+def _accumulate_gradients(model, criterion, importance, batches) -> None:
     model.zero_grad()
-    if method.per_sample_gradients:
+    if criterion.per_sample_gradients:
         importance.zero_grad()
         for data in batches:
             for i in range(len(data['data_samples'])):
@@ -278,7 +277,7 @@ def prune_model(model: nn.Module,
     opts = method if isinstance(method, PruningOptions) else \
         PruningOptions(method=method, **options)
     opts.require_target()
-    pm = get_pruning_method(opts.method)
+    criterion = opts.criterion
     if opts.speed_up is not None and flops_fn is None:
         raise ValueError('speed_up needs flops_fn to measure FLOPs')
     if opts.latency_speed_up is not None and latency_fn is None:
@@ -316,7 +315,7 @@ def prune_model(model: nn.Module,
     # decide when the target is met
     reference = copy.deepcopy(model) if opts.latency_speed_up is not None \
         else None
-    importance = pm.importance()
+    importance = criterion.channel_importance()
     steps = opts.max_steps if stepped else 1
     pruner = build_pruner(
         SegmentAwarePruner, model, data, importance,
@@ -335,9 +334,9 @@ def prune_model(model: nn.Module,
                             reason=STRUCTURE_REASON))
     unpruned = snapshot_modules(model.modules())
     for step in range(steps):
-        if pm.needs_gradients:
+        if criterion.needs_gradients:
             model.train()
-            _accumulate_gradients(model, pm, importance,
+            _accumulate_gradients(model, criterion, importance,
                                   gradient_data or [data])
         _prune_step(pruner, names, skipped)
         result.steps = step + 1
@@ -408,7 +407,8 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
     batches = list(gradient_data or [data])
     sensitivity = prune_sensitivity(
         model, batches, flops_fn, ratios=opts.sensitivity_ratios,
-        method=opts.method, round_to=opts.round_to, ignored=opts.ignored,
+        method=opts.method, importance=opts.importance,
+        round_to=opts.round_to, ignored=opts.ignored,
         protected=opts.protected, progress=False)
     one_shot = opts.replace(speed_up=None, allocation='uniform',
                             strict_target=False)

@@ -11,7 +11,7 @@ measured), its gain the FLOPs it saves.
 """
 import copy
 import re
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -70,7 +70,9 @@ def prune_sensitivity(model: nn.Module,
                       round_to: Optional[int] = 8,
                       ignored: Sequence[str] = (),
                       protected: Optional[Sequence[str]] = None,
-                      progress: bool = True) -> dict:
+                      progress: bool = True,
+                      importance: Optional[Union[str, dict]] = None
+                      ) -> dict:
     """Prune each unit alone at each ratio (on copies; ``model`` is left
     as it is) and measure the loss increase and FLOPs saved.
 
@@ -89,6 +91,7 @@ def prune_sensitivity(model: nn.Module,
         for ratio in ratios:
             trial = copy.deepcopy(model)
             result = prune_model(trial, batches[0], method,
+                                 importance=importance,
                                  layer_ratios={unit: ratio},
                                  round_to=round_to, ignored=list(ignored),
                                  protected=protected,

@@ -1,18 +1,17 @@
 """``UnstructuredSparsityHook``: module-aware element sparsity during
 training, with masks that stay enforced and survive checkpoints."""
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.hooks import EMAHook, Hook
 
 from mmprune.analysis import measure_latency
-from mmprune.core.sparsity import (SPARSITY_IMPORTANCES, SPARSITY_SCOPES,
-                                   SparsityPlan, apply_masks,
-                                   check_masks_fit, compute_masks,
-                                   cubic_sparsity_fraction,
+from mmprune.core.sparsity import (SPARSITY_SCOPES, SparsityPlan,
+                                   apply_masks, check_masks_fit,
+                                   compute_masks, cubic_sparsity_fraction,
                                    is_sparsity_step, normalize_ratios,
-                                   resolve_sparsity_plan,
+                                   resolve_sparsity_plan, sparsity_criterion,
                                    sparsity_statistics, summary_lines)
 from mmprune.core.sparsity.plan import RatioSpec, check_pattern, check_ratio
 from mmprune.engine.model_access import student_model
@@ -33,8 +32,10 @@ class UnstructuredSparsityHook(Hook):
         default_ratio: the ratio of weights no pattern matches.
         protected: patterns left dense; None = the prediction layers of
             mmdet/mmrotate/mmseg heads (``DEFAULT_PROTECTED``).
-        importance: ``l1``, ``l2`` or ``l1+l2`` (``l1_weight`` * L1 +
-            (1 - ``l1_weight``) * L2, the module-aware recipe's 0.7/0.3).
+        importance: a criterion with element scores: ``l1``, ``l2`` or
+            ``l1+l2`` (``l1_weight`` * L1 + (1 - ``l1_weight``) * L2, the
+            module-aware recipe's 0.7/0.3), or ``dict(type=...)`` of
+            ``mmprune.core.criteria``.
         scope: ``per_layer`` (each weight meets its ratio) or ``global``
             (the weights one rule covers are ranked together and meet the
             ratio together).
@@ -59,7 +60,7 @@ class UnstructuredSparsityHook(Hook):
                  ratios: RatioSpec = None,
                  default_ratio: float = 0.0,
                  protected: Optional[Sequence[str]] = None,
-                 importance: str = 'l1',
+                 importance: Union[str, dict] = 'l1',
                  l1_weight: float = 0.7,
                  scope: str = 'per_layer',
                  start_iter: int = 0,
@@ -73,10 +74,10 @@ class UnstructuredSparsityHook(Hook):
         # when the runner builds its hooks, before any work.
         self.ratios = normalize_ratios(ratios)
         check_ratio(default_ratio, 'default_ratio')
-        if importance not in SPARSITY_IMPORTANCES:
-            raise ValueError(
-                f'UnstructuredSparsityHook: importance {importance!r} is not '
-                f'one of {", ".join(SPARSITY_IMPORTANCES)}')
+        try:
+            sparsity_criterion(importance, l1_weight)
+        except ValueError as e:
+            raise ValueError(f'UnstructuredSparsityHook: {e}') from None
         if scope not in SPARSITY_SCOPES:
             raise ValueError(
                 f'UnstructuredSparsityHook: scope {scope!r} is not one of '

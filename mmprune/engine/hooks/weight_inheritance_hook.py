@@ -1,14 +1,14 @@
 """``WeightInheritanceHook``: start a slimmed config from a wider trained
 checkpoint, keeping the most important channels of every coupled group."""
 import os.path as osp
-from typing import Optional
+from typing import Optional, Union
 
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
 from mmprune.apis.weight_inheritance import inherit_from_checkpoint
 from mmprune.core.checkpoint_reader import check_checkpoint_path
-from mmprune.core.importance import WEIGHT_IMPORTANCES
+from mmprune.core.inheritance import weight_criterion
 from mmprune.engine.model_access import student_model
 from mmprune.registry import HOOKS
 from mmprune.utils import dump_json_atomic
@@ -29,19 +29,22 @@ class WeightInheritanceHook(Hook):
         checkpoint: the wider model's checkpoint (never modified).
         source_config: the config of that model; by default the config
             mmengine saved inside the checkpoint.
-        importance: how channels are ranked: ``l1`` (default), ``l2`` or
-            ``bn_scale``.
+        importance: the criterion ranking channels from the weights:
+            ``l1`` (default), ``l2``, ``lamp``, ``bn_scale`` or
+            ``dict(type=...)`` of ``mmprune.core.criteria``.
     """
     priority = 'VERY_HIGH'
 
     def __init__(self,
                  checkpoint: str,
                  source_config: Optional[str] = None,
-                 importance: str = 'l1') -> None:
-        if importance not in WEIGHT_IMPORTANCES:
-            raise ValueError(
-                f'WeightInheritanceHook: importance "{importance}" is not '
-                f'one of {", ".join(WEIGHT_IMPORTANCES)}')
+                 importance: Union[str, dict] = 'l1') -> None:
+        try:
+            weight_criterion(importance)
+        except ValueError as e:
+            raise ValueError(f'WeightInheritanceHook: importance '
+                             f'"{importance}" cannot rank channels: {e}'
+                             ) from None
         self.checkpoint = checkpoint
         self.source_config = source_config
         self.importance = importance
