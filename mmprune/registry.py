@@ -36,3 +36,8 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmprune')
 CRITERIA = Registry(
     'importance criterion', locations=['mmprune.core.criteria'],
     scope='mmprune')
+# what mmprune knows of each family of OpenMMLab models (prediction layers,
+# shared RoI extractor, coupled config widths, task), one class per file in
+# mmprune/models/families
+MODEL_FAMILIES = Registry(
+    'model family', locations=['mmprune.models.families'], scope='mmprune')

@@ -1,13 +1,30 @@
+"""What many test modules share: the baseline configs, tiny loaders, the
+session's shapes data, running a tool as a user would. Test modules import
+from here, never from one another."""
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from typing import List
 
 import pytest
+import torch
+import torch.nn as nn
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+# the baseline configs on the shapes data
+RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
+ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
+                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
+SEGFORMER = osp.join(REPO, 'configs/segformer/'
+                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
+YOLOX = osp.join(REPO, 'configs/pruning/yolox/'
+                 'yolox_tiny_slim-3cycles-r8_4e_shapes.py')
+# the metric each library's stock evaluator prints
+METRICS = dict(mmdet='coco/bbox_mAP', mmrotate='dota/mAP', mmseg='mIoU')
 
 # Tiny data and loaders for every baseline: 4 training images, batch 2, so
 # one epoch is two iterations; 2 validation images.
@@ -56,3 +73,79 @@ def run_tool(args: List[str], timeout: int = 600,
             f'{" ".join(args)} failed ({proc.returncode}):\n'
             f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+def assert_evaluated(log: str, lib: str) -> None:
+    """The stock evaluator ran: it printed its metric, or (CocoMetric, when
+    a two-iteration RTMDet still outputs degenerate boxes only) its report
+    that there was nothing to score."""
+    metric = METRICS[lib]
+    assert re.search(re.escape(metric) + r': [-\d.]+', log) or (
+        lib == 'mmdet'
+        and 'The testing results of the whole dataset is empty' in log), \
+        log[-3000:]
+
+
+def load_checkpoint(path: str) -> dict:
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def state_shapes(model: nn.Module) -> dict:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+# a tiny LSKNet Oriented R-CNN for weight inheritance
+LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
+
+SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
+                   max_objects=3)
+
+LSK_TINY = {
+    'model.backbone.embed_dims': [16, 32, 48, 64],
+    'model.backbone.depths': [1, 1, 1, 1],
+    'model.backbone.mlp_ratios': [4, 4, 4, 4],
+    'model.neck.in_channels': [16, 32, 48, 64],
+    'model.roi_head.bbox_head.fc_out_channels': 64,
+    'train_dataloader.batch_size': 2,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'train_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=4),
+    'val_dataloader.batch_size': 2,
+    'val_dataloader.num_workers': 0,
+    'val_dataloader.persistent_workers': False,
+    'val_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
+    'test_dataloader.batch_size': 2,
+    'test_dataloader.num_workers': 0,
+    'test_dataloader.persistent_workers': False,
+    'test_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
+}
+
+
+def lsk_fpn(width: int) -> dict:
+    return {
+        'model.neck.out_channels': width,
+        'model.rpn_head.in_channels': width,
+        'model.rpn_head.feat_channels': width,
+        'model.roi_head.bbox_roi_extractor.out_channels': width,
+        'model.roi_head.bbox_head.in_channels': width,
+    }
+
+
+def lsk_tiny_cfg(base: str = LSK_SHAPES, **changes) -> Config:
+    """``base`` (an LSKNet Oriented R-CNN config) at tiny widths (FPN 32,
+    RoI fc 64) and data, then ``changes``."""
+    cfg = Config.fromfile(base)
+    cfg.merge_from_dict(dict(LSK_TINY, **lsk_fpn(32)))
+    cfg.merge_from_dict(changes)
+    return cfg
+
+
+def build_lsk(cfg: Config) -> nn.Module:
+    from mmengine.registry import init_default_scope
+
+    from mmprune.models.builder import build_model_from
+    init_default_scope('mmrotate')
+    torch.manual_seed(0)
+    model = build_model_from(cfg)
+    model.init_weights()
+    return model

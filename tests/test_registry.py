@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 
 import mmprune  # noqa: F401
 from mmprune import registry
-from mmprune.apis import check_mmprune_types
+from mmprune.engine.run_config import check_mmprune_types
 from mmprune.datasets import ShapesCocoDataset, ShapesSegDataset
 
 

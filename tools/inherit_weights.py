@@ -13,9 +13,9 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.apis.weight_inheritance import (build_model_from,
-                                             inherit_from_checkpoint,
-                                             load_checkpoint_file)
+from mmprune.engine.inheritance_from_checkpoint import (
+    inherit_from_checkpoint, load_checkpoint_file)
+from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.core.inheritance import weight_criteria
 from mmprune.utils import (dump_json_atomic, read_config,

@@ -25,8 +25,8 @@ import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure, runtime_latencies
 from mmprune.analysis.pruning_report import PruningReport
-from mmprune.apis.train_batches import batches_or_synthetic
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.datasets.train_batches import batches_or_synthetic
+from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
                                             read_checkpoint, state_dict_of)
 from mmprune.core.criteria import criteria_with

@@ -5,7 +5,7 @@ import os.path as osp
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmengine.evaluator import DumpResults
-from mmprune.apis import (add_custom_hook, add_run_args, build_runner,
+from mmprune.engine.run_config import (add_custom_hook, add_run_args, build_runner,
                           check_start_checkpoint, load_run_config,
                           prepare_cfg_for_run, set_show_dir)
 

@@ -6,7 +6,7 @@ the compatibility shims before the config pulls in mmrotate.
 import argparse
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.apis import (add_run_args, build_runner, check_start_checkpoint,
+from mmprune.engine.run_config import (add_run_args, build_runner, check_start_checkpoint,
                           load_run_config, prepare_cfg_for_run)
 
 

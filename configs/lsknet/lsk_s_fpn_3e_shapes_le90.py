@@ -3,9 +3,12 @@
 # in DOTA format, 128 px images, 3 epochs (about 25 minutes on 2 CPU
 # cores), so that it trains on CPU. The slimmed
 # shapes configs in configs/pruning/lsknet/ inherit this one.
-_base_ = './lsk_s_fpn_1x_dota_le90.py'
+_base_ = [
+    './lsk_s_fpn_1x_dota_le90.py',
+    '../_base_/datasets/shapes_dota.py'
+]
 
-classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
+classes = _base_.shapes_classes
 model = dict(
     backbone=dict(norm_cfg=dict(type='BN', requires_grad=True)),
     roi_head=dict(bbox_head=dict(num_classes=len(classes))),
@@ -16,66 +19,11 @@ model = dict(
         rpn=dict(nms_pre=1000, max_per_img=500),
         rcnn=dict(max_per_img=100)))
 
-# Data: synthetic shapes in DOTA format (rotated polygons in labelTxt),
-# generated on first use under $MMPRUNE_DATA (default: data/); the same
-# split as configs/oriented_rcnn/oriented-rcnn-le90_r18_fpn_4e_shapes.py.
-# (Repeated rather than shared: the model must come from
-# lsk_s_fpn_1x_dota_le90.py, and mmengine refuses a second base that
-# defines the same dataloader keys.)
-dataset_type = 'mmprune.ShapesDOTADataset'
-data_root = '{{$MMPRUNE_DATA:data}}/shapes_dota_128/'
-img_scale = (128, 128)
-shapes = dict(img_size=128, min_object_size=20, max_object_size=64,
-              classes=classes)
-train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(
-        type='mmdet.RandomFlip',
-        prob=0.75,
-        direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='mmdet.PackDetInputs')
-]
-val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=None,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'train/',
-        shapes=dict(shapes, num_images=800, split='train', seed=0),
-        filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'val/',
-        shapes=dict(shapes, num_images=100, split='val', seed=0),
-        test_mode=True,
-        pipeline=val_pipeline))
+# Data: the synthetic shapes set (../_base_/datasets/shapes_dota.py).
+train_dataloader = _base_.shapes_train_dataloader
+val_dataloader = _base_.shapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='DOTAMetric', metric='mAP')
+val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator
 
 max_epochs = 3

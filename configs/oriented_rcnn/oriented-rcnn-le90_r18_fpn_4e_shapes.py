@@ -1,10 +1,13 @@
 # Oriented R-CNN (mmrotate model zoo) with a light ResNet-18 FPN, random
 # init, on synthetic shapes in DOTA format: the rotated-detection baseline.
 # 4 epochs (step at 3) take about 12 minutes on 2 CPU cores.
-_base_ = 'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py'
+_base_ = [
+    'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py',
+    '../_base_/datasets/shapes_dota.py'
+]
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 
-classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
+classes = _base_.shapes_classes
 model = dict(
     backbone=dict(
         depth=18,
@@ -25,63 +28,11 @@ model = dict(
         rpn=dict(nms_pre=1000, max_per_img=500),
         rcnn=dict(max_per_img=100)))
 
-# Data: synthetic shapes in DOTA format (rotated polygons in labelTxt),
-# generated on first use under $MMPRUNE_DATA (default: data/).
-dataset_type = 'mmprune.ShapesDOTADataset'
-data_root = '{{$MMPRUNE_DATA:data}}/shapes_dota_128/'
-img_scale = (128, 128)
-# small images keep a step cheap on CPU; objects span 20-64 px
-shapes = dict(img_size=128, min_object_size=20, max_object_size=64,
-              classes=classes)
-train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(
-        type='mmdet.RandomFlip',
-        prob=0.75,
-        direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='mmdet.PackDetInputs')
-]
-val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=None,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'train/',
-        shapes=dict(shapes, num_images=800, split='train', seed=0),
-        filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'val/',
-        shapes=dict(shapes, num_images=100, split='val', seed=0),
-        test_mode=True,
-        pipeline=val_pipeline))
+# Data: the synthetic shapes set (../_base_/datasets/shapes_dota.py).
+train_dataloader = _base_.shapes_train_dataloader
+val_dataloader = _base_.shapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='DOTAMetric', metric='mAP')
+val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator
 
 max_epochs = 4

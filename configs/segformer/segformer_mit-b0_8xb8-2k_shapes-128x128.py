@@ -1,10 +1,13 @@
 # SegFormer-b0 (mmseg model zoo), random init, on synthetic shapes with PNG
 # label maps: the segmentation baseline that trains on 2 CPU cores in about
 # 10 minutes.
-_base_ = 'mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py'
+_base_ = [
+    'mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
+    '../_base_/datasets/shapes_seg.py'
+]
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 
-classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
+classes = _base_.shapes_classes
 crop_size = (128, 128)
 data_preprocessor = dict(size=crop_size)
 model = dict(
@@ -12,47 +15,11 @@ model = dict(
     backbone=dict(init_cfg=None),  # random init: nothing is downloaded
     decode_head=dict(num_classes=len(classes) + 1))  # + background
 
-# Data: synthetic shapes, images + PNG label maps (0 = background),
-# generated on first use under $MMPRUNE_DATA (default: data/).
-dataset_type = 'mmprune.ShapesSegDataset'
-data_root = '{{$MMPRUNE_DATA:data}}/shapes_seg_128/'
-shapes = dict(img_size=128, min_object_size=16, max_object_size=56,
-              classes=classes)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'train/',
-        shapes=dict(shapes, num_images=1000, split='train', seed=0),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'val/',
-        shapes=dict(shapes, num_images=100, split='val', seed=0),
-        pipeline=test_pipeline))
+# Data: the synthetic shapes set (../_base_/datasets/shapes_seg.py).
+train_dataloader = _base_.shapes_train_dataloader
+val_dataloader = _base_.shapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator
 
 max_iters = 2000

@@ -12,8 +12,9 @@ custom_hooks = [
          update_buffers=True, priority=49),
     dict(
         type='mmprune.UnstructuredSparsityHook',
-        # first match wins: CSPNeXt's stem is the most sensitive (seed:
-        # 4% for its most important module), attention 12%, depthwise
+        # first match wins: CSPNeXt's stem is the most sensitive (the
+        # module-aware ratios give their most important module 4%),
+        # attention 12%, depthwise
         # separable convs 15%, the remaining CSP block convs 6%, the neck
         # 10%; every other conv 22%; heads protected (the default).
         ratios=[

@@ -2,9 +2,9 @@
 from .channel_plot import plot_layer_channels
 from .latency import measure_latency
 from .module_breakdown import (ModuleBreakdown, compare_breakdowns,
-                               module_breakdown, synthetic_batch)
+                               module_breakdown)
 
 __all__ = [
     'ModuleBreakdown', 'compare_breakdowns', 'measure_latency',
-    'module_breakdown', 'plot_layer_channels', 'synthetic_batch'
+    'module_breakdown', 'plot_layer_channels'
 ]

@@ -9,7 +9,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from .module_breakdown import synthetic_batch
+from mmprune.datasets.synthetic_batch import synthetic_test_batch
 
 
 @dataclass
@@ -75,7 +75,7 @@ def tensor_mode_latency(model: nn.Module,
     was_training = model.training
     model.eval()
     try:
-        data = synthetic_batch(model, *input_shape)
+        data = synthetic_test_batch(model, *input_shape)
         device = next(model.parameters()).device
         inputs = data['inputs'].to(device)
         return time_calls(

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from .latency import random_feed
-from .module_breakdown import synthetic_batch
+from mmprune.datasets.synthetic_batch import synthetic_test_batch
 
 REST = 'post-processing and the rest'
 
@@ -95,7 +95,7 @@ def torch_latency_breakdown(model: nn.Module,
 
         handles += [modules[part].register_forward_pre_hook(pre),
                     modules[part].register_forward_hook(post)]
-    data = synthetic_batch(model, *input_shape)
+    data = synthetic_test_batch(model, *input_shape)
     try:
         for i in range(warmup + runs):
             current.clear()

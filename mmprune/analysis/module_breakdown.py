@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 
+from mmprune.datasets.synthetic_batch import synthetic_test_batch
+
 
 @dataclass
 class ModuleBreakdown:
@@ -41,33 +43,6 @@ class ModuleBreakdown:
         ]
 
 
-def synthetic_batch(model: nn.Module, height: int, width: int) -> dict:
-    """One random image with the meta a detector or segmentor reads,
-    through the model's data preprocessor."""
-    image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8)
-    meta = dict(img_shape=(height, width), ori_shape=(height, width),
-                pad_shape=(height, width), scale_factor=(1.0, 1.0),
-                batch_input_shape=(height, width))
-    try:
-        from mmseg.models.segmentors import BaseSegmentor
-        is_seg = isinstance(model, BaseSegmentor)
-    except ImportError:  # pragma: no cover - mmseg is in the stack
-        is_seg = False
-    if is_seg:
-        from mmseg.structures import SegDataSample
-        sample = SegDataSample(metainfo=dict(meta, padding_size=[0, 0, 0,
-                                                                 0]))
-    else:
-        import numpy as np
-        from mmdet.structures import DetDataSample
-        # where the image lies in its padded canvas (CenterNet's test
-        # transform records it; its predict reads it)
-        sample = DetDataSample(metainfo=dict(
-            meta, border=np.array([0, height, 0, width], dtype=np.float32)))
-    return model.data_preprocessor(
-        dict(inputs=[image], data_samples=[sample]), False)
-
-
 def module_breakdown(model: nn.Module,
                      input_shape: Optional[Tuple[int, int]] = (1024, 1024),
                      data: Optional[dict] = None) -> ModuleBreakdown:
@@ -77,7 +52,7 @@ def module_breakdown(model: nn.Module,
     params = dict(parameter_count(model))
     flops: Dict[str, int] = {}
     if data is None and input_shape is not None:
-        data = synthetic_batch(model, *input_shape)
+        data = synthetic_test_batch(model, *input_shape)
     if data is not None:
         original = model.forward
         # FlopAnalyzer traces forward(inputs): bind the rest (the way

@@ -4,16 +4,9 @@ from typing import List
 
 import torch.nn as nn
 
-# The final prediction layers of mmdet, mmrotate and mmseg heads (dense
-# heads, RPN, RoI box/mask heads, DETR branches, decode heads): their
-# output widths are the task's classes and box parameters.
-DEFAULT_PROTECTED = (
-    r'(^|\.)(rpn_cls|rpn_reg|fc_cls|fc_reg|conv_cls|conv_reg|conv_obj|'
-    r'conv_centerness|conv_logits|conv_seg|conv_angle|retina_cls|'
-    r'retina_reg|atss_cls|atss_reg|atss_centerness|gfl_cls|gfl_reg|'
-    r'rtm_cls|rtm_reg|rtm_obj|rtm_ang|multi_level_conv_cls|'
-    r'multi_level_conv_reg|multi_level_conv_obj|cls_branches|'
-    r'reg_branches)(\.|$)', )
+# The final prediction layers of every supported model family (their
+# output widths are the task's classes and box parameters) are declared
+# by the families: see ``core/model_family.py``, ``default_protected()``.
 
 
 def check_pattern(pattern: str, key: str) -> None:

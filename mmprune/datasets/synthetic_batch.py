@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from mmprune.core.model_family import family_of, task_of_scope
 from mmprune.core.tracing import runtime_info_defaults
 
 TASKS = ('det', 'rotated', 'seg')
@@ -16,16 +17,9 @@ TASKS = ('det', 'rotated', 'seg')
 
 def task_of(cfg: Config) -> str:
     """``det``, ``rotated`` or ``seg``, from the config's default scope
-    (the library whose registry builds the model)."""
-    scope = cfg.get('default_scope', 'mmdet')
-    if scope == 'mmrotate':
-        return 'rotated'
-    if scope == 'mmseg':
-        return 'seg'
-    if scope == 'mmdet':
-        return 'det'
-    raise ValueError(f'config default_scope = {scope!r}: mmprune makes '
-                     'synthetic batches for mmdet, mmrotate and mmseg models')
+    (the library whose registry builds the model), as the model families
+    declare it."""
+    return task_of_scope(cfg.get('default_scope', 'mmdet'))
 
 
 def num_classes_of(model: nn.Module) -> int:
@@ -151,3 +145,26 @@ def synthetic_training_batch(model: nn.Module, task: str,
             pre.size, pre.size_divisor = saved['size'], saved['size_divisor']
         if saved['batch_augments'] is not None:
             pre.batch_augments = saved['batch_augments']
+
+
+def synthetic_test_batch(model: nn.Module, height: int, width: int) -> dict:
+    """One random image in test mode (no ground truth) with the meta a
+    detector or segmentor reads, through the model's data preprocessor:
+    for FLOPs, latency, export and probing feature widths."""
+    image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8)
+    meta = dict(img_shape=(height, width), ori_shape=(height, width),
+                pad_shape=(height, width), scale_factor=(1.0, 1.0),
+                batch_input_shape=(height, width))
+    family = family_of(model)
+    if family is not None and family.task == 'seg':
+        from mmseg.structures import SegDataSample
+        sample = SegDataSample(metainfo=dict(meta, padding_size=[0, 0, 0,
+                                                                 0]))
+    else:
+        from mmdet.structures import DetDataSample
+        # where the image lies in its padded canvas (CenterNet's test
+        # transform records it; its predict reads it)
+        sample = DetDataSample(metainfo=dict(
+            meta, border=np.array([0, height, 0, width], dtype=np.float32)))
+    return model.data_preprocessor(
+        dict(inputs=[image], data_samples=[sample]), False)

@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.structured.pruned_structure import PrunedStructure

@@ -17,8 +17,8 @@ from mmengine.registry import init_default_scope
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import (ModuleBreakdown, compare_breakdowns,
                               module_breakdown)
-from mmprune.apis import check_fpn_width
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.engine.run_config import check_fpn_width
+from mmprune.models.builder import build_model_from
 from mmprune.utils import dump_json_atomic, read_config
 
 

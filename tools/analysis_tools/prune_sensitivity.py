@@ -31,8 +31,8 @@ from mmprune.core.structured.sensitivity import (default_units,
                                                 fit_layer_ratios, mean_loss,
                                                 prune_sensitivity,
                                                 unit_label)
-from mmprune.apis.train_batches import train_batches
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.datasets.train_batches import train_batches
+from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
                                             read_checkpoint, state_dict_of)
 from mmprune.core.module_patterns import check_pattern, matching_modules

@@ -279,7 +279,7 @@ def make_fixtures(root: str) -> Dict[str, str]:
     from mmengine.registry import init_default_scope
 
     import mmprune  # noqa: F401
-    from mmprune.apis.weight_inheritance import build_model_from
+    from mmprune.models.builder import build_model_from
     os.makedirs(root, exist_ok=True)
     f = {'repo': REPO}
 

@@ -27,8 +27,8 @@ def measure(config: str, data_config: str) -> dict:
     from mmengine.config import Config
 
     import mmprune  # noqa: F401
-    from mmprune.apis.train_batches import tracing_batch
-    from mmprune.apis.weight_inheritance import build_model_from
+    from mmprune.datasets.train_batches import tracing_batch
+    from mmprune.models.builder import build_model_from
     from mmprune.core.structured import prune_model
     cfg = Config.fromfile(config if '::' not in config else _zoo(config))
     data_cfg = Config.fromfile(data_config or config)

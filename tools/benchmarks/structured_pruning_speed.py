@@ -47,7 +47,7 @@ def measure(config: str, h: int, w: int) -> dict:
     import mmprune  # noqa: F401
     from mmprune.analysis import module_breakdown
     from mmprune.analysis.latency import latency_measure, paired_latencies
-    from mmprune.apis.weight_inheritance import build_model_from
+    from mmprune.models.builder import build_model_from
     from mmprune.core.structured import prune_model
     from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
                                                   task_of)

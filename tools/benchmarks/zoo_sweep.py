@@ -41,14 +41,14 @@ def export_check(model, size: int) -> str:
     against PyTorch's."""
     import torch
 
-    from mmprune.analysis.module_breakdown import synthetic_batch
+    from mmprune.datasets.synthetic_batch import synthetic_test_batch
     from mmprune.deployment import (OnnxRuntimeModel, export_onnx,
                                     predictions_max_difference)
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')
         try:
             manifest = export_onnx(model, path, (size, size))
-            data = synthetic_batch(model, size, size)
+            data = synthetic_test_batch(model, size, size)
             with torch.no_grad():
                 want = model(data['inputs'], data['data_samples'],
                              mode='predict')

@@ -3,7 +3,10 @@
 # iterations of network-slimming penalty before each of iterations 100, 200
 # and 300, each prune a third of the 50% total, channels rounded to
 # multiples of 8, then a last 100 iterations of finetuning. Runs on CPU.
-_base_ = 'mmdet::yolox/yolox_tiny_8xb8-300e_coco.py'
+_base_ = [
+    'mmdet::yolox/yolox_tiny_8xb8-300e_coco.py',
+    '../../_base_/datasets/shapes_coco.py'
+]
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 
 model = dict(
@@ -31,56 +34,9 @@ custom_hooks = [
          sparse_training=dict(iters=50, reg=1e-4))
 ]
 
-# Data: synthetic shapes in COCO format, as in the RTMDet shapes baseline.
-dataset_type = 'mmprune.ShapesCocoDataset'
-data_root = '{{$MMPRUNE_DATA:data}}/shapes_coco_256/'
-img_scale = (256, 256)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'train/',
-        shapes=dict(num_images=800, split='train', seed=0),
-        filter_cfg=dict(filter_empty_gt=True, min_size=4),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root + 'val/',
-        shapes=dict(num_images=100, split='val', seed=0),
-        test_mode=True,
-        pipeline=test_pipeline))
+# Data: the synthetic shapes set (../../_base_/datasets/shapes_coco.py).
+train_dataloader = _base_.shapes_train_dataloader
+val_dataloader = _base_.shapes_val_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    _delete_=True,
-    type='CocoMetric',
-    ann_file=data_root + 'val/annotation.json',
-    metric='bbox')
+val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator

@@ -14,7 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 
-from ..module_patterns import DEFAULT_PROTECTED, check_pattern
+from ..model_family import default_protected
+from ..module_patterns import check_pattern
 
 
 RatioSpec = Union[Dict[str, float], Sequence[Tuple[str, float]],
@@ -120,11 +121,12 @@ def resolve_sparsity_plan(model: nn.Module,
     """Assign every eligible weight its ratio. A user pattern (in
     ``ratios``, ``protected`` or ``semi_structured``) that matches no
     eligible weight's module is an error naming it; ``protected=None``
-    means :data:`DEFAULT_PROTECTED`, which may match nothing."""
+    means the model families' prediction layers (``default_protected()``),
+    which may match nothing."""
     pairs = normalize_ratios(ratios)
     check_ratio(default_ratio, 'default_ratio')
     user_protected = protected is not None
-    protected = list(DEFAULT_PROTECTED if protected is None else protected)
+    protected = list(default_protected() if protected is None else protected)
     for p in protected:
         check_pattern(p, 'protected')
     for p in semi_structured:

@@ -4,7 +4,7 @@ A layer whose output channels reach no further layer (no conv, linear or
 attention takes them as input channels) produces a task dimension: class
 scores, box or angle parameters, heatmaps, offsets, mask or segmentation
 logits. Its width must stay whatever the head is called; the name list
-(``DEFAULT_PROTECTED``) remains as an explicit override.
+(the model families' prediction layers) remains as an explicit override.
 """
 from typing import Dict, List, Sequence
 

@@ -11,8 +11,8 @@ import torch.nn as nn
 import torch_pruning as tp
 
 from ..layer_pruners import pruner_for
-from ..module_patterns import (DEFAULT_PROTECTED, check_pattern,
-                               matching_modules)
+from ..model_family import default_protected
+from ..module_patterns import check_pattern, matching_modules
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers)
 from .guarded_graph import guarded_graphs
@@ -129,11 +129,11 @@ def layer_changes(model: nn.Module,
 def protected_modules(model: nn.Module,
                       protected: Optional[Sequence[str]] = None,
                       protect_stem: bool = True) -> List[str]:
-    """The prediction layers (``DEFAULT_PROTECTED`` unless ``protected``
+    """The prediction layers (the model families' ``default_protected()`` unless ``protected``
     is given: then every pattern must match) and the layers that read the
     image (the input stem, whose inputs are the 3 image channels)."""
     names = []
-    patterns = DEFAULT_PROTECTED if protected is None else protected
+    patterns = default_protected() if protected is None else protected
     for p in patterns:
         check_pattern(p, 'protected')
         if protected is not None:

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from mmengine.utils import ProgressBar
 
-from ..module_patterns import DEFAULT_PROTECTED
+from ..model_family import default_protected
 from ..tracing import buffers_unchanged, loss_forward
 from .options import PRUNABLE
 
@@ -28,7 +28,7 @@ def default_units(model: nn.Module,
     """One unit per block of prunable layers, named by the first two parts
     of their names (``backbone.stage1``, ``neck.top_down_blocks``,
     ``bbox_head.cls_convs``); prediction layers are not units."""
-    protected = DEFAULT_PROTECTED if protected is None else protected
+    protected = default_protected() if protected is None else protected
     units = []
     for name, module in model.named_modules():
         if not isinstance(module, PRUNABLE) or \

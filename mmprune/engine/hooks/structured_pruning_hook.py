@@ -20,7 +20,7 @@ from mmengine.hooks import Hook
 from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure, runtime_latencies
 from mmprune.analysis.pruning_report import PruningReport
-from mmprune.apis.train_batches import train_batches
+from mmprune.datasets.train_batches import train_batches
 from mmprune.core.structured import (PruningOptions, StructuredPruningResult,
                                      TargetNotReachedError)
 from mmprune.core.structured.prune import (kept_layers, layer_widths,

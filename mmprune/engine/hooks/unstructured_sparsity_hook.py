@@ -31,7 +31,7 @@ class UnstructuredSparsityHook(Hook):
             wins. Every pattern must match some module.
         default_ratio: the ratio of weights no pattern matches.
         protected: patterns left dense; None = the prediction layers of
-            mmdet/mmrotate/mmseg heads (``DEFAULT_PROTECTED``).
+            supported model families (``mmprune/models/families``).
         importance: a criterion with element scores: ``l1``, ``l2`` or
             ``l1+l2`` (``l1_weight`` * L1 + (1 - ``l1_weight``) * L2, the
             module-aware recipe's 0.7/0.3), or ``dict(type=...)`` of

@@ -6,7 +6,7 @@ from typing import Optional, Union
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
-from mmprune.apis.weight_inheritance import inherit_from_checkpoint
+from mmprune.engine.inheritance_from_checkpoint import inherit_from_checkpoint
 from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.core.inheritance import weight_criterion
 from mmprune.engine.model_access import student_model

@@ -12,6 +12,7 @@ from mmengine.registry import DefaultScope
 
 from mmprune.core.checkpoint_reader import (check_state_fits,
                                             read_state_dict)
+from mmprune.core.model_family import roi_extractor_of
 from mmprune.models.losses import AdaptedFeatureLoss
 from mmprune.registry import MODELS
 from mmprune.utils import read_config
@@ -21,7 +22,6 @@ from .weight_schedule import check_weight_schedule, distill_weight_factor
 
 # Two-stage heads: the teacher's RoI head must see the student's sampled
 # RoIs, or RoI logits and box deltas would not pair up.
-ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
 
 
 class _Frozen:
@@ -175,8 +175,11 @@ class Distiller(BaseModel):
         self.pairs = pairs
         self.distill_losses = nn.ModuleDict(
             {n: MODELS.build(c) for n, c in loss_cfgs.items()})
-        self.align_rois = self._has(self.student, ROI_EXTRACTOR) and \
-            self._has(teacher, ROI_EXTRACTOR)
+        # the RoI extractor whose RoIs the teacher takes from the student
+        self.roi_extractor = roi_extractor_of(self.student)
+        self.align_rois = self.roi_extractor is not None and \
+            self._has(self.student, self.roi_extractor) and \
+            self._has(teacher, self.roi_extractor)
         self.fit_adapters()
         self._register_load_state_dict_pre_hook(self._add_student_prefix)
 
@@ -215,8 +218,8 @@ class Distiller(BaseModel):
                 if isinstance(loss, AdaptedFeatureLoss)]
         if not need:
             return []
-        from mmprune.analysis import synthetic_batch
-        data = synthetic_batch(self.student, *self.probe_shape)
+        from mmprune.datasets.synthetic_batch import synthetic_test_batch
+        data = synthetic_test_batch(self.student, *self.probe_shape)
         was = self.student.training
         self.student.eval()
         with torch.no_grad():
@@ -330,7 +333,7 @@ class Distiller(BaseModel):
         handles = []
         if self.align_rois:
             handles.append(self.student.get_submodule(
-                ROI_EXTRACTOR).register_forward_pre_hook(
+                self.roi_extractor).register_forward_pre_hook(
                     lambda m, args: rois.append(args[1].detach())))
         try:
             with ModuleOutputRecorder(
@@ -348,7 +351,7 @@ class Distiller(BaseModel):
                         *args[2:])
 
             handles.append(self.teacher.get_submodule(
-                ROI_EXTRACTOR).register_forward_pre_hook(use_student_rois))
+                self.roi_extractor).register_forward_pre_hook(use_student_rois))
         try:
             with torch.no_grad(), ModuleOutputRecorder(
                     self.teacher, [t for _, t in self.pairs.values()]) as t:

@@ -1,15 +1,16 @@
-"""Weight inheritance from a checkpoint, for configs: shared by
+"""Weight inheritance from a checkpoint and the config of its model (the
+config side of ``core/inheritance.py``): shared by
 ``WeightInheritanceHook`` and ``tools/inherit_weights.py``."""
 from typing import Optional, Tuple, Union
 
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
 
 from mmprune.core.checkpoint_reader import check_state_fits, read_state_dict
 from mmprune.core.inheritance import InheritanceReport, inherit_weights
+from mmprune.datasets.train_batches import batches_or_synthetic
+from mmprune.models.builder import build_model_from
 from mmprune.utils import read_config
-from .train_batches import batches_or_synthetic
 
 
 def load_checkpoint_file(path: str) -> Tuple[dict, dict]:
@@ -30,11 +31,6 @@ def source_config_of(checkpoint: str, meta: dict,
             'was not saved by an mmengine runner): give the config of its '
             'model as source_config')
     return Config.fromstring(meta['cfg'], file_format='.py')
-
-
-def build_model_from(cfg: Config) -> nn.Module:
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        return MODELS.build(cfg.model)
 
 
 def inherit_from_checkpoint(target: nn.Module,

@@ -15,8 +15,8 @@ import mmprune  # noqa: F401
 from mmprune.analysis.latency import (measure_onnxruntime_latency,
                                       measure_torch_latency)
 from mmprune.analysis.latency_breakdown import REST
-from mmprune.analysis.module_breakdown import synthetic_batch
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.datasets.synthetic_batch import synthetic_test_batch
+from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import CheckpointMismatchError
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.pruned_structure import PrunedStructure
@@ -75,7 +75,7 @@ def test_pruned_model_exports_and_onnxruntime_predicts_like_pytorch(
         assert osp.isfile(osp.join(tmp_path, g['file']))
         assert g['max_abs_diff'] <= 1e-4 + 1e-3 * g['max_abs_output']
     # whole predictions (post-processing in Python) equal PyTorch's
-    data = synthetic_batch(model, *SHAPE)
+    data = synthetic_test_batch(model, *SHAPE)
     with torch.no_grad():
         want = model(data['inputs'], data['data_samples'], mode='predict')
     got = OnnxRuntimeModel(model, out).predict_preprocessed(data)
@@ -100,7 +100,7 @@ def test_static_graph_refuses_another_input_size(tmp_path):
     model = load_deployable_model(cfg, path)
     out = str(tmp_path / 'model.onnx')
     export_onnx(model, out, SHAPE)
-    data = synthetic_batch(model, 64, 64)
+    data = synthetic_test_batch(model, 64, 64)
     with pytest.raises(ValueError, match='96x128.*--dynamic'):
         OnnxRuntimeModel(model, out).predict_preprocessed(data)
     # a dynamic export takes it

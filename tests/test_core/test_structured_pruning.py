@@ -9,8 +9,8 @@ from mmengine.config import Config
 
 import mmprune  # noqa: F401
 from mmprune.analysis import module_breakdown
-from mmprune.apis.train_batches import tracing_batch
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.datasets.train_batches import tracing_batch
+from mmprune.models.builder import build_model_from
 from mmprune.core.structured import PRUNING_METHODS, prune_model
 
 from conftest import REPO, tracing_cfg

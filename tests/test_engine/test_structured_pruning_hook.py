@@ -1,6 +1,5 @@
-"""``StructuredPruningHook`` in the runner and ``tools/prune.py``: pruned
-structures replayed from plain data, optimizer / EMA / schedulers rebound,
-sparse training, iterative schedules, checkpoints that tools/test.py and
+"""``StructuredPruningHook`` in the runner and ``tools/prune.py``: optimizer / EMA / schedulers rebound,
+the sparse-training phase, iterative schedules, checkpoints that tools/test.py and
 --resume reload, a 2-process run, bad input before any work."""
 import json
 import os
@@ -10,136 +9,14 @@ import sys
 
 import pytest
 import torch
-import torch_pruning as tp
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import mmprune  # noqa: F401
-from mmprune.apis.train_batches import tracing_batch
-from mmprune.apis.weight_inheritance import build_model_from
-from mmprune.core.structured import prune_model
-from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.core.structured.sparse_training import SparseRegularizer
+import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.engine import StructuredPruningHook
+from mmprune.models.builder import build_model_from
 
-from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
-from test_tools import assert_evaluated
-
-RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
-ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
-                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
-SEGFORMER = osp.join(REPO, 'configs/segformer/'
-                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
-YOLOX = osp.join(REPO, 'configs/pruning/yolox/'
-                 'yolox_tiny_slim-3cycles-r8_4e_shapes.py')
-
-
-def _shapes(model):
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-@pytest.mark.parametrize('path,method', [(RTMDET, 'random'),
-                                         (ORCNN, 'l1'),
-                                         (SEGFORMER, 'lamp'),
-                                         (YOLOX, 'slim')])
-def test_history_replay_rebuilds_the_same_pruned_model(tmp_path, path,
-                                                       method):
-    cfg = tracing_cfg(path, tmp_path / 'data', img_size=128)
-    torch.manual_seed(0)
-    model = build_model_from(cfg)
-    data = tracing_batch(cfg, model)
-    result = prune_model(model, data, method, ratio=0.4)
-    # plain data: survives JSON (and so weights_only checkpoints)
-    history = json.loads(json.dumps(result.history))
-    fresh = build_model_from(cfg)
-    assert _shapes(fresh) != _shapes(model)
-    replay_pruning_history(fresh, tracing_batch(cfg, fresh), history)
-    assert _shapes(fresh) == _shapes(model)
-    fresh.load_state_dict(model.state_dict())
-    model.eval()
-    fresh.eval()
-    with torch.no_grad():
-        a = model(data['inputs'], data['data_samples'], mode='tensor')
-        b = fresh(data['inputs'], data['data_samples'], mode='tensor')
-    flat_a = [t for t in tp.utils.flatten_as_list(a)]
-    flat_b = [t for t in tp.utils.flatten_as_list(b)]
-    assert all(torch.equal(x, y) for x, y in zip(flat_a, flat_b))
-
-
-def test_replay_names_a_layer_the_model_lacks(tmp_path):
-    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
-    model = build_model_from(cfg)
-    with pytest.raises(ValueError, match='backbone.no_such_conv'):
-        replay_pruning_history(model, tracing_batch(cfg, model),
-                               [['backbone.no_such_conv', True, [0]]])
-
-
-def test_a_group_that_fails_is_rolled_back_and_reported(tmp_path,
-                                                        monkeypatch):
-    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
-    model = build_model_from(cfg)
-    data = tracing_batch(cfg, model)
-    victim = model.neck.out_convs[0].bn
-    conv = model.neck.out_convs[0].conv
-    base = tp.pruner.function.BasePruningFunc
-    original = base._prune_parameter_and_grad
-
-    def prune_parameter(self, weight, keep_idxs, dim):
-        # fails half way: num_features and running stats already changed
-        if weight is victim.weight:
-            raise RuntimeError('cannot prune this one')
-        return original(self, weight, keep_idxs, dim)
-
-    monkeypatch.setattr(base, '_prune_parameter_and_grad', prune_parameter)
-    widths = (conv.out_channels, victim.num_features)
-    result = prune_model(model, data, 'l1', ratio=0.5)
-    failed = [s for s in result.skipped if 'rolled back' in s['reason']]
-    assert failed and 'cannot prune this one' in failed[0]['reason']
-    # the failing group is whole, the rest is pruned, the model runs
-    assert (conv.out_channels, victim.num_features) == widths
-    assert conv.weight.shape[0] == victim.running_mean.shape[0] == widths[0]
-    assert result.params_after < 0.6 * result.params_before
-    model.train()
-    loss, _ = model.parse_losses(model(**data, mode='loss'))
-    assert torch.isfinite(loss)
-
-
-def test_sparse_regularizer_adds_the_slimming_penalty(tmp_path):
-    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
-    model = build_model_from(cfg)
-    data = tracing_batch(cfg, model)
-    reg = SparseRegularizer(model, data, 'slim', 1e-2, [])
-    model.train()
-    loss, _ = model.parse_losses(model(**data, mode='loss'))
-    loss.backward()
-    bn = model.backbone.stage1[0].bn
-    bn.weight.data[:3] = torch.tensor([0.5, -0.5, 0.0])
-    before = bn.weight.grad.clone()
-    reg.regularize(model, strength=1e-2)
-    assert torch.allclose(bn.weight.grad - before,
-                          1e-2 * torch.sign(bn.weight.data), atol=1e-4)
-    with pytest.raises(ValueError, match='no sparse-training phase'):
-        SparseRegularizer(model, data, 'l1', 1e-2, [])
-
-
-@pytest.mark.parametrize('method', ['group_slim', 'group_sl', 'growing_reg'])
-def test_group_penalties_run_on_concat_groups(tmp_path, method):
-    """RTMDet's CSP blocks concatenate branches into one group (the
-    group-lasso penalty crashed there before)."""
-    cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
-    model = build_model_from(cfg)
-    data = tracing_batch(cfg, model)
-    reg = SparseRegularizer(model, data, method, 1e-2, [])
-    model.train()
-    loss, _ = model.parse_losses(model(**data, mode='loss'))
-    loss.backward()
-    before = {n: p.grad.clone() for n, p in model.named_parameters()
-              if p.grad is not None}
-    reg.regularize(model, strength=1e-2)
-    changed = [n for n, p in model.named_parameters()
-               if n in before and not torch.equal(p.grad, before[n])]
-    assert any('bn' in n for n in changed) or method != 'group_slim'
-    assert len(changed) > 10
+from conftest import REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated, load_checkpoint, run_tool, state_shapes
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -174,7 +51,6 @@ def test_group_penalties_run_on_concat_groups(tmp_path, method):
 def test_bad_arguments_fail_when_the_hook_is_built(kwargs, match):
     with pytest.raises(ValueError, match=match):
         StructuredPruningHook(**kwargs)
-
 
 _TINY = '_base_ = {base!r}\n' + TINY_LOADERS + '''
 train_cfg = dict(max_epochs={epochs}, val_interval=10)
@@ -229,7 +105,7 @@ def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
     assert all(s.optimizer is runner.optim_wrapper
                for s in runner.param_schedulers)
     ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook'][0]
-    assert _shapes(ema.ema_model.module) == _shapes(model)
+    assert state_shapes(ema.ema_model.module) == state_shapes(model)
     assert ema.ema_model.avg_parameters['bbox_head.cls_convs.0.0.conv.'
                                         'weight'].shape == \
         params['bbox_head.cls_convs.0.0.conv.weight'].shape
@@ -248,10 +124,6 @@ def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
     assert osp.getsize(osp.join(cfg.work_dir, 'pruning_channels.png')) > 0
 
 
-def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)
-
-
 def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
         tmp_path):
     """YOLOX, two sparse-train -> prune -> finetune cycles: the first in
@@ -265,8 +137,8 @@ def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
     log = proc.stdout + proc.stderr
     assert 'sparse training (slim' in log
     assert 'pruned at iteration 1' in log
-    unpruned = _shapes(build_model_from(Config.fromfile(YOLOX)))
-    first = _load(osp.join(work, 'epoch_1.pth'))
+    unpruned = state_shapes(build_model_from(Config.fromfile(YOLOX)))
+    first = load_checkpoint(osp.join(work, 'epoch_1.pth'))
     record = first['pruning']
     assert record['done'] == [1] and record['history']
     state = first['state_dict']
@@ -288,7 +160,7 @@ def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
     log = proc.stdout + proc.stderr
     assert 'rebuilt the pruned structure' in log
     assert 'pruned at iteration 4' in log
-    last = _load(osp.join(work, 'epoch_3.pth'))
+    last = load_checkpoint(osp.join(work, 'epoch_3.pth'))
     assert last['pruning']['done'] == [1, 4]
     n = len(record['history'])
     assert last['pruning']['history'][:n] == record['history']
@@ -323,7 +195,7 @@ def test_two_processes_prune_identically(tmp_path):
     assert 'pruned structure identical on all 2 ranks' in log
     assert 'adapters sized for the pruned student: neck' in log
     assert 'loss_distill_neck' in log
-    ckpt = _load(osp.join(work, 'epoch_1.pth'))
+    ckpt = load_checkpoint(osp.join(work, 'epoch_1.pth'))
     assert ckpt['pruning']['history'] and 'distill_teacher' in ckpt
     assert 'distill_losses.neck.adapter.weight' in ckpt['state_dict']
 
@@ -339,7 +211,7 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
                      '--speed-up', '1.5', '--round-to', '8', '--out', out,
                      '--no-latency'])
     assert 'lamp: params' in proc.stdout
-    pruned = _load(osp.join(out, 'pruned.pth'))
+    pruned = load_checkpoint(osp.join(out, 'pruned.pth'))
     assert pruned['pruning']['done'] == [0]
     report = json.load(open(osp.join(out, 'pruning_results.json')))
     assert report['speed_up'] >= 1.5
@@ -353,7 +225,7 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
     proc = run_tool(['tools/train.py', cfg_path, '--work-dir',
                      str(tmp_path / 'w'), '--cfg-options',
                      f'load_from={osp.join(out, "pruned.pth")}'])
-    tuned = _load(osp.join(str(tmp_path / 'w'), 'epoch_1.pth'))
+    tuned = load_checkpoint(osp.join(str(tmp_path / 'w'), 'epoch_1.pth'))
     assert {k: v.shape for k, v in tuned['state_dict'].items()} == \
         {k: v.shape for k, v in pruned['state_dict'].items()}
     # bad input: clear errors before any work, the source never overwritten

@@ -9,8 +9,8 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
 from mmprune.analysis import module_breakdown
-from mmprune.apis import check_fpn_width
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.engine.run_config import check_fpn_width
+from mmprune.models.builder import build_model_from
 
 from conftest import REPO, run_tool
 

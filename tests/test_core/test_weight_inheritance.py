@@ -3,77 +3,24 @@ a hand computation of the kept channels, coupled FPN narrowing, the report,
 architecture mismatches, the hook and the offline tool through the stock
 tools."""
 import copy
-import json
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-import mmprune  # noqa: F401
-from mmprune.apis.train_batches import tracing_batch
-from mmprune.apis.weight_inheritance import build_model_from
+import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.core.inheritance import ArchitectureMismatchError, \
     inherit_weights
+from mmprune.datasets.train_batches import tracing_batch
+from mmprune.models.builder import build_model_from
 
-from conftest import REPO, run_tool, tracing_cfg
-
-LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
-SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
-                   max_objects=3)
-# a tiny LSKNet Oriented R-CNN: FPN 32, RoI fc 64
-TINY = {
-    'model.backbone.embed_dims': [16, 32, 48, 64],
-    'model.backbone.depths': [1, 1, 1, 1],
-    'model.backbone.mlp_ratios': [4, 4, 4, 4],
-    'model.neck.in_channels': [16, 32, 48, 64],
-    'model.roi_head.bbox_head.fc_out_channels': 64,
-    'train_dataloader.batch_size': 2,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'train_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=4),
-    'val_dataloader.batch_size': 2,
-    'val_dataloader.num_workers': 0,
-    'val_dataloader.persistent_workers': False,
-    'val_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
-    'test_dataloader.batch_size': 2,
-    'test_dataloader.num_workers': 0,
-    'test_dataloader.persistent_workers': False,
-    'test_dataloader.dataset.shapes': dict(SHAPES_TINY, num_images=2),
-}
-
-
-def fpn(width: int) -> dict:
-    return {
-        'model.neck.out_channels': width,
-        'model.rpn_head.in_channels': width,
-        'model.rpn_head.feat_channels': width,
-        'model.roi_head.bbox_roi_extractor.out_channels': width,
-        'model.roi_head.bbox_head.in_channels': width,
-    }
-
-
-def tiny_cfg(base: str = LSK_SHAPES, **changes) -> Config:
-    """``base`` at tiny widths (and data), then ``changes``."""
-    cfg = Config.fromfile(base)
-    cfg.merge_from_dict(dict(TINY, **fpn(32)))
-    cfg.merge_from_dict(changes)
-    return cfg
-
-
-def build(cfg: Config):
-    init_default_scope('mmrotate')
-    torch.manual_seed(0)
-    model = build_model_from(cfg)
-    model.init_weights()
-    return model
+from conftest import REPO, build_lsk, lsk_fpn, lsk_tiny_cfg, tracing_cfg
 
 
 @pytest.fixture(scope='module')
 def source():
-    cfg = tiny_cfg()
-    model = build(cfg)
+    cfg = lsk_tiny_cfg()
+    model = build_lsk(cfg)
     return cfg, model, tracing_batch(cfg, model)
 
 
@@ -83,7 +30,7 @@ def _topk(scores: torch.Tensor, k: int) -> list:
 
 def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
     src_cfg, src, data = source
-    tgt = build(tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    tgt = build_lsk(lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
     report = inherit_weights(src, src.state_dict(), tgt, data)
 
     head, new = src.roi_head.bbox_head, tgt.roi_head.bbox_head
@@ -116,7 +63,7 @@ def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
 @pytest.mark.parametrize('importance', ['l2', 'bn_scale'])
 def test_other_importances_rank_as_documented(source, importance):
     src_cfg, src, data = source
-    tgt = build(tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    tgt = build_lsk(lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
     inherit_weights(src, src.state_dict(), tgt, data, importance)
     head = src.roi_head.bbox_head
     w1, w2 = head.shared_fcs[0].weight, head.shared_fcs[1].weight
@@ -129,11 +76,11 @@ def test_other_importances_rank_as_documented(source, importance):
 
 def test_fpn_width_change_narrows_every_consumer_consistently(source):
     src_cfg, src, data = source
-    tgt_cfg = tiny_cfg(**fpn(24), **{
+    tgt_cfg = lsk_tiny_cfg(**lsk_fpn(24), **{
         'model.backbone.mlp_ratios': [3, 3, 3, 3],
         'model.backbone.lsk_split_dims': [8, 16, 16, 21]
     })
-    tgt = build(tgt_cfg)
+    tgt = build_lsk(tgt_cfg)
     report = inherit_weights(src, src.state_dict(), tgt, data)
     assert report.count('fresh') == 0
 
@@ -174,7 +121,7 @@ def test_fpn_width_change_narrows_every_consumer_consistently(source):
 
 def test_single_fc_head_reports_fresh_consumers_of_the_removed_fc(source):
     src_cfg, src, data = source
-    tgt = build(tiny_cfg(**{
+    tgt = build_lsk(lsk_tiny_cfg(**{
         'model.roi_head.bbox_head.type': 'mmdet.ConvFCBBoxHead',
         'model.roi_head.bbox_head.num_shared_fcs': 1,
         'model.roi_head.bbox_head.fc_out_channels': 48,
@@ -191,7 +138,7 @@ def test_single_fc_head_reports_fresh_consumers_of_the_removed_fc(source):
 def test_checkpoint_of_another_architecture_names_the_module(source):
     src_cfg, src, data = source
     # a deeper backbone: block1.1 does not exist in the source
-    tgt = build(tiny_cfg(**{'model.backbone.depths': [2, 1, 1, 1]}))
+    tgt = build_lsk(lsk_tiny_cfg(**{'model.backbone.depths': [2, 1, 1, 1]}))
     with pytest.raises(ArchitectureMismatchError,
                        match=r'"backbone.block1.1" \(LSKBlock\)'):
         inherit_weights(src, src.state_dict(), tgt, data)
@@ -199,83 +146,7 @@ def test_checkpoint_of_another_architecture_names_the_module(source):
     state = copy.copy(src.state_dict())
     state['neck.extra.weight'] = torch.zeros(1)
     with pytest.raises(ArchitectureMismatchError, match='"neck.extra"'):
-        inherit_weights(src, state, build(tiny_cfg()), data)
-
-
-def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
-    source_cfg = str(tmp_path / 'source.py')
-    tiny_cfg(**{
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
-        'default_hooks.logger.interval': 1,
-    }).dump(source_cfg)
-    src_work = str(tmp_path / 'src')
-    run_tool(['tools/train.py', source_cfg, '--work-dir', src_work])
-    src_ckpt = osp.join(src_work, 'epoch_1.pth')
-    before = osp.getmtime(src_ckpt)
-
-    # plan C at tiny scale: the plan's config with the tiny widths
-    plan_c = osp.join(
-        REPO, 'configs/pruning/lsknet/lsk_s_fpn_3e_shapes_le90_pruneC.py')
-    target_cfg = str(tmp_path / 'target.py')
-    tiny_cfg(plan_c, **fpn(24), **{
-        'model.backbone.mlp_ratios': [3, 3, 3, 3],
-        'model.backbone.lsk_split_dims': [8, 16, 16, 21],
-        'model.roi_head.bbox_head.fc_out_channels': 48,
-        'custom_hooks': [
-            dict(type='mmprune.WeightInheritanceHook', checkpoint=src_ckpt)
-        ],
-        'train_cfg.max_iters': 2,
-        'train_cfg.val_interval': 2,
-        'default_hooks.checkpoint.interval': 2,
-        'default_hooks.logger.interval': 1,
-    }).dump(target_cfg)
-    work = str(tmp_path / 'tgt')
-    proc = run_tool(['tools/train.py', target_cfg, '--work-dir', work])
-    log = proc.stdout + proc.stderr
-    assert 'weight inheritance (l1)' in log
-    report = json.load(open(osp.join(work, 'weight_inheritance.json')))
-    assert report['counts']['fresh'] == 0 and report['counts']['narrowed']
-    assert osp.getmtime(src_ckpt) == before  # the source is never touched
-    proc = run_tool(['tools/test.py', target_cfg,
-                     osp.join(work, 'iter_2.pth'), '--work-dir', work])
-    assert 'dota/mAP' in proc.stdout + proc.stderr
-
-    # offline: inherit once, test the result with the stock test tool
-    out = str(tmp_path / 'inherited' / 'pruneC.pth')
-    run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
-              '--out', out])
-    assert osp.isfile(out.replace('.pth', '_weight_inheritance.json'))
-    proc = run_tool(['tools/test.py', target_cfg, out, '--work-dir',
-                     work])
-    assert 'dota/mAP' in proc.stdout + proc.stderr
-    proc = run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
-                     '--out', src_ckpt], check=False)
-    assert proc.returncode != 0 and 'never overwritten' in proc.stderr
-
-
-class _Runner:
-    """The few runner attributes the hook reads before any work."""
-
-    def __init__(self, iteration=0, **cfg):
-        from mmengine.logging import MMLogger
-        self.iter = iteration
-        self.cfg = Config(cfg)
-        self.logger = MMLogger.get_current_instance()
-
-
-def test_hook_checks_its_input_before_any_work(tmp_path):
-    from mmprune.engine import WeightInheritanceHook
-    with pytest.raises(ValueError, match='importance "l3"'):
-        WeightInheritanceHook(checkpoint='x.pth', importance='l3')
-    missing = str(tmp_path / 'missing.pth')
-    hook = WeightInheritanceHook(checkpoint=missing)
-    with pytest.raises(FileNotFoundError, match='missing.pth'):
-        hook.before_train(_Runner())
-    with pytest.raises(ValueError, match='load_from'):
-        hook.before_train(_Runner(load_from='other.pth'))
-    # a resumed run already holds its weights: nothing is loaded
-    hook.before_train(_Runner(iteration=10))
+        inherit_weights(src, state, build_lsk(lsk_tiny_cfg()), data)
 
 
 def test_one_stage_detector_inherits_through_tensor_mode(tmp_path):

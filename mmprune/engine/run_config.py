@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 from mmprune import registry as mmprune_registry
 from mmprune.compat import adapt_cfg_for_cpu_ddp, init_cpu_process_group
 from mmprune.core.checkpoint_reader import read_checkpoint
+from mmprune.core.model_family import coupled_width_keys
 from mmprune.core.structured.pruned_structure import has_pruned_structure
 from mmprune.utils import read_config
 
@@ -84,11 +85,6 @@ def check_mmprune_types(cfg: Config) -> None:
                 f'registers: {", ".join(known)}')
 
 
-# the config keys that must all equal the FPN width in a detector
-FPN_WIDTH_KEYS = ('neck.out_channels', 'rpn_head.in_channels',
-                  'roi_head.bbox_roi_extractor.out_channels',
-                  'roi_head.bbox_head.in_channels', 'bbox_head.in_channels')
-
 
 def check_fpn_width(cfg: Config) -> None:
     """A slimmed FPN must be slimmed in every consumer: fail before the
@@ -108,7 +104,8 @@ def check_fpn_width(cfg: Config) -> None:
     width = get('neck.out_channels')
     if width is None:
         return
-    wrong = [f'model.{k}={get(k)}' for k in FPN_WIDTH_KEYS[1:]
+    # the keys the model families couple to the neck's width
+    wrong = [f'model.{k}={get(k)}' for k in coupled_width_keys()
              if get(k) is not None and get(k) != width]
     if wrong:
         raise ValueError(

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.models.builder import build_model_from
 from mmprune.core.layer_pruners import LAYER_PRUNERS
 from mmprune.models.pruning_support import RoIExtractorPruner
 from mmprune.core.structured import prune_model

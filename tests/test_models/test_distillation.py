@@ -12,8 +12,8 @@ from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
 
 import mmprune  # noqa: F401
-from mmprune.apis.train_batches import tracing_batch
-from mmprune.apis.weight_inheritance import build_model_from
+from mmprune.datasets.train_batches import tracing_batch
+from mmprune.models.builder import build_model_from
 from mmprune.models.distillers.weight_schedule import distill_weight_factor
 from mmprune.models.losses import (BoxRegressionKDLoss,
                                    ChannelWiseDivergence, FeatureMSELoss,
