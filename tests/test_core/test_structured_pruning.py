@@ -1,7 +1,7 @@
 """Runner-free structured pruning (``mmprune.core.structured``): the ten
 methods, FLOPs speed-up targets, protected layers, two-stage detectors,
 attention, bad input."""
-import os.path as osp
+import copy
 
 import pytest
 import torch
@@ -11,15 +11,11 @@ import mmprune  # noqa: F401
 from mmprune.analysis import module_breakdown
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
-from mmprune.core.structured import PRUNING_METHODS, prune_model
+from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
+                                     prune_model)
+from mmprune.core.structured.pruning_schedule import PruningSchedule
 
-from conftest import REPO, tracing_cfg
-
-RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
-ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
-                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
-SEGFORMER = osp.join(REPO, 'configs/segformer/'
-                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
+from conftest import ORCNN, RTMDET, SEGFORMER, tracing_cfg
 
 
 def _cfg(path, tmp_path, **shapes):
@@ -125,6 +121,32 @@ def test_latency_target_is_reached_by_measuring_each_step(rtm_cfg):
     assert report['target_latency_speed_up'] >= 1.8
     assert 'reached' in result.target_line()
     _runs(model, rtm_cfg)
+
+
+def test_a_latency_target_against_a_given_reference(rtm_cfg):
+    """Prune points of an iterative schedule measure against the unpruned
+    model: a share already met prunes nothing, the next share continues
+    from the model as it is."""
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    reference = copy.deepcopy(model)
+    clock = ParamsClock()
+    first = prune_model(model, data, 'l1', latency_speed_up=1.3,
+                        latency_fn=clock, latency_reference=reference)
+    assert first.target_reached and first.steps >= 1
+    params = sum(p.numel() for p in model.parameters())
+    met = prune_model(model, data, 'l1', latency_speed_up=1.2,
+                      latency_fn=clock, latency_reference=reference)
+    assert met.steps == 0 and met.target_reached and not met.history
+    assert sum(p.numel() for p in model.parameters()) == params
+    second = prune_model(model, data, 'l1', latency_speed_up=1.69,
+                         latency_fn=clock, latency_reference=reference)
+    assert second.latency_before == clock(reference) == first.latency_before
+    assert second.latency_speed_up >= 1.69 and second.steps >= 1
+    _runs(model, rtm_cfg)
+    schedule = PruningSchedule([0, 10], PruningOptions(latency_speed_up=1.69))
+    assert schedule.step_target(1, 1.0, 1.0)['latency_speed_up'] == \
+        pytest.approx(1.3)
 
 
 def test_unreachable_latency_target_is_said(rtm_cfg):

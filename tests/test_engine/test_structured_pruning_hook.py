@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.engine import StructuredPruningHook
+from mmprune.engine.hooks import structured_pruning_hook as hook_module
 from mmprune.models.builder import build_model_from
 
 from conftest import REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated, load_checkpoint, run_tool, state_shapes
@@ -29,8 +30,6 @@ from conftest import REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated, load_c
     (dict(latency_speed_up=0.9), 'latency_speed_up = 0.9: must be > 1'),
     (dict(latency_speed_up=1.5, latency_runtime='tensorrt'),
      "latency_runtime = 'tensorrt'"),
-    (dict(latency_speed_up=1.5, prune_at=[0, 10]),
-     'latency target is reached in one prune point'),
     (dict(speed_up=2.0, allocation='sensitivity', prune_at=[0, 10]),
      'the ratios are chosen for one prune point'),
     (dict(ratio=0.3, allocation='sensitivity'), 'give speed_up'),
@@ -122,6 +121,37 @@ def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
     reasons = {s['name']: s['reason'] for s in report['skipped']}
     assert 'protected' in reasons['bbox_head.rtm_cls.0']
     assert osp.getsize(osp.join(cfg.work_dir, 'pruning_channels.png')) > 0
+
+
+def test_an_iterative_latency_target_is_measured_against_the_unpruned(
+        tmp_path, monkeypatch):
+    """latency_speed_up over two prune points: each reaches its share
+    (1.6 ** (k/2)) measured against the unpruned model, not against the
+    model as the prune point finds it (a mocked clock: milliseconds
+    proportional to the parameters)."""
+    def clock(model) -> float:
+        return sum(p.numel() for p in model.parameters()) / 1e4
+
+    monkeypatch.setattr(hook_module, 'latency_measure',
+                        lambda *args, **kwargs: clock)
+    cfg = Config.fromfile(_write(
+        tmp_path, 'latency', 1,
+        "method='l1', latency_speed_up=1.6, prune_at=[0, 1]"))
+    cfg.work_dir = str(tmp_path / 'work')
+    Runner.from_cfg(cfg).train()
+    report = json.load(open(osp.join(cfg.work_dir, 'pruning_results.json')))
+    first, second = report['events']
+    unpruned_ms = report['params_before'] / 1e4
+    assert first['target']['latency_speed_up'] == pytest.approx(1.6 ** 0.5)
+    assert second['target']['latency_speed_up'] == pytest.approx(1.6)
+    for event in (first, second):
+        before, after = event['target_latency_ms']
+        assert before == pytest.approx(unpruned_ms)  # the unpruned model
+        assert before / after >= event['target']['latency_speed_up']
+        assert event['target_reached']
+    # the first point stopped at its share, the second went on to the rest
+    assert first['target_latency_ms'][1] > second['target_latency_ms'][1]
+    assert report['target_reached'] is True
 
 
 def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(

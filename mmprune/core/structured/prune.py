@@ -255,6 +255,7 @@ def prune_model(model: nn.Module,
                 gradient_data: Optional[Sequence[dict]] = None,
                 flops_fn: Optional[Callable[[nn.Module], float]] = None,
                 latency_fn: Optional[Callable[[nn.Module], float]] = None,
+                latency_reference: Optional[nn.Module] = None,
                 **options) -> StructuredPruningResult:
     """Prune ``model`` in place.
 
@@ -269,7 +270,10 @@ def prune_model(model: nn.Module,
     ``latency_speed_up``: the same, stepping until ``latency_fn(model)``
     (measured milliseconds) has fallen by that factor against
     ``latency_fn`` of a copy of the unpruned model, timed again beside it
-    at every step. The protected
+    at every step (or of ``latency_reference``, the model the target is
+    measured against: iterative schedules give the unpruned model, so each
+    prune point reaches its share of the whole target; when ``model``
+    already meets it, nothing is pruned). The protected
     layers (prediction layers, input stem) and ``ignored`` patterns keep
     their output channels. Gradient criteria use ``gradient_data`` (default:
     ``[data]``).
@@ -313,8 +317,10 @@ def prune_model(model: nn.Module,
     # step: a machine's speed drifts (measured: +-30% over minutes on 2
     # shared cores), and a baseline timed once would let that drift
     # decide when the target is met
-    reference = copy.deepcopy(model) if opts.latency_speed_up is not None \
-        else None
+    reference = None
+    if opts.latency_speed_up is not None:
+        reference = latency_reference if latency_reference is not None \
+            else copy.deepcopy(model)
     importance = criterion.channel_importance()
     steps = opts.max_steps if stepped else 1
     pruner = build_pruner(
@@ -333,6 +339,11 @@ def prune_model(model: nn.Module,
         skipped.append(dict(name=names.get(m, type(m).__name__),
                             reason=STRUCTURE_REASON))
     unpruned = snapshot_modules(model.modules())
+    if latency_reference is not None and reference is not None:
+        result.latency_before = latency_fn(reference)
+        result.latency_after = latency_fn(model)
+        if result.latency_speed_up >= opts.latency_speed_up:
+            steps = 0  # this prune point's share is already there
     for step in range(steps):
         if criterion.needs_gradients:
             model.train()

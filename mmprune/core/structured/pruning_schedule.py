@@ -1,9 +1,10 @@
 """When a training run prunes, and how far at each prune point.
 
 After prune point k of n the model has lost k/n of the total ratio, or
-reached ``speed_up ** (k/n)`` of the FLOPs reduction, each measured
-against the unpruned model, so finetuning in between does not move the
-goal."""
+reached ``speed_up ** (k/n)`` of the FLOPs reduction, or
+``latency_speed_up ** (k/n)`` of the measured latency reduction, each
+measured against the unpruned model, so finetuning in between does not
+move the goal."""
 from typing import Dict, List, Optional, Sequence
 
 from .options import PruningOptions
@@ -53,11 +54,6 @@ class PruningSchedule:
             raise ValueError(
                 f"allocation='sensitivity' with prune_at = {prune_at}: the "
                 'ratios are chosen for one prune point (give one iteration)')
-        if options.latency_speed_up is not None and len(prune_at) > 1:
-            raise ValueError(
-                f'latency_speed_up with prune_at = {prune_at}: a measured '
-                'latency target is reached in one prune point (give one '
-                'iteration, or use speed_up for iterative pruning)')
         self.prune_at = prune_at
         self.options = options
 
@@ -83,8 +79,9 @@ class PruningSchedule:
     def step_target(self, k: int, flops_before: float,
                     flops_now: float) -> dict:
         n, opts = len(self.prune_at), self.options
-        if opts.latency_speed_up is not None:  # one prune point
-            return dict(latency_speed_up=opts.latency_speed_up)
+        if opts.latency_speed_up is not None:
+            # measured against the unpruned model at every prune point
+            return dict(latency_speed_up=opts.latency_speed_up ** (k / n))
         if opts.speed_up is not None:
             return dict(speed_up=step_speed_up(opts.speed_up, k, n,
                                                flops_before, flops_now))

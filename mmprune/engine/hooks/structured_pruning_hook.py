@@ -37,6 +37,7 @@ from mmprune.engine.runner_rebuild import (ema_hooks, parameter_names,
                                            rebind_optimizer,
                                            refresh_averaged_model,
                                            rewrap_model)
+from mmprune.models.builder import build_model_from
 from mmprune.models.distillers import Distiller
 from mmprune.registry import HOOKS
 
@@ -65,7 +66,8 @@ class StructuredPruningHook(Hook):
         prune_at: training iterations before which to prune; ``(0, )`` is
             one shot before finetuning; several points prune iteratively,
             each reaching its share of the target (``k/n`` of the ratio,
-            ``speed_up ** (k/n)``), with finetuning in between.
+            ``speed_up ** (k/n)``, ``latency_speed_up ** (k/n)`` measured
+            against the unpruned model), with finetuning in between.
         sparse_training: ``dict(iters, reg, schedule, update_interval)``:
             for ``slim``, ``group_slim``, ``group_sl`` and ``growing_reg``,
             ``iters`` iterations before each prune point add the method's
@@ -132,6 +134,8 @@ class StructuredPruningHook(Hook):
         self.report: Optional[PruningReport] = None
         self._batches = None
         self._iter = 0
+        # the unpruned model a latency target is measured against
+        self._unpruned: Optional[torch.nn.Module] = None
 
     # -- checks against the model, before any work -----------------------
     def before_run(self, runner) -> None:
@@ -228,7 +232,8 @@ class StructuredPruningHook(Hook):
                 model, data, step, gradient_data=grads,
                 flops_fn=flops if 'speed_up' in target else None,
                 latency_fn=latency_measure(self.options.latency_runtime,
-                                           shape, runs=self.latency_runs))
+                                           shape, runs=self.latency_runs),
+                latency_reference=self._latency_reference(runner, model))
             return dataclasses.asdict(result)
 
         payload = decide_on_rank_zero(decide, model, data)
@@ -244,6 +249,26 @@ class StructuredPruningHook(Hook):
         self._after_structure_change(runner, names, data, payload['history'])
         self._add_prune_point(runner, model, shape, flops(model), p, target,
                               payload)
+
+    def _latency_reference(self, runner, model) -> Optional[torch.nn.Module]:
+        """The unpruned model every prune point's latency target is
+        measured against (each reaches its share of the whole target): a
+        copy taken before the first prune point or, in a run resumed after
+        it, the unpruned architecture built again from the config (latency
+        does not depend on the weights)."""
+        if self.options.latency_speed_up is None:
+            return None
+        if self._unpruned is None:
+            if not self.structure.history:
+                self._unpruned = copy.deepcopy(model)
+            else:
+                cfg = runner.cfg.copy()
+                if cfg.model.get('type') in ('mmprune.Distiller',
+                                             'Distiller'):
+                    cfg.model = cfg.model.student
+                self._unpruned = build_model_from(cfg).to(
+                    next(model.parameters()).device)
+        return self._unpruned
 
     def _after_structure_change(self, runner, names: Dict[int, str],
                                 data: dict, new_history: list) -> None:
