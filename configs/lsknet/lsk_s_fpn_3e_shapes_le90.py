@@ -12,14 +12,10 @@ classes = _base_.shapes_classes
 model = dict(
     backbone=dict(norm_cfg=dict(type='BN', requires_grad=True)),
     roi_head=dict(bbox_head=dict(num_classes=len(classes))),
-    train_cfg=dict(
-        rpn_proposal=dict(nms_pre=1000, max_per_img=500),
-        rcnn=dict(sampler=dict(num=256))),
-    test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=500),
-        rcnn=dict(max_per_img=100)))
+    **_base_.shapes_two_stage_cfg)
 
-# Data: the synthetic shapes set (../_base_/datasets/shapes_dota.py).
+# Data: the Oriented R-CNN baseline's split
+# (../_base_/datasets/shapes_dota.py).
 train_dataloader = _base_.shapes_train_dataloader
 val_dataloader = _base_.shapes_val_dataloader
 test_dataloader = val_dataloader

@@ -4,9 +4,12 @@
 #
 # Its sections are named shapes_* because a config lists this file beside
 # a model-zoo config, and mmengine refuses two sibling bases that define the
-# same key; each section carries _delete_=True, so a config takes it with
+# same key; each section carries _delete_=True (the dataloaders from
+# shapes_loaders.py), so a config takes it with
 #   train_dataloader = _base_.shapes_train_dataloader
 # and it replaces the zoo's COCO section whole.
+_base_ = './shapes_loaders.py'
+
 shapes_classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
 _dataset_type = 'mmprune.ShapesCocoDataset'
 _data_root = '{{$MMPRUNE_DATA:data}}/shapes_coco_256/'
@@ -28,11 +31,8 @@ shapes_test_pipeline = [
                    'scale_factor'))
 ]
 shapes_train_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_train_loader,
     batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
         type=_dataset_type,
@@ -41,12 +41,8 @@ shapes_train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True, min_size=4),
         pipeline=shapes_train_pipeline))
 shapes_val_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_val_loader,
     batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=_dataset_type,
         data_root=_data_root + 'val/',

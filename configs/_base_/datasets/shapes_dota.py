@@ -5,9 +5,12 @@
 #
 # Its sections are named shapes_* because a config lists this file beside
 # a model config, and mmengine refuses two sibling bases that define the
-# same key; each section carries _delete_=True, so a config takes it with
+# same key; each section carries _delete_=True (the dataloaders from
+# shapes_loaders.py), so a config takes it with
 #   train_dataloader = _base_.shapes_train_dataloader
 # and it replaces the model config's DOTA section whole.
+_base_ = './shapes_loaders.py'
+
 shapes_classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
 _dataset_type = 'mmprune.ShapesDOTADataset'
 _data_root = '{{$MMPRUNE_DATA:data}}/shapes_dota_128/'
@@ -36,11 +39,8 @@ shapes_test_pipeline = [
                    'scale_factor'))
 ]
 shapes_train_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_train_loader,
     batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
         type=_dataset_type,
@@ -49,12 +49,8 @@ shapes_train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True),
         pipeline=shapes_train_pipeline))
 shapes_val_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_val_loader,
     batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=_dataset_type,
         data_root=_data_root + 'val/',
@@ -62,3 +58,13 @@ shapes_val_dataloader = dict(
         test_mode=True,
         pipeline=shapes_test_pipeline))
 shapes_val_evaluator = dict(_delete_=True, type='DOTAMetric', metric='mAP')
+# Two-stage detectors on these small images: fewer proposals than DOTA's
+# 1024 px tiles need; a config merges it into its model with
+#   model = dict(..., **_base_.shapes_two_stage_cfg)
+shapes_two_stage_cfg = dict(
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=500),
+        rcnn=dict(sampler=dict(num=256))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=1000, max_per_img=500),
+        rcnn=dict(max_per_img=100)))

@@ -8,6 +8,8 @@
 # same key; the dataloaders carry _delete_=True, so a config takes them with
 #   train_dataloader = _base_.shapes_train_dataloader
 # and they replace the zoo's sections whole.
+_base_ = './shapes_loaders.py'
+
 shapes_classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
 _dataset_type = 'mmprune.ShapesSegDataset'
 _data_root = '{{$MMPRUNE_DATA:data}}/shapes_seg_128/'
@@ -25,10 +27,8 @@ shapes_test_pipeline = [
     dict(type='PackSegInputs')
 ]
 shapes_train_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_train_loader,
     batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=_dataset_type,
@@ -36,11 +36,8 @@ shapes_train_dataloader = dict(
         shapes=dict(_shapes, num_images=1000, split='train', seed=0),
         pipeline=shapes_train_pipeline))
 shapes_val_dataloader = dict(
-    _delete_=True,
+    _base_.shapes_val_loader,
     batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=_dataset_type,
         data_root=_data_root + 'val/',
