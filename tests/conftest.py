@@ -75,6 +75,19 @@ def run_tool(args: List[str], timeout: int = 600,
     return proc
 
 
+
+def run_two_processes(cfg: str, work: str, port: str) -> str:
+    """``tools/dist_train.sh CONFIG 2`` on the CPU (gloo, batch 1 per
+    rank, one thread each); the log, or a failure with its tail."""
+    env = dict(os.environ, PYTHON=sys.executable, PORT=port,
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
+         '--cfg-options', 'train_dataloader.batch_size=1'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    return proc.stdout + proc.stderr
+
 def assert_evaluated(log: str, lib: str) -> None:
     """The stock evaluator ran: it printed its metric, or (CocoMetric, when
     a two-iteration RTMDet still outputs degenerate boxes only) its report

@@ -166,18 +166,21 @@ def main(argv=None) -> None:
              else None)
     measure = (lambda m: None) if args.no_latency else \
         (lambda m: runtime_latencies(m, shape))
-    report = PruningReport.start(
-        model, shape, flops(model), measure(model), config=args.config,
-        checkpoint=args.checkpoint, traced_on=source, method=args.method,
-        target=options.target, round_to=args.round_to)
+    latency_before = measure(model)
     widths = layer_widths(model)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,
                          latency_fn=latency_measure(args.latency_runtime,
                                                     shape))
+    # the unpruned model's params and FLOPs as prune_model measured them
+    report = PruningReport(
+        config=args.config, checkpoint=args.checkpoint, traced_on=source,
+        method=args.method, target=options.target, round_to=args.round_to,
+        input_shape=list(shape), params_before=result.params_before,
+        flops_before=result.flops_before, latency_before=latency_before)
     report.add_prune_point(0, result.target, result, model, widths,
-                           result.flops_after, measure(model),
-                           lambda r: result.target_reached)
+                           result.flops_after, measure(model))
+    report.target_reached = result.target_reached
     if args.random_init:
         model.init_weights()
 

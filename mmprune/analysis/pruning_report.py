@@ -5,7 +5,7 @@ left of its target against the unpruned model)."""
 import dataclasses
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 
@@ -70,11 +70,10 @@ class PruningReport:
     def add_prune_point(self, iteration: int, target: dict,
                         result: StructuredPruningResult, model: nn.Module,
                         widths_before: dict, flops: float,
-                        latency: Optional[dict],
-                        target_reached: Callable[['PruningReport'],
-                                                 Optional[bool]]) -> None:
-        """Record prune point ``iteration`` and the model after it;
-        ``target_reached(report)`` judges the whole target."""
+                        latency: Optional[dict]) -> None:
+        """Record prune point ``iteration`` and the model after it (whether
+        the whole target is met is the caller's to set in
+        ``target_reached``: it depends on the schedule)."""
         self.params_after = count_params(model)
         self.flops_after = flops
         self.layers = layer_changes(model, widths_before)
@@ -88,7 +87,6 @@ class PruningReport:
         if result.allocation:
             self.allocation = result.allocation
         self.latency_after = latency
-        self.target_reached = target_reached(self)
 
     @property
     def speed_up(self) -> Optional[float]:

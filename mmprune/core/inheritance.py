@@ -205,6 +205,7 @@ def inherit_weights(source: nn.Module,
     # bn_scale ranks only groups that hold a BatchNorm (and internal
     # groups have no BatchNorm): those are ranked by L1
     fallback = build_criterion('l1')
+    fallback_scorer = fallback.channel_importance()
     member_criterion = criterion if criterion.short_name in \
         criteria_with('internal-group') else fallback
     check_same_architecture(source, target)
@@ -255,7 +256,7 @@ def inherit_weights(source: nn.Module,
             continue
         scores = scorer(group)
         if scores is None:
-            scores = fallback.channel_importance()(group)
+            scores = fallback_scorer(group)
         kept = _kept_channels(graph, group, names, target_modules, scores,
                               total, kept_n)
         removed = sorted(set(range(total)) - set(kept))

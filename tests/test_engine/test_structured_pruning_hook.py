@@ -4,8 +4,6 @@ the sparse-training phase, iterative schedules, checkpoints that tools/test.py a
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,7 +15,9 @@ from mmprune.engine import StructuredPruningHook
 from mmprune.engine.hooks import structured_pruning_hook as hook_module
 from mmprune.models.builder import build_model_from
 
-from conftest import REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated, load_checkpoint, run_tool, state_shapes
+from conftest import (REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated,
+                      load_checkpoint, run_tool, run_two_processes,
+                      state_shapes)
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -214,14 +214,7 @@ def test_two_processes_prune_identically(tmp_path):
                 "distill_losses=dict(neck=dict(type='mmprune.PKDLoss', "
                 "student='neck')))\n")
     work = str(tmp_path / 'dist')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29541',
-               OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
-         '--cfg-options', 'train_dataloader.batch_size=1'],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    log = proc.stdout + proc.stderr
+    log = run_two_processes(cfg, work, '29541')
     assert 'pruned structure identical on all 2 ranks' in log
     assert 'adapters sized for the pruned student: neck' in log
     assert 'loss_distill_neck' in log

@@ -13,7 +13,7 @@ import torch
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
 
 from conftest import (REPO, TINY_LOADERS as _TINY_LOADERS, assert_evaluated,
-                      run_tool)
+                      run_tool, run_two_processes)
 
 TINY = {
     'mmdet': ('configs/rtmdet/rtmdet_tiny_12e_shapes.py', '''
@@ -76,18 +76,13 @@ def test_train_test_resume(tmp_path, lib):
 def test_two_process_cpu_run(tmp_path):
     cfg = tiny_config(tmp_path, 'mmdet', 1)
     work = str(tmp_path / 'dist')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29533',
-               OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
-         '--cfg-options', 'train_dataloader.batch_size=1'],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    log = proc.stdout + proc.stderr
+    log = run_two_processes(cfg, work, '29533')
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
     # 4 images, 2 ranks, batch 1: two iterations per rank
     assert _ckpt_iter(osp.join(work, 'epoch_1.pth')) == 2
     out = str(tmp_path / 'preds.pkl')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29533',
+               OMP_NUM_THREADS='1')
     proc = subprocess.run(
         ['bash', 'tools/dist_test.sh', cfg, osp.join(work, 'epoch_1.pth'),
          '2', '--work-dir', work, '--out', out],

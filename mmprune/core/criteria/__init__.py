@@ -12,8 +12,9 @@ from .base import Criterion
 for _info in pkgutil.iter_modules(__path__):
     importlib.import_module(f'{__name__}.{_info.name}')
 
-_USES = dict(channel='channel_importance', element='element_scores',
-             member='member_scores')
+# each use and the method that gives its scores
+_USES = {'channel': 'channel_importance', 'element': 'element_scores',
+         'internal-group': 'member_scores'}
 
 
 def build_criterion(cfg: Union[str, dict, Criterion],
@@ -50,7 +51,7 @@ def criterion_names() -> List[str]:
 
 def criteria_with(use: str) -> List[str]:
     """Short names of the criteria that have scores for ``use``."""
-    method = _USES['member' if use == 'internal-group' else use]
+    method = _USES[use]
     return sorted({cls.short_name for cls in CRITERIA.module_dict.values()
                    if getattr(cls, method) is not getattr(Criterion,
                                                           method)})

@@ -26,10 +26,6 @@ class PruningMethod:
     def importance(self) -> tp.importance.Importance:
         return self.build_criterion().channel_importance()
 
-    @property
-    def needs_gradients(self) -> bool:
-        return self.build_criterion().needs_gradients
-
 
 PRUNING_METHODS: Dict[str, PruningMethod] = {}
 

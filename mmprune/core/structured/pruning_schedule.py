@@ -65,11 +65,10 @@ class PruningSchedule:
         return [k for k, p in enumerate(self.prune_at, 1)
                 if p == iteration and p not in done]
 
-    def step_options(self, k: int, flops_before: float,
-                     flops_now: float) -> PruningOptions:
-        """The options of prune point ``k``: its share of the target,
-        never strict (the run decides what an unreached target means)."""
-        target = self.step_target(k, flops_before, flops_now)
+    def step_options(self, target: dict) -> PruningOptions:
+        """The options of a prune point with ``target`` (its share, from
+        :meth:`step_target`), never strict (the run decides what an
+        unreached target means)."""
         return self.options.replace(
             ratio=target.get('ratio'), speed_up=target.get('speed_up'),
             latency_speed_up=target.get('latency_speed_up'),

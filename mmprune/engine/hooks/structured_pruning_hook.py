@@ -210,10 +210,9 @@ class StructuredPruningHook(Hook):
             self.report = self._start_report(runner, model, shape,
                                              flops_now)
         p = self.schedule.prune_at[k - 1]
-        step = self.schedule.step_options(k, self.report.flops_before,
-                                          flops_now)
         target = self.schedule.step_target(k, self.report.flops_before,
                                            flops_now)
+        step = self.schedule.step_options(target)
         if self.schedule.already_met(target):
             runner.logger.info(f'StructuredPruningHook: iteration {p}: the '
                                'FLOPs target of this step is already met')
@@ -324,9 +323,9 @@ class StructuredPruningHook(Hook):
         report = self.report
         report.add_prune_point(
             p, target, result, model, self.structure.widths, flops,
-            self._latency(model, shape),
-            lambda r: self.schedule.target_reached(
-                self.structure.done, r.speed_up, r.events))
+            self._latency(model, shape))
+        report.target_reached = self.schedule.target_reached(
+            self.structure.done, report.speed_up, report.events)
         self.structure.report = report.to_dict()
         if result.allocation:
             runner.logger.info(
