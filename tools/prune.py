@@ -70,6 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--max-steps', type=int, default=20,
                         help='the most steps a speed-up target may take')
     parser.add_argument('--global-pruning', action='store_true')
+    parser.add_argument('--prune-stem', action='store_true',
+                        help='prune the output channels of the layers that '
+                        'read the image too (default: kept)')
     parser.add_argument('--ignored', nargs='*', default=[],
                         help='module-name patterns left unpruned')
     parser.add_argument('--gradient-batches', type=int, default=4,

@@ -6,8 +6,10 @@ The core knows no model library: each family is a class registered in
 and the core, the engine and the tools ask these functions. Supporting a
 new family is one file there, plus its configs.
 """
+import contextlib
 import re
-from typing import List, Optional, Tuple, Type
+from typing import (Any, ContextManager, Dict, Iterable, Iterator, List,
+                    Optional, Tuple, Type)
 
 import torch.nn as nn
 
@@ -45,6 +47,49 @@ class ModelFamily:
         return any(c.__name__ in cls.model_types
                    for c in type(model).__mro__)
 
+    @classmethod
+    def fixed_width_layers(cls, model: nn.Module) -> Dict[str, str]:
+        """Layers whose output width the model's own code checks against
+        a fixed number, ``{name: why}``: kept whole before pruning (the
+        model check would find and roll back each one, at the cost of
+        several replays). Default: none."""
+        return {}
+
+    @classmethod
+    def bounded_structure_runs(cls, model: nn.Module) -> ContextManager:
+        """Settings for the runs that only trace or check the model's
+        structure (the dependency graph, the model check, a replay), under
+        which they cost less and reach the same layers. Default: none."""
+        return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def capped_settings(caps: Iterable[Tuple[Any, str, int]]) -> Iterator[None]:
+    """For the duration, every ``(holder, key, limit)`` (a dict's item or
+    an object's attribute, where it exists and is an int) is at most
+    ``limit``; restored afterwards."""
+    changed = []
+    for holder, key, limit in caps:
+        if holder is None:
+            continue
+        is_dict = isinstance(holder, dict)
+        old = holder.get(key) if is_dict else getattr(holder, key, None)
+        if isinstance(old, int) and not isinstance(old, bool) and \
+                old > limit:
+            changed.append((holder, key, old, is_dict))
+            if is_dict:
+                holder[key] = limit
+            else:
+                setattr(holder, key, limit)
+    try:
+        yield
+    finally:
+        for holder, key, old, is_dict in reversed(changed):
+            if is_dict:
+                holder[key] = old
+            else:
+                setattr(holder, key, old)
+
 
 def model_families() -> List[Type[ModelFamily]]:
     MODEL_FAMILIES.import_from_location()
@@ -80,6 +125,21 @@ def coupled_width_keys() -> Tuple[str, ...]:
     """Every family's config keys that must equal ``neck.out_channels``."""
     return tuple(sorted({k for f in model_families()
                          for k in f.coupled_width_keys}))
+
+
+def fixed_width_layers(model: nn.Module) -> Dict[str, str]:
+    """``model``'s layers whose output width its code fixes, with why
+    (see :meth:`ModelFamily.fixed_width_layers`)."""
+    family = family_of(model)
+    return family.fixed_width_layers(model) if family is not None else {}
+
+
+def bounded_structure_runs(model: nn.Module) -> ContextManager:
+    """The context of ``model``'s family for runs that only trace or check
+    its structure (see :meth:`ModelFamily.bounded_structure_runs`)."""
+    family = family_of(model)
+    return family.bounded_structure_runs(model) if family is not None \
+        else contextlib.nullcontext()
 
 
 def roi_extractor_of(model: nn.Module) -> Optional[str]:

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch_pruning as tp
 
 from .layer_pruners import pruner_for
+from .model_family import bounded_structure_runs
 
 
 @contextlib.contextmanager
@@ -238,8 +239,8 @@ def all_parameters_require_grad(model: nn.Module) -> Iterator[None]:
 def build_dependency_graph(
         model: nn.Module,
         data: dict,
-        ignored_layers: Optional[Sequence[nn.Module]] = None
-) -> tp.DependencyGraph:
+        ignored_layers: Optional[Sequence[nn.Module]] = None,
+        forward_fn: Optional[Callable] = None) -> tp.DependencyGraph:
     """Torch-Pruning's dependency graph of ``model`` traced on ``data``
     through :func:`tensor_forward` when that reaches every layer and no
     layer pruner asks for the training forward, else through
@@ -248,12 +249,16 @@ def build_dependency_graph(
     its loss made Torch-Pruning's group search run for over 10 minutes;
     tensor mode takes 0.15 s. Leaves
     the model in eval mode (the tracer's choice: BN statistics are not
-    touched)."""
+    touched). ``forward_fn``: the choice made already, when the caller
+    traces the same architecture again."""
     pruners = {type(m): pruner_for(m) for m in model.modules()}
-    forward_fn = choose_forward_fn(model, data)
+    if forward_fn is None:
+        with bounded_structure_runs(model):
+            forward_fn = choose_forward_fn(model, data)
     customized: Dict = {t: p for t, p in pruners.items() if p is not None}
     from .structured.guarded_graph import GuardedDependencyGraph
-    with opaque_layers(model), all_parameters_require_grad(model):
+    with opaque_layers(model), all_parameters_require_grad(model), \
+            bounded_structure_runs(model):
         return GuardedDependencyGraph().build_dependency(
             model,
             example_inputs=data,
@@ -261,3 +266,12 @@ def build_dependency_graph(
             customized_pruners=customized,
             ignored_layers=list(ignored_layers or []),
             verbose=False)
+
+
+def release_graph(graph: tp.DependencyGraph) -> None:
+    """Drop the autograd nodes a dependency graph keeps from its trace.
+    Each holds the activations its backward would need: a traced DINO
+    training loss kept about 2 GB alive for as long as the graph (the
+    pruner's, while the model check replays the history on new graphs)."""
+    for node in graph.module2node.values():
+        node.grad_fn = None

@@ -2,7 +2,7 @@
 dataset: images plus boxes and masks (mmdet), rotated boxes (mmrotate) or a
 segmentation map (mmseg). Data-free criteria only need shapes to trace;
 gradient criteria need the real data and must not use it."""
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -20,6 +20,52 @@ def task_of(cfg: Config) -> str:
     (the library whose registry builds the model), as the model families
     declare it."""
     return task_of_scope(cfg.get('default_scope', 'mmdet'))
+
+
+def _pipeline_steps(cfg: Config) -> Iterator[dict]:
+    """The transforms of the config's training pipeline, through dataset
+    wrappers (``dataset``, ``datasets``)."""
+    loader = cfg.get('train_dataloader') or {}
+    stack = [loader.get('dataset') or {}]
+    while stack:
+        dataset = stack.pop()
+        if not isinstance(dataset, dict):
+            continue
+        yield from (t for t in dataset.get('pipeline') or []
+                    if isinstance(t, dict))
+        stack.append(dataset.get('dataset'))
+        stack.extend(dataset.get('datasets') or [])
+
+
+def ground_truth_format(cfg: Config) -> dict:
+    """What the config's training pipeline hands its model beyond the
+    task's defaults, as keywords of :func:`synthetic_training_batch`:
+    ``box_type`` (the type of ``gt_bboxes`` after loading and conversion:
+    Oriented RepPoints keeps DOTA's quadrilaterals, ``qbox``, where the
+    other rotated detectors convert them to ``rbox``) and ``edge_map``
+    (PIDNet's loss reads the edge map ``GenerateEdge`` adds)."""
+    box_type, edge_map = None, False
+    for t in _pipeline_steps(cfg):
+        kind = str(t.get('type', '')).split('.')[-1]
+        if kind == 'LoadAnnotations' and t.get('box_type'):
+            box_type = t['box_type']
+        elif kind == 'ConvertBoxType':
+            box_type = (t.get('box_type_mapping') or {}).get('gt_bboxes',
+                                                             box_type)
+        elif kind == 'GenerateEdge':
+            edge_map = True
+    if task_of(cfg) != 'rotated' or box_type not in ('rbox', 'qbox'):
+        box_type = None  # the task's default
+    return dict(box_type=box_type, edge_map=edge_map)
+
+
+def synthetic_batch_of_config(model: nn.Module, cfg: Config,
+                              input_shape: Tuple[int, int] = (128, 128),
+                              **kwargs) -> dict:
+    """:func:`synthetic_training_batch` for the task and ground-truth
+    format of the config ``model`` was built from."""
+    return synthetic_training_batch(model, task_of(cfg), input_shape,
+                                    **ground_truth_format(cfg), **kwargs)
 
 
 def num_classes_of(model: nn.Module) -> int:
@@ -50,7 +96,7 @@ def _boxes(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
 
 
 def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
-                index: int, with_masks: bool):
+                index: int, with_masks: bool, box_type: str):
     from mmdet.structures import DetDataSample
     from mmdet.structures.bbox import HorizontalBoxes
     from mmdet.structures.mask import BitmapMasks
@@ -68,13 +114,16 @@ def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
     gt = InstanceData(labels=labels)
     ignored = InstanceData(labels=torch.zeros(0, dtype=torch.long))
     if task == 'rotated':
-        from mmrotate.structures.bbox import RotatedBoxes
+        from mmrotate.structures.bbox import QuadriBoxes, RotatedBoxes
         cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         angle = rng.uniform(-np.pi / 4, np.pi / 4, n).astype(np.float32)
         gt.bboxes = RotatedBoxes(torch.as_tensor(
             np.stack([cx, cy, bw, bh, angle], 1)))
         ignored.bboxes = RotatedBoxes(torch.zeros(0, 5))
+        if box_type == 'qbox':  # the rotated boxes' four corners
+            gt.bboxes = gt.bboxes.convert_to('qbox')
+            ignored.bboxes = QuadriBoxes(torch.zeros(0, 8))
     else:
         gt.bboxes = HorizontalBoxes(torch.as_tensor(boxes))
         ignored.bboxes = HorizontalBoxes(torch.zeros(0, 4))
@@ -88,7 +137,8 @@ def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
     return sample
 
 
-def _seg_sample(rng, h: int, w: int, num_classes: int, index: int):
+def _seg_sample(rng, h: int, w: int, num_classes: int, index: int,
+                edge_map: bool):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     sample = SegDataSample(metainfo=dict(
@@ -97,18 +147,34 @@ def _seg_sample(rng, h: int, w: int, num_classes: int, index: int):
         flip=False, flip_direction=None, reduce_zero_label=False))
     seg = torch.as_tensor(rng.integers(0, num_classes, (1, h, w)))
     sample.gt_sem_seg = PixelData(data=seg)
+    if edge_map:  # where the class changes, as mmseg's GenerateEdge marks
+        edge = torch.zeros_like(seg, dtype=torch.uint8)
+        edge[:, 1:] |= (seg[:, 1:] != seg[:, :-1]).to(torch.uint8)
+        edge[:, :, 1:] |= (seg[:, :, 1:] != seg[:, :, :-1]).to(torch.uint8)
+        sample.gt_edge_map = PixelData(data=edge)
     return sample
 
 
 def synthetic_training_batch(model: nn.Module, task: str,
                     input_shape: Tuple[int, int] = (128, 128),
                     batch_size: int = 2, seed: int = 0,
-                    num_classes: Optional[int] = None) -> dict:
+                    num_classes: Optional[int] = None,
+                    box_type: Optional[str] = None,
+                    edge_map: bool = False) -> dict:
     """A preprocessed batch (``dict(inputs=..., data_samples=...)``) of
     random images with ground truth of ``task`` (see :data:`TASKS`), run
-    through ``model.data_preprocessor`` as a training batch."""
+    through ``model.data_preprocessor`` as a training batch. ``box_type``:
+    ``qbox`` gives a rotated task quadrilateral boxes (default: the task's,
+    ``hbox`` or ``rbox``); ``edge_map``: a segmentation batch also carries
+    the class edges (:func:`ground_truth_format` reads both from a
+    config)."""
     if task not in TASKS:
         raise ValueError(f'task {task!r}: must be one of {TASKS}')
+    box_type = box_type or ('rbox' if task == 'rotated' else 'hbox')
+    allowed = ('rbox', 'qbox') if task == 'rotated' else ('hbox', )
+    if task != 'seg' and box_type not in allowed:
+        raise ValueError(f'box_type {box_type!r}: a {task} batch takes '
+                         f'{" or ".join(allowed)}')
     h, w = (int(x) for x in input_shape)
     if h < 1 or w < 1:
         raise ValueError(f'input_shape = {tuple(input_shape)}: must be '
@@ -120,8 +186,10 @@ def synthetic_training_batch(model: nn.Module, task: str,
     for i in range(batch_size):
         inputs.append(torch.as_tensor(
             rng.integers(0, 256, (3, h, w), dtype=np.uint8)))
-        samples.append(_seg_sample(rng, h, w, classes, i) if task == 'seg'
-                       else _det_sample(task, rng, h, w, classes, i, with_masks))
+        samples.append(
+            _seg_sample(rng, h, w, classes, i, edge_map) if task == 'seg'
+            else _det_sample(task, rng, h, w, classes, i, with_masks,
+                             box_type))
     pre = model.data_preprocessor
     # Synthetic images keep their asked size. mmseg's training
     # preprocessing pads to the config's crop size (1024 px for

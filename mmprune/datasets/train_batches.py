@@ -10,8 +10,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from mmprune.core.tracing import runtime_info_defaults
-from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
-                                              task_of)
+from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
 
 # the image size of a synthetic batch when none is asked for
 SYNTHETIC_SHAPE = (256, 256)
@@ -74,5 +73,5 @@ def batches_or_synthetic(cfg: Config, model: nn.Module,
         raise ValueError(f'{what} ranks channels by loss gradients: it '
                          'needs the real training data, not a synthetic '
                          'batch')
-    data = synthetic_training_batch(model, task_of(cfg), shape)
+    data = synthetic_batch_of_config(model, cfg, shape)
     return itertools.repeat(data), f'synthetic {shape[0]}x{shape[1]} batch'

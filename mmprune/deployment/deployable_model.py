@@ -13,7 +13,7 @@ from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.datasets.synthetic_batch import synthetic_training_batch, task_of
+from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
 
 # the synthetic image a pruned structure is replayed on: the dependency
 # graph follows the modules, not the image, so a small one is enough
@@ -34,8 +34,8 @@ def load_deployable_model(cfg: Config, checkpoint: str,
     record = PrunedStructure.from_checkpoint(ckpt,
                                              f'checkpoint "{checkpoint}"')
     if record is not None:
-        data = synthetic_training_batch(model, task_of(cfg),
-                                        replay_shape or REPLAY_SHAPE)
+        data = synthetic_batch_of_config(model, cfg,
+                                         replay_shape or REPLAY_SHAPE)
         replay_pruning_history(model, data, record.history)
     state = state_dict_of(ckpt)
     hint = None if record is not None else (

@@ -116,6 +116,27 @@ def test_torch_pruning_failures_become_skipped_groups(monkeypatch):
     assert run_error(model, data) is None
 
 
+def test_a_failing_index_mapping_does_not_fail_every_group(monkeypatch):
+    """Torch-Pruning maps indices through every concatenation again in
+    each group search: one concatenation it cannot map (DINO's) failed all
+    109 groups. It keeps the default mapping instead, and the model check
+    rolls back what that breaks."""
+    from torch_pruning.dependency import index_mapping
+
+    def unmappable(graph, node):
+        raise IndexError('list index out of range')
+
+    monkeypatch.setattr(index_mapping, 'update_concat_index_mapping',
+                        unmappable)
+    cfg, model = _build(CONFIGS['det'])
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    assert not any('could not build its group' in s['reason']
+                   for s in result.skipped)
+    assert result.params_after < 0.8 * result.params_before
+    assert run_error(model, data) is None
+
+
 def test_an_unseen_head_name_is_protected_by_structure(tmp_path):
     """CenterNet's heatmap head is in no name list: its class output keeps
     its width because nothing consumes its channels."""
@@ -261,3 +282,70 @@ def test_group_searches_are_bounded_and_match_torch_pruning(monkeypatch):
     assert bounded and len(bounded) < len(stock)
     assert result.params_after < result.params_before
     assert run_error(model, data) is None
+
+
+def test_structure_runs_are_bounded_and_restored():
+    """The trace and the model check run a two-stage detector's RoI heads
+    on at most 64 RoIs per image (the configs' 1000 proposals made the
+    unpruned Double Heads' check alone 36 s and 4.3 GB); the settings come
+    back afterwards and a real run still sees its own."""
+    from mmprune.core.model_family import bounded_structure_runs
+    cfg, model = _build(CONFIGS['rotated'])
+    data = synthetic_training_batch(model, 'rotated', (128, 128))
+    rpn_test, sampler = model.rpn_head.test_cfg, model.roi_head.bbox_sampler
+    before = (rpn_test.max_per_img, sampler.num,
+              model.train_cfg.rpn_proposal.max_per_img)
+    assert min(before) > 64
+    seen = []
+    handle = model.roi_head.bbox_roi_extractor.register_forward_hook(
+        lambda m, args, out: seen.append(out.shape[0]))
+    try:
+        assert run_error(model, data) is None
+        assert seen and max(seen) <= 64 * 2 + 4, seen  # 2 images (+ gts)
+        with bounded_structure_runs(model):
+            assert rpn_test.max_per_img == 64 and sampler.num == 64
+        seen.clear()
+        model.eval()
+        with torch.no_grad():
+            model(data['inputs'], data['data_samples'], mode='tensor')
+    finally:
+        handle.remove()
+    assert (rpn_test.max_per_img, sampler.num,
+            model.train_cfg.rpn_proposal.max_per_img) == before
+    assert max(seen) > 64 * 2  # outside the structure runs: the config's
+
+
+def test_ground_truth_format_follows_the_training_pipeline(tmp_path):
+    """Oriented RepPoints keeps DOTA's quadrilaterals and PIDNet's loss
+    reads an edge map: the synthetic batch gives each what its config's
+    training pipeline would."""
+    from mmprune.datasets.synthetic_batch import (ground_truth_format,
+                                                  synthetic_batch_of_config)
+    formats = {}
+    for name, base in [
+            ('qbox', 'mmrotate::oriented_reppoints/'
+             'oriented-reppoints-qbox_r50_fpn_1x_dota.py'),
+            ('rbox', 'mmrotate::oriented_rcnn/'
+             'oriented-rcnn-le90_r50_fpn_1x_dota.py'),
+            ('edge', 'mmseg::pidnet/'
+             'pidnet-s_2xb6-120k_1024x1024-cityscapes.py')]:
+        path = tmp_path / f'{name}.py'
+        path.write_text(f'_base_ = {base!r}\n')
+        formats[name] = ground_truth_format(Config.fromfile(str(path)))
+    assert formats == dict(qbox=dict(box_type='qbox', edge_map=False),
+                           rbox=dict(box_type='rbox', edge_map=False),
+                           edge=dict(box_type=None, edge_map=True))
+    cfg, model = _build(CONFIGS['rotated'])
+    data = synthetic_training_batch(model, 'rotated', (64, 64),
+                                    box_type='qbox')
+    boxes = data['data_samples'][0].gt_instances.bboxes
+    assert type(boxes).__name__ == 'QuadriBoxes' and boxes.shape[-1] == 8
+    with pytest.raises(ValueError, match="box_type 'qbox'"):
+        synthetic_training_batch(model, 'det', (64, 64), box_type='qbox')
+    cfg, model = _build(CONFIGS['seg'])
+    data = synthetic_training_batch(model, 'seg', (64, 64), edge_map=True)
+    sample = data['data_samples'][0]
+    seg, edge = sample.gt_sem_seg.data, sample.gt_edge_map.data
+    assert edge.shape == seg.shape and 0 < edge.sum() < edge.numel()
+    assert not hasattr(synthetic_batch_of_config(model, cfg, (64, 64))[
+        'data_samples'][0], 'gt_edge_map')

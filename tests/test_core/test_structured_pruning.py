@@ -65,6 +65,20 @@ def test_each_method_prunes_rtmdet_consistently(rtm_cfg, method):
     _runs(model, rtm_cfg)
 
 
+def test_prune_stem_prunes_the_layers_that_read_the_image(rtm_cfg):
+    torch.manual_seed(0)
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    result = prune_model(model, data, 'l1', ratio=0.5, round_to=4,
+                         prune_stem=True)
+    stem = {r['name']: r for r in result.layers}['backbone.stem.0.conv']
+    assert stem['out_after'] < stem['out_before']
+    assert stem['in_after'] == 3
+    assert 'backbone.stem.0.conv' not in result.protected
+    assert 'bbox_head.rtm_cls.0' in result.protected
+    _runs(model, rtm_cfg)
+
+
 def _flops(data):
     hw = tuple(data['inputs'].shape[-2:])
     return lambda model: module_breakdown(model, hw).total_flops

@@ -71,3 +71,26 @@ def test_a_new_family_is_one_registered_class():
     finally:
         MODEL_FAMILIES.module_dict.pop('PoseEstimators')
     assert 'final_layer' not in default_protected()[0]
+
+
+def test_layers_whose_width_the_model_fixes_are_kept_with_why(tmp_path):
+    """Conditional DETR's attention asserts that its values keep the
+    embedding width: its value projections are kept before pruning, each
+    with that reason, instead of being found by the model check."""
+    from mmprune.core.structured.prune import kept_layers
+    path = tmp_path / 'zoo.py'
+    path.write_text("_base_ = ['mmdet::conditional_detr/"
+                    "conditional-detr_r50_8xb2-50e_coco.py']\n"
+                    'model = dict(backbone=dict(init_cfg=None))\n')
+    model = build_model_from(Config.fromfile(str(path)))
+    names, skipped = kept_layers(model)
+    fixed = {s['name'] for s in skipped if 'v_dims' in s['reason']}
+    assert fixed == {f'{part}.layers.{i}.{attn}.v_proj'
+                     for part, attns in (('encoder', ()), ('decoder', (
+                         'self_attn', 'cross_attn')))
+                     for i in range(6) for attn in attns}
+    assert fixed <= set(names)
+    # other families fix nothing
+    cfg = Config.fromfile(RTMDET)
+    assert not any('v_dims' in s['reason']
+                   for s in kept_layers(build_model_from(cfg))[1])

@@ -12,8 +12,14 @@ after 3 warm-up runs, so a slow spell of the machine cannot fall on one
 model only. Threads as set by OMP_NUM_THREADS (the README's figures: 2).
 Models trace on a synthetic training batch.
 
-    OMP_NUM_THREADS=2 python tools/benchmarks/structured_pruning_speed.py
+    OMP_NUM_THREADS=2 python tools/benchmarks/structured_pruning_speed.py \
+        [--models RTMDet] [--targets speed_up] [--prune-stem]
+
+``--models`` keeps the models whose name contains one of the words,
+``--targets`` the targets named, ``--prune-stem`` prunes the input stem's
+output channels too (``PruningOptions.prune_stem``).
 """
+import argparse
 import json
 import os.path as osp
 import subprocess
@@ -38,7 +44,9 @@ MODELS = {
 }
 
 
-def measure(config: str, h: int, w: int) -> dict:
+def measure(config: str, h: int, w: int, targets=('speed_up',
+                                                  'latency_speed_up'),
+            prune_stem: bool = False) -> dict:
     import copy
     import tempfile
 
@@ -49,25 +57,25 @@ def measure(config: str, h: int, w: int) -> dict:
     from mmprune.analysis.latency import latency_measure, paired_latencies
     from mmprune.models.builder import build_model_from
     from mmprune.core.structured import prune_model
-    from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
-                                                  task_of)
+    from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
     path = osp.join(tempfile.mkdtemp(), 'zoo.py')
     with open(path, 'w') as f:  # no pretrained download
         f.write(f'_base_ = [{config!r}]\n'
                 'model = dict(backbone=dict(init_cfg=None))\n')
     cfg = Config.fromfile(path)
     out = {}
-    for target in ('speed_up', 'latency_speed_up'):
+    for target in targets:
         torch.manual_seed(0)
         model = build_model_from(cfg)
-        data = synthetic_training_batch(model, task_of(cfg), TRACE)
+        data = synthetic_batch_of_config(model, cfg, TRACE)
 
         def flops(m) -> float:
             return module_breakdown(m, (h, w)).total_flops
 
         reference = copy.deepcopy(model)
         result = prune_model(
-            model, data, 'l1', round_to=8, flops_fn=flops,
+            model, data, 'l1', round_to=8, prune_stem=prune_stem,
+            flops_fn=flops,
             latency_fn=latency_measure('onnxruntime', (h, w), runs=10),
             **{target: 2.0})
         out[target] = dict(
@@ -86,15 +94,29 @@ def _ms(stats: dict) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) == 4:  # child: one model
-        print(json.dumps(measure(sys.argv[1], int(sys.argv[2]),
-                                 int(sys.argv[3]))))
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--models', nargs='*',
+                        help='words of the model names to run')
+    parser.add_argument('--targets', nargs='*',
+                        choices=['speed_up', 'latency_speed_up'],
+                        default=['speed_up', 'latency_speed_up'])
+    parser.add_argument('--prune-stem', action='store_true')
+    parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:  # one model, in this process
+        config, h, w = args.child
+        print(json.dumps(measure(config, int(h), int(w), args.targets,
+                                 args.prune_stem)))
         return
     rows = {}
     for name, (config, h, w) in MODELS.items():
-        out = subprocess.run([sys.executable, __file__, config, str(h),
-                              str(w)], cwd=REPO, capture_output=True,
-                             text=True)
+        if args.models and not any(k in name for k in args.models):
+            continue
+        out = subprocess.run(
+            [sys.executable, __file__, '--child', config, str(h), str(w),
+             '--targets', *args.targets] +
+            (['--prune-stem'] if args.prune_stem else []),
+            cwd=REPO, capture_output=True, text=True)
         if out.returncode:
             print(f'{name}: failed\n{out.stderr[-3000:]}', file=sys.stderr)
             continue
@@ -102,7 +124,10 @@ def main() -> None:
     for target, title in (('speed_up', 'pruned to speed_up=2.0 (FLOPs)'),
                           ('latency_speed_up', 'pruned to latency_speed_up='
                            '2.0 on ONNX Runtime')):
-        print(f'\n{title}\n')
+        if target not in args.targets:
+            continue
+        print(f'\n{title}' + (', input stem pruned' if args.prune_stem
+                               else '') + '\n')
         print('| model (input) | GFLOPs | FLOPs reduction | PyTorch ms | '
               'PyTorch speed-up (/ FLOPs) | ONNX Runtime ms | ONNX Runtime '
               'speed-up (/ FLOPs) |')

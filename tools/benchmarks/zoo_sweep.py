@@ -71,13 +71,13 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     from mmengine.registry import MODELS, init_default_scope
 
     import mmprune  # noqa: F401
+    from mmprune.core.model_family import bounded_structure_runs
     from mmprune.core.structured import prune_model
     from mmprune.core.structured.model_check import run_error
     from mmprune.core.structured.pruning_history import \
         replay_pruning_history
     from mmprune.core.tracing import tensor_forward
-    from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
-                                                  task_of)
+    from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
 
     row = dict(config=config)
     # a child config reads a package's zoo file (lib::path) as mmengine does
@@ -99,7 +99,7 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
         return revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
 
     model = build()
-    data = synthetic_training_batch(model, task_of(cfg), (size, size))
+    data = synthetic_batch_of_config(model, cfg, (size, size))
     error = run_error(model, data)
     if error is not None:
         row.update(status='not counted',
@@ -117,12 +117,15 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
         row.update(status='fail', detail=f'pruned model: {error}')
         return row
     fresh = build()
-    replay_pruning_history(fresh, synthetic_training_batch(
-        fresh, task_of(cfg), (size, size)), result.history)
+    replay_pruning_history(fresh, synthetic_batch_of_config(
+        fresh, cfg, (size, size)), result.history)
     fresh.load_state_dict(model.state_dict(), strict=True)
     model.eval()
     fresh.eval()
-    with torch.no_grad():
+    # compared as the model check runs them (two-stage detectors on 64
+    # RoIs per image, see TwoStageDetectors.bounded_structure_runs)
+    with torch.no_grad(), bounded_structure_runs(model), \
+            bounded_structure_runs(fresh):
         # the same random stream for both: some heads sample in every
         # forward (SegNeXt's matrix-decomposition head draws its bases)
         torch.manual_seed(0)
@@ -160,8 +163,16 @@ def main() -> None:
         try:
             row = check_one(config, int(size or INPUT), args.export)
         except Exception as e:  # noqa: BLE001 - a row, not a crash
+            # where in mmprune (or this sweep) it was raised
+            import traceback
+            ours = [f for f in traceback.extract_tb(e.__traceback__)
+                    if '/mmprune/' in f.filename or f.filename == __file__]
+            where = ' (in ' + ' < '.join(
+                f'{osp.basename(f.filename)}:{f.lineno} {f.name}'
+                for f in reversed(ours[-4:])) + ')' if ours else ''
+
             row = dict(config=config, status='fail',
-                       detail=f'{type(e).__name__}: {str(e)[:300]}')
+                       detail=f'{type(e).__name__}: {str(e)[:300]}{where}')
         row['peak_mb'] = round(_peak_mb())
         print('ZOO_ROW ' + json.dumps(row), flush=True)
         return

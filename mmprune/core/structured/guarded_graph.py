@@ -123,6 +123,29 @@ class IndexedGroup(Group):
         self._ops.add(self._key(_dep, merged))
 
 
+def _guarded_update_index_mapping(graph) -> None:
+    """Torch-Pruning's ``update_index_mapping`` node by node: a node whose
+    mapping fails keeps the default one, recorded in ``graph.unmapped``."""
+    for node in list(graph.module2node.values()):
+        update = _INDEX_MAPPINGS.get(node.type)
+        if update is None:
+            continue
+        try:
+            getattr(index_mapping, update)(graph, node)
+        except Exception as e:  # noqa: BLE001 - recorded
+            graph.unmapped[str(node.name)] = _error_text(e)
+
+
+@contextlib.contextmanager
+def _guarded_index_mapping() -> Iterator[None]:
+    original = index_mapping.update_index_mapping
+    index_mapping.update_index_mapping = _guarded_update_index_mapping
+    try:
+        yield
+    finally:
+        index_mapping.update_index_mapping = original
+
+
 class GuardedDependencyGraph(tp.DependencyGraph):
     """Records ``failed[root layer] = error`` instead of raising from a
     group search, and never yields an empty group. A concatenation or
@@ -136,23 +159,8 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         self.unmapped: Dict[str, str] = {}
 
     def build_dependency(self, *args, **kwargs):
-        original = index_mapping.update_index_mapping
-
-        def guarded(graph) -> None:
-            for node in list(graph.module2node.values()):
-                update = _INDEX_MAPPINGS.get(node.type)
-                if update is None:
-                    continue
-                try:
-                    getattr(index_mapping, update)(graph, node)
-                except Exception as e:  # noqa: BLE001 - recorded
-                    graph.unmapped[str(node.name)] = _error_text(e)
-
-        index_mapping.update_index_mapping = guarded
-        try:
+        with _guarded_index_mapping():
             return super().build_dependency(*args, **kwargs)
-        finally:
-            index_mapping.update_index_mapping = original
 
     def _widths(self) -> tuple:
         return tuple(tuple(p.shape) for p in self.model.parameters())
@@ -175,7 +183,10 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         flatten_call = index_mapping._FlattenIndexMapping.__call__
         index_mapping._FlattenIndexMapping.__call__ = _flatten_indices
         try:
-            return super().get_pruning_group(module, pruning_fn, idxs)
+            # every search maps indices again: the mapping that failed in
+            # the build must not fail every group (DINO's 109, all kept)
+            with _guarded_index_mapping():
+                return super().get_pruning_group(module, pruning_fn, idxs)
         except Exception as e:  # noqa: BLE001 - recorded, group skipped
             self.failed.setdefault(module, 'Torch-Pruning could not build '
                                    f'its group: {_error_text(e)}')

@@ -78,6 +78,10 @@ class PruningOptions:
         max_layer_ratio: no group loses more than this share.
         ignored: module-name patterns whose output channels are kept.
         protected: the prediction-layer patterns (default: mmprune's list).
+        prune_stem: prune the output channels of the layers that read the
+            image too (default: kept, as most pruning recipes do; the
+            stem runs at the highest resolution, and keeping it costs
+            latency: RTMDet-tiny's stem is 12% of its ONNX Runtime time).
         global_pruning: rank channels across groups, not within each.
         max_steps: the most steps a speed-up target may take.
         gradient_batches: training batches whose loss gradients rank
@@ -103,6 +107,7 @@ class PruningOptions:
     max_layer_ratio: float = 1.0
     ignored: List[str] = field(default_factory=list)
     protected: Optional[List[str]] = None
+    prune_stem: bool = False
     global_pruning: bool = False
     max_steps: int = 20
     gradient_batches: int = 4

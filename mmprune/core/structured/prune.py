@@ -11,10 +11,11 @@ import torch.nn as nn
 import torch_pruning as tp
 
 from ..layer_pruners import pruner_for
-from ..model_family import default_protected
+from ..model_family import (bounded_structure_runs, default_protected,
+                            fixed_width_layers)
 from ..module_patterns import check_pattern, matching_modules
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
-                       loss_forward, opaque_layers)
+                       loss_forward, opaque_layers, release_graph)
 from .guarded_graph import guarded_graphs
 from .model_check import (remove_breaking_groups, restore_modules,
                           run_error, snapshot_modules)
@@ -188,10 +189,13 @@ def _prune_step(pruner, names: Dict[nn.Module, str],
 
 def kept_layers(model: nn.Module,
                 protected: Optional[Sequence[str]] = None,
-                ignored: Sequence[str] = ()) -> Tuple[List[str], List[dict]]:
+                ignored: Sequence[str] = (),
+                protect_stem: bool = True) -> Tuple[List[str], List[dict]]:
     """Names of the layers that keep their output channels (protected,
-    ignored by pattern, frozen) and the report entries saying why."""
-    keep = protected_modules(model, protected)
+    the input stem unless ``protect_stem`` is False, ignored by pattern,
+    frozen, fixed by the model's code) and the report entries saying
+    why."""
+    keep = protected_modules(model, protected, protect_stem)
     modules = dict(model.named_modules())
     skipped = [dict(name=n, reason=PROTECTED_REASON) for n in keep]
     names = list(keep)
@@ -204,6 +208,10 @@ def kept_layers(model: nn.Module,
         if n not in names:
             names.append(n)
             skipped.append(dict(name=n, reason='frozen (requires_grad=False)'))
+    for n, reason in fixed_width_layers(model).items():
+        if n not in names and isinstance(modules.get(n), PRUNABLE):
+            names.append(n)
+            skipped.append(dict(name=n, reason=reason))
     for n, m in modules.items():
         pruner = pruner_for(m)
         reason = pruner and pruner.kept_out_channels_reason(m)
@@ -223,9 +231,10 @@ def build_pruner(pruner_cls: type, model: nn.Module, data: dict,
                   if pruner_for(m) is not None}
     heads = {m: m.num_heads for m in model.modules()
              if isinstance(m, nn.MultiheadAttention)}
-    forward_fn = choose_forward_fn(model, data)
+    with bounded_structure_runs(model):
+        forward_fn = choose_forward_fn(model, data)
     with opaque_layers(model), all_parameters_require_grad(model), \
-            guarded_graphs():
+            guarded_graphs(), bounded_structure_runs(model):
         return pruner_cls(
             model, data, importance=importance,
             ignored_layers=ignored_layers, customized_pruners=customized,
@@ -274,7 +283,8 @@ def prune_model(model: nn.Module,
     measured against: iterative schedules give the unpruned model, so each
     prune point reaches its share of the whole target; when ``model``
     already meets it, nothing is pruned). The protected
-    layers (prediction layers, input stem) and ``ignored`` patterns keep
+    layers (prediction layers, input stem unless ``prune_stem``) and
+    ``ignored`` patterns keep
     their output channels. Gradient criteria use ``gradient_data`` (default:
     ``[data]``).
     """
@@ -297,7 +307,8 @@ def prune_model(model: nn.Module,
         ratio = 0.0  # layer_ratios alone: the other layers keep theirs
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
-    ignored_names, skipped = kept_layers(model, opts.protected, opts.ignored)
+    ignored_names, skipped = kept_layers(model, opts.protected, opts.ignored,
+                                         not opts.prune_stem)
     modules = dict(model.named_modules())
     ratio_dict = {}
     for p, r in opts.layer_ratios.items():
@@ -365,6 +376,8 @@ def prune_model(model: nn.Module,
         skipped.append(dict(name=names.get(module, type(module).__name__),
                             reason=f'{reason}; its channels are kept'))
     result.history = plain_history(pruner.pruning_history())
+    release_graph(pruner.DG)
+    del pruner
     # the model handed back always runs: groups that broke it are rolled
     # back and reported
     error = run_error(model, data)

@@ -6,11 +6,11 @@ Plain lists of strings, bools and ints, so that a checkpoint carrying it
 still loads with ``torch.load(weights_only=True)`` and a JSON report can
 hold it.
 """
-from typing import List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch.nn as nn
 
-from ..tracing import build_dependency_graph
+from ..tracing import build_dependency_graph, release_graph
 
 PruningHistory = List[list]
 
@@ -33,11 +33,14 @@ def check_history(history, source: str) -> PruningHistory:
 
 
 def replay_pruning_history(model: nn.Module, data: dict,
-                           history: Sequence) -> None:
+                           history: Sequence,
+                           forward_fn: Optional[Callable] = None) -> None:
     """Prune ``model`` (built from the unpruned config) in place exactly as
     the recorded ``history`` did: the same layers lose the same channels.
-    ``data`` is a preprocessed batch for tracing. A layer name the model
-    lacks is an error naming it, raised before anything is pruned."""
+    ``data`` is a preprocessed batch for tracing; ``forward_fn`` the
+    tracing forward when the caller has chosen it already (default:
+    chosen on ``model``). A layer name the model lacks is an error naming
+    it, raised before anything is pruned."""
     history = plain_history(history)
     if not history:
         return
@@ -48,6 +51,7 @@ def replay_pruning_history(model: nn.Module, data: dict,
             'the pruning history names layers this model does not have: '
             f'{", ".join(missing[:5])} (was it pruned from another config?)')
     was_training = model.training
-    graph = build_dependency_graph(model, data)
+    graph = build_dependency_graph(model, data, forward_fn=forward_fn)
     graph.load_pruning_history(history)
+    release_graph(graph)
     model.train(was_training)

@@ -183,7 +183,8 @@ class StructuredPruningHook(Hook):
 
         def inputs():
             ignored, _ = kept_layers(model, self.options.protected,
-                                     self.options.ignored)
+                                     self.options.ignored,
+                                     not self.options.prune_stem)
             modules = dict(model.named_modules())
             return (self._batch(runner, model),
                     [modules[n] for n in ignored])
