@@ -349,3 +349,21 @@ def test_ground_truth_format_follows_the_training_pipeline(tmp_path):
     assert edge.shape == seg.shape and 0 < edge.sum() < edge.numel()
     assert not hasattr(synthetic_batch_of_config(model, cfg, (64, 64))[
         'data_samples'][0], 'gt_edge_map')
+
+
+def test_replay_traces_a_model_with_uninitialised_parameters():
+    """A model built and not initialised holds whatever memory its empty
+    parameters got (DINO's level_embed): NaN there must not fail the
+    replay's trace; the rebuilt model's values come from its checkpoint."""
+    from mmprune.core.structured.pruning_history import \
+        replay_pruning_history
+    cfg, model = _build(CONFIGS['det'])
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    _, fresh = _build(CONFIGS['det'])
+    with torch.no_grad():
+        fresh.backbone.stem[0].conv.weight[0, 0, 0, 0] = float('nan')
+    replay_pruning_history(fresh, data, result.history)
+    assert torch.isfinite(fresh.backbone.stem[0].conv.weight).all()
+    fresh.load_state_dict(model.state_dict(), strict=True)
+    assert run_error(fresh, data) is None
