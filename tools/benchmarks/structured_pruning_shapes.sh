@@ -13,7 +13,10 @@
 # Prints a markdown table. One job at a time (2 CPU cores).
 #   METHODS="l1 lamp" bash tools/benchmarks/structured_pruning_shapes.sh [WORK]
 #   METHODS=group_norm SKIP_L1_SCRATCH=1 bash ...   the recovery table only
-#   SKIP_RECOVERY=1, SKIP_FULL_SCRATCH=1 leave parts out
+#   SKIP_RECOVERY=1, SKIP_FULL_SCRATCH=1, SKIP_CONTROL=1 leave parts out
+#   BASE_CKPT=work_dirs/rtmdet_tiny_12e_shapes/epoch_12.pth BASE_EPOCHS=12
+#       prunes a longer-trained baseline; the from-scratch row then trains
+#       BASE_EPOCHS + 2 epochs (the whole budget)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -21,6 +24,8 @@ WORK=${1:-work_dirs/structured_pruning_shapes}
 METHODS=${METHODS:-l1 random lamp group_norm group_taylor group_hessian slim group_slim group_sl growing_reg}
 BASE_CFG=configs/rtmdet/rtmdet_tiny_12e_shapes.py
 BASE_CKPT=${BASE_CKPT:-work_dirs/main_job/epoch_8.pth}
+BASE_EPOCHS=${BASE_EPOCHS:-8}
+SCRATCH_EPOCHS=$((BASE_EPOCHS + 2))
 mkdir -p "$WORK"
 [ -f "$BASE_CKPT" ] || bash tools/main_job.sh
 
@@ -95,16 +100,20 @@ if [ -z "${SKIP_RECOVERY:-}" ]; then
 fi
 
 # the group_norm 2x architecture from scratch with the whole budget: the
-# baseline's 8 epochs plus the finetune's 2, on the baseline's schedule
+# baseline's epochs plus the finetune's 2, on the baseline's schedule
 if [ -z "${SKIP_FULL_SCRATCH:-}" ]; then
     $PY tools/prune.py $BASE_CFG "$BASE_CKPT" --method group_norm --speed-up 2 \
         --random-init --out "$WORK/gn_scratch_init" > "$WORK/gn_scratch_init.log" 2>&1
     cfg=$P/rtmdet_tiny_group-norm-2x-scratch_10e_shapes.py
-    $PY tools/train.py $cfg --work-dir "$WORK/gn_scratch10" \
+    E=$SCRATCH_EPOCHS
+    $PY tools/train.py $cfg --work-dir "$WORK/gn_scratch$E" \
         --cfg-options load_from="$WORK/gn_scratch_init/pruned.pth" \
-        > "$WORK/gn_scratch10.log" 2>&1
-    $PY tools/test.py $cfg "$WORK/gn_scratch10/epoch_10.pth" \
-        --work-dir "$WORK/gn_scratch10" > "$WORK/gn_scratch10.test.log" 2>&1
-    row "group_norm 2x architecture from scratch, whole budget (10 epochs)" \
-        "$WORK/gn_scratch_init" "$WORK/gn_scratch10.test.log"
+        train_cfg.max_epochs=$E train_cfg.val_interval=$E \
+        param_scheduler.1.begin=$((E / 2)) param_scheduler.1.end=$E \
+        param_scheduler.1.T_max=$((E - E / 2)) \
+        > "$WORK/gn_scratch$E.log" 2>&1
+    $PY tools/test.py $cfg "$WORK/gn_scratch$E/epoch_$E.pth" \
+        --work-dir "$WORK/gn_scratch$E" > "$WORK/gn_scratch$E.test.log" 2>&1
+    row "group_norm 2x architecture from scratch, whole budget ($E epochs)" \
+        "$WORK/gn_scratch_init" "$WORK/gn_scratch$E.test.log"
 fi
