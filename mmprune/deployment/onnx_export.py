@@ -42,6 +42,10 @@ class ExportedGraph:
     num_features: int
     max_abs_diff: float
     max_abs_output: float
+    # DETR family: the layout of forward_transformer's outputs, which the
+    # head's predict indexes before the graph's outputs stand in for its
+    # forward (see onnx_graphs.TransformerNetworkGraph)
+    transformer_outputs: Optional[dict] = None
 
 
 def manifest_path(onnx_path: str) -> str:
@@ -128,7 +132,16 @@ def export_graph(graph: OnnxGraph, path: str) -> ExportedGraph:
         name=graph.name, file=osp.basename(path), replaces=graph.replaces,
         output_spec=pytree.treespec_dumps(spec),
         num_features=getattr(graph.module, 'num_features', 0),
-        max_abs_diff=diff, max_abs_output=scale)
+        max_abs_diff=diff, max_abs_output=scale,
+        transformer_outputs=_transformer_outputs(graph.module))
+
+
+def _transformer_outputs(module: nn.Module) -> Optional[dict]:
+    spec = getattr(module, 'transformer_spec', None)
+    if spec is None:
+        return None
+    return dict(spec=pytree.treespec_dumps(spec),
+                shapes=module.transformer_shapes)
 
 
 def export_onnx(model: nn.Module, path: str,

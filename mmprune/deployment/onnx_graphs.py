@@ -9,6 +9,11 @@ box decoding, NMS, RoI Align, resizing a segmentation map) is data-dependent
 post-processing that runs in Python beside ONNX Runtime with the model's own
 ``predict_by_feat`` code (see ``onnxruntime_model``); in the graph it would
 need mmcv's custom ONNX Runtime operators, which mmcv 2.x no longer builds.
+
+A DETR-family detector's network graph holds the backbone, the neck, the
+transformer and the detection head's branches, up to the outputs its
+``predict_by_feat`` reads (the class scores and boxes of the queries); the
+post-processing (top-k, box conversion, rescaling) runs in Python.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -32,24 +37,22 @@ class OnnxGraph:
     replaces: str = ''
 
 
+def is_detection_transformer(model: nn.Module) -> bool:
+    from mmdet.models.detectors import DetectionTransformer
+    return isinstance(model, DetectionTransformer)
+
+
 def dense_head_of(model: nn.Module) -> Tuple[str, nn.Module]:
     """The attribute name and module of the head that the network graph
     ends with."""
-    from mmdet.models.detectors import DetectionTransformer
-    if isinstance(model, DetectionTransformer):
-        raise ValueError(
-            f'{type(model).__name__} is a DETR-family detector: its head '
-            'reads the transformer decoder\'s states, not the neck\'s '
-            'features, and the ONNX export covers backbone-neck-head '
-            'detectors and segmentors')
     for name in ('rpn_head', 'bbox_head', 'decode_head'):
         head = getattr(model, name, None)
         if isinstance(head, nn.Module):
             return name, head
     raise ValueError(
         f'{type(model).__name__} has none of rpn_head, bbox_head or '
-        'decode_head: the ONNX export covers detectors, rotated detectors '
-        'and encoder-decoder segmentors')
+        'decode_head: the ONNX export covers detectors, rotated detectors, '
+        'DETR-family detectors and encoder-decoder segmentors')
 
 
 def has_roi_stage(model: nn.Module) -> bool:
@@ -75,6 +78,84 @@ class NetworkGraph(nn.Module):
         feats = tuple(feats) if self.keep_features else ()
         self.num_features = len(feats)
         return feats + tuple(flat)
+
+
+class _Captured(Exception):
+    """Stops a head's ``predict`` at ``predict_by_feat``, carrying the
+    outputs it was about to post-process."""
+
+    def __init__(self, outs: tuple) -> None:
+        super().__init__()
+        self.outs = outs
+
+
+def image_data_samples(input_shape: Tuple[int, int]) -> list:
+    """One ``DetDataSample`` for a batch-1 image of ``input_shape`` with no
+    padding: what a DETR transformer reads its masks from."""
+    from mmdet.structures import DetDataSample
+    h, w = input_shape
+    return [DetDataSample(metainfo=dict(
+        img_shape=(h, w), batch_input_shape=(h, w), pad_shape=(h, w),
+        ori_shape=(h, w), scale_factor=(1.0, 1.0)))]
+
+
+class TransformerNetworkGraph(nn.Module):
+    """A DETR-family detector up to what its head's ``predict`` hands to
+    ``predict_by_feat``: ``extract_feat``, ``forward_transformer`` and the
+    head's forward exactly as ``predict`` calls it (DETR and DAB-DETR
+    read the last decoder layer only, Deformable DETR and DINO every
+    layer), outputs flattened. The head's ``predict`` is run and stopped
+    at ``predict_by_feat`` rather than repeating each head's choice of
+    inputs here. ``forward_transformer``'s outputs are recorded
+    (``transformer_spec``, ``transformer_shapes``) so that prediction with
+    the graph can hand the head's ``predict`` stand-ins of the same
+    layout."""
+
+    def __init__(self, model: nn.Module,
+                 input_shape: Tuple[int, int]) -> None:
+        super().__init__()
+        self.model = model
+        self.head = model.bbox_head
+        self.data_samples = image_data_samples(input_shape)
+        self.head_spec: Optional[pytree.TreeSpec] = None
+        self.num_features = 0
+        self.transformer_spec: Optional[pytree.TreeSpec] = None
+        self.transformer_shapes: List[List[int]] = []
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        feats = self.model.extract_feat(inputs)
+        head_inputs = self.model.forward_transformer(feats,
+                                                     self.data_samples)
+        leaves, self.transformer_spec = pytree.tree_flatten(head_inputs)
+        self.transformer_shapes = [
+            list(t.shape) if isinstance(t, torch.Tensor) else None
+            for t in leaves]
+
+        def capture(*outs, **kwargs):
+            raise _Captured(outs)
+
+        self.head.predict_by_feat = capture  # shadows the method
+        try:
+            self.head.predict(**head_inputs,
+                              batch_data_samples=self.data_samples,
+                              rescale=False)
+            raise RuntimeError(
+                f'{type(self.head).__name__}.predict did not call '
+                'predict_by_feat: its outputs cannot be exported')
+        except _Captured as captured:
+            outs = captured.outs
+        finally:
+            del self.head.predict_by_feat
+        flat, self.head_spec = pytree.tree_flatten(outs)
+        return tuple(flat)
+
+
+def transformer_stand_ins(spec: str, shapes: List) -> object:
+    """``forward_transformer``'s outputs as zeros of the recorded layout:
+    what a head's ``predict`` indexes before calling its forward, which the
+    graph's outputs stand in for."""
+    leaves = [torch.zeros(s) if s is not None else None for s in shapes]
+    return pytree.tree_unflatten(leaves, pytree.treespec_loads(spec))
 
 
 class RoIHeadGraph(nn.Module):
@@ -126,8 +207,16 @@ def onnx_graphs(model: nn.Module, input_shape: Tuple[int, int],
     """The graphs that make up ``model`` (in eval mode) for an
     ``input_shape`` (H, W) image, batch 1. ``dynamic`` makes the image's
     batch, height and width dynamic."""
+    transformer = is_detection_transformer(model)
+    if transformer and dynamic:
+        raise ValueError(
+            f'{type(model).__name__} is a DETR-family detector: its '
+            'transformer builds its masks and positions from the image '
+            'size, which the graph fixes; export without --dynamic, at the '
+            'size it will run at')
     two_stage = has_roi_stage(model)
-    network = NetworkGraph(model, keep_features=two_stage)
+    network = TransformerNetworkGraph(model, input_shape) if transformer \
+        else NetworkGraph(model, keep_features=two_stage)
     device = next(model.parameters()).device
     image = torch.randn(1, 3, *input_shape, device=device)
     with torch.no_grad():

@@ -4,7 +4,9 @@ post-processing in Python.
 The graphs stand in for the PyTorch modules they were exported from: for
 the duration of a prediction, ``extract_feat`` and the dense head's forward
 return the network graph's outputs, and each RoI head's forward runs its
-graph. Everything else (prior boxes, box decoding, NMS, RoI Align, resizing
+graph (a DETR-family detector's ``forward_transformer`` returns stand-ins
+of its outputs' layout, which its head's ``predict`` only hands to the head's
+forward). Everything else (prior boxes, box decoding, NMS, RoI Align, resizing
 and cropping a segmentation map) is the model's unchanged ``predict`` code,
 so results are laid out exactly as ``model.predict`` lays them out.
 """
@@ -17,6 +19,7 @@ import torch.nn as nn
 from torch.utils import _pytree as pytree
 
 from .onnx_export import ort_session, read_manifest
+from .onnx_graphs import transformer_stand_ins
 
 
 class OnnxRuntimeModel:
@@ -76,6 +79,13 @@ class OnnxRuntimeModel:
         patched = [(self.model, 'extract_feat', extract_feat),
                    (self.model.get_submodule(network['replaces']), 'forward',
                     lambda *args, **kwargs: head_outputs['value'])]
+        stand_ins = network.get('transformer_outputs')
+        if stand_ins:
+            # a DETR-family head's predict reads the transformer's outputs
+            # only to call its forward, which returns the graph's outputs
+            patched.append((self.model, 'forward_transformer',
+                            lambda *args, **kwargs: transformer_stand_ins(
+                                stand_ins['spec'], stand_ins['shapes'])))
         for name, g in self.graphs.items():
             if name != 'network':
                 patched.append((self.model.get_submodule(g['replaces']),

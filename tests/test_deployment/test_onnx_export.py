@@ -95,6 +95,56 @@ def test_pruned_model_exports_and_onnxruntime_predicts_like_pytorch(
     assert ort_ms.runtime == 'onnxruntime' and ort_ms.runs == 2
 
 
+# DETR-family zoo configs made small: ResNet-18, one encoder and two
+# decoder layers (the export must not depend on the size)
+DETR_FAMILY = {
+    'detr': ("_base_ = ['mmdet::detr/detr_r18_8xb2-500e_coco.py']\n"
+             'model = dict(backbone=dict(init_cfg=None),\n'
+             '    encoder=dict(num_layers=1), decoder=dict(num_layers=2))\n'),
+    'deformable-refine-twostage': (
+        "_base_ = ['mmdet::deformable_detr/"
+        "deformable-detr-refine-twostage_r50_16xb2-50e_coco.py']\n"
+        'model = dict(backbone=dict(depth=18, init_cfg=None),\n'
+        '    neck=dict(in_channels=[128, 256, 512]), num_queries=30,\n'
+        '    encoder=dict(num_layers=1), decoder=dict(num_layers=2))\n'),
+}
+
+
+@pytest.mark.parametrize('family', sorted(DETR_FAMILY))
+def test_detr_family_exports_and_predicts_like_pytorch(tmp_path, family):
+    """The network graph holds the transformer and the head's branches up
+    to what predict_by_feat reads; top-k and box conversion run in Python
+    with the head's own code. A dynamic export is refused: the
+    transformer's masks and positions follow the image size."""
+    path = tmp_path / f'{family}.py'
+    path.write_text(DETR_FAMILY[family])
+    cfg = Config.fromfile(str(path))
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = build_model_from(cfg)
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    params = sum(p.numel() for p in model.parameters())
+    prune_model(model, data, 'l1', ratio=0.3)
+    assert sum(p.numel() for p in model.parameters()) < 0.9 * params
+    model.eval()
+    out = str(tmp_path / 'model.onnx')
+    manifest = export_onnx(model, out, (128, 128))
+    network, = manifest['graphs']
+    assert network['transformer_outputs']['shapes']
+    data = synthetic_test_batch(model, 128, 128)
+    with torch.no_grad():
+        want = model(data['inputs'], data['data_samples'], mode='predict')
+    got = OnnxRuntimeModel(model, out).predict_preprocessed(data)
+    want, got = prediction_tensors(want), prediction_tensors(got)
+    assert want and want[0].numel() > 0 and len(want) == len(got)
+    for a, b in zip(want, got):
+        torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3)
+    assert 'forward_transformer' not in model.__dict__
+    assert 'predict_by_feat' not in model.bbox_head.__dict__
+    with pytest.raises(ValueError, match='DETR-family.*without --dynamic'):
+        export_onnx(model, out, (128, 128), dynamic=True)
+
+
 def test_static_graph_refuses_another_input_size(tmp_path):
     cfg, _, path = _pruned_checkpoint(tmp_path, 'det')
     model = load_deployable_model(cfg, path)
