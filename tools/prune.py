@@ -4,7 +4,7 @@ with its report; finetune it later with the stock ``tools/train.py``.
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \
         [--round-to 8] [--out DIR] [--synthetic-batch] [--strict-target]
     python tools/prune.py CONFIG CHECKPOINT --latency-speed-up 1.8 \
-        [--latency-runtime onnxruntime|torch]
+        [--latency-runtime onnxruntime|torch] [--latency-rounds 3]
 
 ``DIR/pruned.pth`` carries the pruned structure (key ``pruning``), so any
 config rebuilds the pruned model when it loads it (``load_from`` for a
@@ -59,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--latency-runtime', default='onnxruntime',
                         choices=['torch', 'onnxruntime'],
                         help='where --latency-speed-up is measured (CPU)')
+    parser.add_argument('--latency-rounds', type=int, default=3,
+                        help='each latency measurement of the target times '
+                        'the unpruned and the pruned model in alternation '
+                        'this many times (fastest round each); a step that '
+                        'meets the target is measured again to confirm it')
     parser.add_argument('--allocation', default='uniform',
                         choices=['uniform', 'sensitivity'],
                         help='how a --speed-up is spread over the layers: '

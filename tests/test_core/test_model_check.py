@@ -367,3 +367,11 @@ def test_replay_traces_a_model_with_uninitialised_parameters():
     assert torch.isfinite(fresh.backbone.stem[0].conv.weight).all()
     fresh.load_state_dict(model.state_dict(), strict=True)
     assert run_error(fresh, data) is None
+    # the same holds for every trace, not only the replay: pruning a
+    # model built and not initialised (its loss would be NaN)
+    _, unset = _build(CONFIGS['det'])
+    with torch.no_grad():
+        unset.neck.reduce_layers[0].conv.weight.fill_(float('nan'))
+    again = prune_model(unset, data, 'l1', ratio=0.3)
+    assert torch.isfinite(unset.neck.reduce_layers[0].conv.weight).all()
+    assert again.history and run_error(unset, data) is None

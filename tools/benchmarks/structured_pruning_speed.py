@@ -84,6 +84,7 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
             params_after=result.params_after, steps=result.steps,
             target_reached=result.target_reached,
             target_latency=[result.latency_before, result.latency_after],
+            latency_checks=result.latency_checks,
             latency=paired_latencies(reference, model, (h, w), ROUNDS, RUNS))
         del reference
     return out
@@ -145,6 +146,16 @@ def main() -> None:
             print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
                   f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | '
                   + ' | '.join(cells) + ' |')
+        if target == 'latency_speed_up':
+            # what the stepping itself measured, step by step
+            for name, r in rows.items():
+                checks = ', '.join(
+                    f'{c["speed_up"]:.2f}x' + (
+                        f' (confirmed by {c["confirmed_by"]:.2f}x)'
+                        if 'confirmed_by' in c else '')
+                    for c in r[target]['latency_checks'])
+                print(f'\n{name}: {r[target]["steps"]} steps, measured '
+                      f'while stepping: {checks}')
 
 
 if __name__ == '__main__':

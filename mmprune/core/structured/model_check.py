@@ -10,7 +10,7 @@ pruned with no error, and the forward fails only later.
 """
 import copy
 import gc
-from typing import Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -76,7 +76,8 @@ def restore_modules(snapshot: list) -> None:
 
 
 def remove_breaking_groups(model: nn.Module, data: dict, snapshot: list,
-                           history: List[list], error: str
+                           history: List[list], error: str,
+                           forward_fn: Optional[Callable] = None
                            ) -> Tuple[List[list], List[dict]]:
     """``model`` (pruned by ``history``) fails with ``error``: find the
     groups whose pruning breaks it, one at a time, as the last entry of
@@ -84,12 +85,13 @@ def remove_breaking_groups(model: nn.Module, data: dict, snapshot: list,
     unpruned model and replays a prefix). Every entry of a breaking group
     is dropped (later steps index into its earlier result). Returns the
     history that runs, which ``model`` is left pruned by, and the report
-    entries of the groups rolled back."""
+    entries of the groups rolled back. ``forward_fn``: the tracing forward
+    the pruner chose on the unpruned model (chosen here when not given)."""
     removed: List[dict] = []
     restore_modules(snapshot)
     # every test traces the same unpruned architecture: the tracing forward
     # is chosen once (choosing it was a third of Conditional DETR's time)
-    with bounded_structure_runs(model):
+    if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
 
     def rebuild(entries: List[list]) -> Optional[str]:

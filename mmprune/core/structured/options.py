@@ -72,6 +72,11 @@ class PruningOptions:
             reached the same way, step by step, measuring the latency on
             ``latency_runtime`` (``torch`` or ``onnxruntime``) after each.
         latency_runtime: where ``latency_speed_up`` is measured.
+        latency_rounds: each latency measurement of the target times the
+            unpruned and the pruned model in alternation this many times,
+            each keeping its fastest round; a step that meets the target
+            is measured a second time and stops the stepping only if that
+            measurement meets it too.
         layer_ratios: ``{module-name pattern: ratio}``, first pattern wins;
             alone, the other layers keep their channels.
         round_to: channel counts stay multiples of it (None: no rounding).
@@ -102,6 +107,7 @@ class PruningOptions:
     speed_up: Optional[float] = None
     latency_speed_up: Optional[float] = None
     latency_runtime: str = 'onnxruntime'
+    latency_rounds: int = 3
     layer_ratios: Dict[str, float] = field(default_factory=dict)
     round_to: Optional[int] = 8
     max_layer_ratio: float = 1.0
@@ -183,6 +189,9 @@ class PruningOptions:
                 and 0 < self.max_layer_ratio <= 1):
             raise ValueError(f'max_layer_ratio = {self.max_layer_ratio}: '
                              'must be in (0, 1]')
+        if not (_is_int(self.latency_rounds) and self.latency_rounds >= 1):
+            raise ValueError(f'latency_rounds = {self.latency_rounds}: must '
+                             'be an integer >= 1')
         if not (_is_int(self.max_steps) and self.max_steps >= 1):
             raise ValueError(f'max_steps = {self.max_steps}: must be an '
                              'integer >= 1')

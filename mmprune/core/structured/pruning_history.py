@@ -8,9 +8,7 @@ hold it.
 """
 from typing import Callable, List, Optional, Sequence
 
-import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 
 from ..tracing import build_dependency_graph, release_graph
 
@@ -42,7 +40,9 @@ def replay_pruning_history(model: nn.Module, data: dict,
     ``data`` is a preprocessed batch for tracing; ``forward_fn`` the
     tracing forward when the caller has chosen it already (default:
     chosen on ``model``). A layer name the model lacks is an error naming
-    it, raised before anything is pruned."""
+    it, raised before anything is pruned. Non-finite parameter values (a
+    model built and not initialised) are set to 0 for the trace, as every
+    trace does; a rebuilt model's values come from its checkpoint."""
     history = plain_history(history)
     if not history:
         return
@@ -52,23 +52,6 @@ def replay_pruning_history(model: nn.Module, data: dict,
         raise ValueError(
             'the pruning history names layers this model does not have: '
             f'{", ".join(missing[:5])} (was it pruned from another config?)')
-    # A model built from its config and not initialised holds whatever
-    # memory its uninitialised parameters got (DINO's level_embed is an
-    # empty tensor that only init_weights fills): NaN there made its
-    # traced loss fail in 4 runs of 10. The replay needs finite values
-    # only to trace; a rebuilt model's values come from its checkpoint.
-    garbage = [n for n, p in model.named_parameters()
-               if not torch.isfinite(p).all()]
-    if garbage:
-        MMLogger.get_current_instance().warning(
-            'replaying the pruning: non-finite values in '
-            f'{", ".join(garbage[:5])} (uninitialised?) are set to 0 for '
-            'the trace')
-        with torch.no_grad():
-            for n in garbage:
-                p = model.get_parameter(n)
-                p.copy_(torch.nan_to_num(p, nan=0.0, posinf=0.0,
-                                         neginf=0.0))
     was_training = model.training
     graph = build_dependency_graph(model, data, forward_fn=forward_fn)
     graph.load_pruning_history(history)

@@ -56,7 +56,8 @@ class StructuredPruningHook(Hook):
 
     Args:
         **pruning: the pruning options, checked when the hook is built:
-            ``method``, ``ratio`` | ``speed_up`` | ``layer_ratios``,
+            ``method``, ``ratio`` | ``speed_up`` | ``latency_speed_up`` |
+            ``layer_ratios``, ``latency_runtime``, ``latency_rounds``,
             ``round_to``, ``max_layer_ratio``, ``ignored``, ``protected``,
             ``global_pruning``, ``max_steps``, ``gradient_batches``,
             ``strict_target``, ``allocation``; see
