@@ -463,6 +463,9 @@ def test_shipped_prune_and_distil_configs_build():
                 if h['type'] == 'mmprune.StructuredPruningHook'], path
         assert cfg.load_from, path  # the teacher comes from it
         model = dict(cfg.model, probe_shape=(128, 128))
+        if cfg.get('data_preprocessor') is not None:
+            # as mmengine's Runner builds it (mmseg configs have one)
+            model.setdefault('data_preprocessor', cfg.data_preprocessor)
         with DefaultScope.overwrite_default_scope(cfg.default_scope):
             d = ROOT_MODELS.build(model)
         assert d.teacher_waits_for_student, path

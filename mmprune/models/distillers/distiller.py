@@ -120,6 +120,9 @@ class Distiller(BaseModel):
             ``decay_start=decay_end=N, final_factor=0`` stops distillation
             from iteration N (the last part of training without it).
         probe_shape: input size of that probe forward.
+        data_preprocessor: what mmengine's Runner passes from a config's
+            top-level ``data_preprocessor``: the student's, unless its own
+            config sets one. The Distiller preprocesses as its student.
 
     Saved checkpoints hold the student's weights under the student's own
     key names (plus ``distill_losses.*`` adapter weights when there are
@@ -134,7 +137,8 @@ class Distiller(BaseModel):
                  distill_losses: Optional[Dict[str, dict]] = None,
                  distill_weight_schedule: Optional[dict] = None,
                  probe_shape: tuple = (256, 256),
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
         if not distill_losses:
             raise ValueError('Distiller: distill_losses is empty')
         self.weight_schedule = check_weight_schedule(
@@ -157,6 +161,12 @@ class Distiller(BaseModel):
             teacher = build_teacher(teacher_config, teacher_checkpoint)
             check_module_names(teacher, [t for _, t in pairs.values()],
                                'Distiller distill_losses (teacher)')
+        if data_preprocessor is not None:
+            # mmengine's Runner gives a config's top-level data_preprocessor
+            # (mmseg configs have one) to the model dict it builds: here it
+            # goes to the student, whose own setting wins as in the Runner
+            student = dict(student)
+            student.setdefault('data_preprocessor', data_preprocessor)
         student_model = ROOT_MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor,
                          init_cfg=init_cfg)
