@@ -13,6 +13,7 @@ data on disk, data-free criteria trace on a synthetic batch in the model's
 own format.
 """
 import argparse
+import copy
 import dataclasses
 import os
 import os.path as osp
@@ -23,7 +24,7 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown
-from mmprune.analysis.latency import latency_measure, runtime_latencies
+from mmprune.analysis.latency import latency_measure
 from mmprune.analysis.pruning_report import PruningReport
 from mmprune.datasets.train_batches import batches_or_synthetic
 from mmprune.models.builder import build_model_from
@@ -65,11 +66,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'this many times (fastest round each); a step that '
                         'meets the target is measured again to confirm it')
     parser.add_argument('--allocation', default='uniform',
-                        choices=['uniform', 'sensitivity'],
-                        help='how a --speed-up is spread over the layers: '
-                        'equal steps for every group, or ratios chosen from '
-                        'each block pruned alone (loss on '
-                        '--gradient-batches batches)')
+                        choices=['uniform', 'sensitivity',
+                                 'sensitivity_time'],
+                        help='how a --speed-up or --latency-speed-up is '
+                        'spread over the layers: equal steps for every '
+                        'group, or ratios chosen from each block pruned '
+                        'alone (loss on --gradient-batches batches; for a '
+                        'latency target the time each saves, measured)')
+    parser.add_argument('--sensitivity-ratios', type=float, nargs='+',
+                        default=[0.25, 0.5, 0.75],
+                        help='the ratios each block is pruned alone at for '
+                        '--allocation sensitivity')
     parser.add_argument('--round-to', type=int, default=8)
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
     parser.add_argument('--max-steps', type=int, default=20,
@@ -170,11 +177,10 @@ def main(argv=None) -> None:
         return module_breakdown(m, shape).total_flops
 
     grads = ([next(batches) for _ in range(options.gradient_batches)]
-             if needs_gradients or options.allocation == 'sensitivity'
+             if needs_gradients or options.allocation != 'uniform'
              else None)
-    measure = (lambda m: None) if args.no_latency else \
-        (lambda m: runtime_latencies(m, shape))
-    latency_before = measure(model)
+    # latency after pruning is timed beside this unpruned copy
+    reference = None if args.no_latency else copy.deepcopy(model)
     widths = layer_widths(model)
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,
@@ -185,9 +191,12 @@ def main(argv=None) -> None:
         config=args.config, checkpoint=args.checkpoint, traced_on=source,
         method=args.method, target=options.target, round_to=args.round_to,
         input_shape=list(shape), params_before=result.params_before,
-        flops_before=result.flops_before, latency_before=latency_before)
-    report.add_prune_point(0, result.target, result, model, widths,
-                           result.flops_after, measure(model))
+        flops_before=result.flops_before)
+    report.add_prune_point(
+        0, result.target, result, model, widths, result.flops_after,
+        None if reference is None else report.paired_latency_after(
+            reference, model, options.latency_rounds))
+    del reference
     report.target_reached = result.target_reached
     if args.random_init:
         model.init_weights()

@@ -325,6 +325,102 @@ def test_sensitivity_allocation_by_hand():
     assert ratios == {'a': .5, 'b': .5}
 
 
+def test_sensitivity_fit_takes_another_step_when_short():
+    """Blocks pruned together save less than their savings alone (here 60%
+    of them): the first allocation falls short, and the shortfall still
+    fits in the savings it was estimated to make, so the fit asks for just
+    past them and takes the next step instead of stopping short."""
+    from mmprune.core.structured.sensitivity import fit_layer_ratios
+    points = [dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
+              dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
+              dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
+              dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)]
+    estimated = {'a': {.25: .1, .5: .2}, 'b': {.25: .2, .5: .4}}
+
+    def speed_up_of(ratios):
+        saved = .6 * sum(estimated[u][r] for u, r in ratios.items())
+        return 1 / (1 - saved)
+
+    target = 1 / (1 - .15)
+    ratios, why, tries = fit_layer_ratios(dict(points=points), target,
+                                          speed_up_of)
+    assert [t['layer_ratios'] for t in tries] == [{'a': .5},
+                                                  {'a': .5, 'b': .25}]
+    assert tries[0]['speed_up'] < target <= tries[-1]['speed_up']
+    assert ratios == {'a': .5, 'b': .25} and why[-1]['unit'] == 'b'
+    # every step taken and still short: it stops, with the last try
+    ratios, _, tries = fit_layer_ratios(dict(points=points), 3.0,
+                                        speed_up_of)
+    assert ratios == {'a': .5, 'b': .5} and tries[-1]['speed_up'] < 3.0
+
+
+class NeckClock(ParamsClock):
+    """A mocked latency spent in the neck alone: milliseconds proportional
+    to the neck's parameters, plus a floor."""
+
+    def __call__(self, model) -> float:
+        ms = 1.0 + sum(p.numel() for n, p in model.named_parameters()
+                       if n.startswith('neck.')) / 1e4
+        self.measured.append(ms)
+        return ms
+
+
+def test_a_latency_target_allocated_by_sensitivity_is_measured(rtm_cfg):
+    """allocation='sensitivity' with a latency target: blocks ranked by
+    loss per FLOP saved, as far as the measured latency needs."""
+    torch.manual_seed(0)
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    clock = ParamsClock()
+    result = prune_model(model, data, 'l1', latency_speed_up=1.5,
+                         latency_fn=clock, flops_fn=_flops(data),
+                         allocation='sensitivity', sensitivity_ratios=[0.5],
+                         latency_rounds=1)
+    alloc = result.allocation
+    assert not any('time_saved' in p for p in alloc['points'])
+    assert 'loss_per_flops_saved' in alloc['choices'][-1]
+    # every try timed against the unpruned model; the last one met it
+    # and was timed again (the confirmation), the model handed back too
+    assert alloc['tries'][-1]['speed_up'] >= 1.5
+    assert result.latency_speed_up >= 1.5 and result.target_reached
+    assert result.latency_after == pytest.approx(clock(model))
+    assert result.latency_before == pytest.approx(clock.measured[0])
+    with pytest.raises(ValueError, match='needs latency_speed_up'):
+        prune_model(model, data, 'l1', speed_up=2.0, flops_fn=_flops(data),
+                    allocation='sensitivity_time')
+    _runs(model, rtm_cfg)
+
+
+def test_a_latency_target_allocated_by_measured_time_goes_where_time_is(
+        rtm_cfg):
+    """allocation='sensitivity_time' spends measured time, not FLOPs: where
+    pruning saves no time (here: everything after the neck), nothing is
+    cut, however many FLOPs it holds."""
+    torch.manual_seed(0)
+    model = build_model_from(rtm_cfg)
+    data = tracing_batch(rtm_cfg, model)
+    clock = NeckClock()
+    result = prune_model(model, data, 'l1', latency_speed_up=1.3,
+                         latency_fn=clock, flops_fn=_flops(data),
+                         allocation='sensitivity_time',
+                         sensitivity_ratios=[0.5], latency_rounds=1)
+    alloc = result.allocation
+    assert all('time_saved' in p for p in alloc['points'])
+    head_points = [p for p in alloc['points'] if 'bbox_head' in p['unit']]
+    assert head_points and all(p['time_saved'] == 0 and p['flops_saved'] > 0
+                               for p in head_points)
+    chosen = alloc['layer_ratios']
+    assert chosen and not any('bbox_head' in u for u in chosen)
+    assert alloc['choices'][-1]['total_time_saved'] >= 1 - 1 / 1.3
+    # measured on the model handed back, against the unpruned model
+    assert result.latency_speed_up >= 1.3 and result.target_reached
+    assert result.latency_after == pytest.approx(clock(model))
+    assert [c['speed_up'] for c in result.latency_checks] == \
+        pytest.approx([t['speed_up'] for t in alloc['tries']], rel=1e-3)
+    assert result.to_dict()['target']['latency_speed_up'] == 1.3
+    _runs(model, rtm_cfg)
+
+
 def test_sensitivity_points_and_a_sensitivity_allocated_target(rtm_cfg):
     from mmprune.core.structured.sensitivity import (default_units,
                                                      mean_loss,

@@ -17,6 +17,11 @@
 #   BASE_CKPT=work_dirs/rtmdet_tiny_12e_shapes/epoch_12.pth BASE_EPOCHS=12
 #       prunes a longer-trained baseline; the from-scratch row then trains
 #       BASE_EPOCHS + 2 epochs (the whole budget)
+#   TEST_IMAGES=1000 (the default) tests every row on a separate 1000-image
+#       test split (generated on first use) instead of the 100 val images,
+#       dumps each row's predictions, and ends with the paired differences
+#       to the control and their standard errors
+#       (tools/analysis_tools/paired_bbox_map.py); TEST_IMAGES=0: the val split
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -26,7 +31,22 @@ BASE_CFG=configs/rtmdet/rtmdet_tiny_12e_shapes.py
 BASE_CKPT=${BASE_CKPT:-work_dirs/main_job/epoch_8.pth}
 BASE_EPOCHS=${BASE_EPOCHS:-8}
 SCRATCH_EPOCHS=$((BASE_EPOCHS + 2))
+TEST_IMAGES=${TEST_IMAGES:-1000}
 mkdir -p "$WORK"
+TEST_OPTS=()
+if [ "$TEST_IMAGES" != 0 ]; then
+    TEST_ROOT=${MMPRUNE_DATA:-data}/shapes_coco_256/test$TEST_IMAGES/
+    TEST_OPTS=(--cfg-options test_dataloader.dataset.data_root=$TEST_ROOT
+        test_dataloader.dataset.shapes.num_images=$TEST_IMAGES
+        test_dataloader.dataset.shapes.split=test
+        test_evaluator.ann_file=${TEST_ROOT}annotation.json)
+fi
+test_run() {  # config, checkpoint, work dir: tools/test.py on the test set
+    local out=()
+    [ "$TEST_IMAGES" = 0 ] || out=(--out "$3.pkl")
+    $PY tools/test.py "$1" "$2" --work-dir "$3" "${out[@]}" "${TEST_OPTS[@]}" \
+        > "$3.test.log" 2>&1
+}
 [ -f "$BASE_CKPT" ] || bash tools/main_job.sh
 
 map_of() {  # the last COCO bbox mAP a log printed
@@ -50,7 +70,9 @@ if [ -z "${SKIP_CONTROL:-}" ]; then
     $PY tools/train.py configs/rtmdet/rtmdet_tiny_finetune-2e_shapes.py \
         --work-dir "$WORK/control" \
         --cfg-options load_from="$BASE_CKPT" > "$WORK/control.log" 2>&1
-    echo "| unpruned, same finetune (control) | 4.87M | 1.285 | | $(map_of "$WORK/control.log") |"
+    test_run configs/rtmdet/rtmdet_tiny_finetune-2e_shapes.py \
+        "$WORK/control/epoch_2.pth" "$WORK/control"
+    echo "| unpruned, same finetune (control) | 4.87M | 1.285 | | $(map_of "$WORK/control.test.log") |"
 fi
 
 for m in $METHODS; do
@@ -58,8 +80,7 @@ for m in $METHODS; do
     dir=$WORK/$m
     $PY tools/train.py "$cfg" --work-dir "$dir" \
         --cfg-options load_from="$BASE_CKPT" > "$dir.log" 2>&1
-    $PY tools/test.py "$cfg" "$dir/epoch_2.pth" --work-dir "$dir" \
-        > "$dir.test.log" 2>&1
+    test_run "$cfg" "$dir/epoch_2.pth" "$dir"
     row "$m 2x + finetune" "$dir" "$dir.test.log"
 done
 
@@ -71,8 +92,7 @@ cfg=configs/pruning/rtmdet/rtmdet_tiny_l1-2x-scratch_2e_shapes.py
 $PY tools/train.py $cfg --work-dir "$WORK/scratch" \
     --cfg-options load_from="$WORK/scratch_init/pruned.pth" \
     > "$WORK/scratch.log" 2>&1
-$PY tools/test.py $cfg "$WORK/scratch/epoch_2.pth" --work-dir "$WORK/scratch" \
-    > "$WORK/scratch.test.log" 2>&1
+test_run $cfg "$WORK/scratch/epoch_2.pth" "$WORK/scratch"
 row "l1 2x architecture from scratch, same budget" "$WORK/scratch_init" "$WORK/scratch.test.log"
 fi
 
@@ -81,8 +101,7 @@ fi
 recovery() {  # name, train config, test config, work dir
     $PY tools/train.py "$2" --work-dir "$4" \
         --cfg-options load_from="$BASE_CKPT" > "$4.log" 2>&1
-    $PY tools/test.py "$3" "$4/epoch_2.pth" --work-dir "$4" \
-        > "$4.test.log" 2>&1
+    test_run "$3" "$4/epoch_2.pth" "$4"
     row "$1" "$4" "$4.test.log"
 }
 P=configs/pruning/rtmdet
@@ -112,8 +131,19 @@ if [ -z "${SKIP_FULL_SCRATCH:-}" ]; then
         param_scheduler.1.begin=$((E / 2)) param_scheduler.1.end=$E \
         param_scheduler.1.T_max=$((E - E / 2)) \
         > "$WORK/gn_scratch$E.log" 2>&1
-    $PY tools/test.py $cfg "$WORK/gn_scratch$E/epoch_$E.pth" \
-        --work-dir "$WORK/gn_scratch$E" > "$WORK/gn_scratch$E.test.log" 2>&1
+    test_run $cfg "$WORK/gn_scratch$E/epoch_$E.pth" "$WORK/gn_scratch$E"
     row "group_norm 2x architecture from scratch, whole budget ($E epochs)" \
         "$WORK/gn_scratch_init" "$WORK/gn_scratch$E.test.log"
+fi
+
+# how far each row is from the control on these images (paired, with
+# standard errors): which differences the test set resolves
+if [ "$TEST_IMAGES" != 0 ] && [ -f "$WORK/control.pkl" ]; then
+    runs=(control="$WORK/control.pkl")
+    for pkl in "$WORK"/*.pkl; do
+        name=$(basename "$pkl" .pkl)
+        [ "$name" = control ] || runs+=("$name=$pkl")
+    done
+    echo
+    $PY tools/analysis_tools/paired_bbox_map.py "${TEST_ROOT}annotation.json" "${runs[@]}"
 fi

@@ -21,7 +21,7 @@ PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 LATENCY_RUNTIMES = ('torch', 'onnxruntime')
-ALLOCATIONS = ('uniform', 'sensitivity')
+ALLOCATIONS = ('uniform', 'sensitivity', 'sensitivity_time')
 
 
 def check_target(ratio: Optional[float], speed_up: Optional[float],
@@ -93,11 +93,15 @@ class PruningOptions:
             channels, for the gradient criteria.
         strict_target: an unreached ``speed_up`` is an error, not only a
             line in the report.
-        allocation: how a ``speed_up`` is spread over the layers:
-            ``uniform`` (every group in equal steps) or ``sensitivity``
-            (each block of layers pruned alone at several ratios first,
-            then non-uniform ``layer_ratios`` that save the FLOPs where the
-            loss rises least; see ``core/structured/sensitivity.py``).
+        allocation: how a ``speed_up`` or ``latency_speed_up`` is spread
+            over the layers: ``uniform`` (every group in equal steps),
+            ``sensitivity`` (each block of layers pruned alone at several
+            ratios first, then non-uniform ``layer_ratios`` that save the
+            FLOPs where the loss rises least, as far as the target needs,
+            measured; see ``core/structured/sensitivity.py``) or, for a
+            latency target, ``sensitivity_time`` (the same, each block's
+            saving its measured time instead of its FLOPs: for a machine
+            whose timing is steadier than the blocks' savings).
         sensitivity_ratios: the ratios each block is pruned alone at for
             ``allocation='sensitivity'`` (and the ratios it can be given).
     """
@@ -160,13 +164,18 @@ class PruningOptions:
         if self.allocation not in ALLOCATIONS:
             raise ValueError(f'allocation = {self.allocation!r}: must be one '
                              f'of {ALLOCATIONS}')
-        if self.allocation == 'sensitivity' and (
-                self.speed_up is None or self.layer_ratios or
-                self.global_pruning):
+        if self.allocation != 'uniform' and (
+                (self.speed_up is None and self.latency_speed_up is None)
+                or self.layer_ratios or self.global_pruning):
             raise ValueError(
-                "allocation = 'sensitivity' chooses per-layer ratios for a "
-                'FLOPs target: give speed_up, without layer_ratios or '
-                'global_pruning')
+                f"allocation = '{self.allocation}' chooses per-layer ratios "
+                'for a FLOPs or latency target: give speed_up or '
+                'latency_speed_up, without layer_ratios or global_pruning')
+        if self.allocation == 'sensitivity_time' and \
+                self.latency_speed_up is None:
+            raise ValueError(
+                "allocation = 'sensitivity_time' spends measured time: it "
+                'needs latency_speed_up')
         if not self.sensitivity_ratios or any(
                 not (_is_number(r) and 0 < r < 1)
                 for r in self.sensitivity_ratios):

@@ -50,9 +50,10 @@ class PruningSchedule:
                 for i in prune_at) or prune_at != sorted(set(prune_at)):
             raise ValueError(
                 f'prune_at = {prune_at}: must be increasing iterations >= 0')
-        if options.allocation == 'sensitivity' and len(prune_at) > 1:
+        if options.allocation != 'uniform' and len(prune_at) > 1:
             raise ValueError(
-                f"allocation='sensitivity' with prune_at = {prune_at}: the "
+                f"allocation='{options.allocation}' with prune_at = "
+                f'{prune_at}: the '
                 'ratios are chosen for one prune point (give one iteration)')
         self.prune_at = prune_at
         self.options = options

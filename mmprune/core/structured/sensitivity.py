@@ -7,7 +7,11 @@ branch). Pruning a unit alone at a ratio is ``prune_model`` with
 ``layer_ratios={unit: ratio}`` on a copy of the model, every other layer
 kept; its damage is the rise of the training loss on a few fixed batches
 (eval mode, so the BN statistics the pruned model inherits are the ones
-measured), its gain the FLOPs it saves.
+measured), its gain the FLOPs it saves, or, for
+``allocation='sensitivity_time'``, the share of the measured time it
+saves (the unpruned and the pruned copy timed in alternation): the budget
+then goes where time is spent, which is not where FLOPs are (depthwise
+and high-resolution layers take more time per FLOP).
 """
 import copy
 import re
@@ -63,7 +67,7 @@ def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
 
 def prune_sensitivity(model: nn.Module,
                       batches: Sequence[dict],
-                      flops_fn: Callable[[nn.Module], float],
+                      flops_fn: Optional[Callable[[nn.Module], float]],
                       units: Optional[Sequence[str]] = None,
                       ratios: Sequence[float] = (0.25, 0.5, 0.75),
                       method: str = 'l1',
@@ -71,20 +75,24 @@ def prune_sensitivity(model: nn.Module,
                       ignored: Sequence[str] = (),
                       protected: Optional[Sequence[str]] = None,
                       progress: bool = True,
-                      importance: Optional[Union[str, dict]] = None
+                      importance: Optional[Union[str, dict]] = None,
+                      time_saved_fn: Optional[Callable[[nn.Module],
+                                                       float]] = None
                       ) -> dict:
     """Prune each unit alone at each ratio (on copies; ``model`` is left
-    as it is) and measure the loss increase and FLOPs saved.
+    as it is) and measure the loss increase and FLOPs saved (``flops_fn``
+    None: not measured), and with ``time_saved_fn(pruned copy)`` the share
+    of the latency it saves.
 
     Returns ``dict(method, base_loss, base_flops, units, points)`` where
     each point is ``dict(unit, ratio, loss, loss_increase, flops,
-    flops_saved, params, kept)``; ``kept`` names the unit's layers pruning
-    left whole, with the reason."""
+    flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
+    unit's layers pruning left whole, with the reason."""
     # prune_model imports this module lazily (allocation='sensitivity')
     from .prune import prune_model
     units = list(units or default_units(model, protected))
     base_loss = mean_loss(model, batches)
-    base_flops = flops_fn(model)
+    base_flops = flops_fn(model) if flops_fn is not None else None
     points = []
     bar = ProgressBar(len(units) * len(ratios)) if progress else None
     for unit in units:
@@ -97,14 +105,17 @@ def prune_sensitivity(model: nn.Module,
                                  protected=protected,
                                  gradient_data=list(batches))
             loss = mean_loss(trial, batches)
-            flops = flops_fn(trial)
+            flops = flops_fn(trial) if flops_fn is not None else None
             points.append(dict(
                 unit=unit, ratio=ratio, loss=loss,
                 loss_increase=loss - base_loss, flops=flops,
-                flops_saved=1.0 - flops / base_flops,
+                flops_saved=(None if flops is None else
+                             1.0 - flops / base_flops),
                 params=sum(p.numel() for p in trial.parameters()),
                 kept=[s for s in result.skipped
                       if re.search(unit, s['name'])]))
+            if time_saved_fn is not None:
+                points[-1]['time_saved'] = time_saved_fn(trial)
             del trial
             if bar is not None:
                 bar.update()
@@ -112,18 +123,22 @@ def prune_sensitivity(model: nn.Module,
                 units=units, ratios=list(ratios), points=points)
 
 
-def allocate_layer_ratios(sensitivity: dict, speed_up: float
+def allocate_layer_ratios(sensitivity: dict, speed_up: float,
+                          saved: str = 'flops_saved'
                           ) -> Tuple[Dict[str, float], List[dict]]:
-    """Per-unit ratios that save ``1 - 1/speed_up`` of the FLOPs with the
-    least summed loss increase, from the measured points: starting from
-    nothing pruned, repeatedly take the unit step (its next measured
-    ratio) that costs the least loss per FLOP saved, until the savings
-    add up to the target. Savings of separate units are taken to add up;
-    the caller prunes with the result and measures the real speed-up.
+    """Per-unit ratios that save ``1 - 1/speed_up`` of the FLOPs (or, with
+    ``saved='time_saved'``, of the measured latency) with the least summed
+    loss increase, from the measured points: starting from nothing pruned,
+    repeatedly take the unit step (its next measured ratio) that costs the
+    least loss per share saved, until the savings add up to the target.
+    Savings of separate units are taken to add up; the caller prunes with
+    the result and measures the real speed-up.
 
     Returns ``(layer_ratios, choices)``: the ratio per unit pattern (units
-    left at 0 are omitted) and, per step taken, why (its loss and FLOPs
-    cost)."""
+    left at 0 are omitted) and, per step taken, why (its loss and its
+    saving: ``loss_per_<saved>``, ``<saved>``, ``total_<saved>``)."""
+    if saved not in ('flops_saved', 'time_saved'):
+        raise ValueError(f'saved = {saved!r}: flops_saved or time_saved')
     if speed_up <= 1:
         raise ValueError(f'speed_up = {speed_up}: must be > 1')
     need = 1.0 - 1.0 / speed_up
@@ -133,7 +148,7 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float
     for unit in curves:
         curves[unit].sort(key=lambda p: p['ratio'])
     at = {u: -1 for u in curves}  # index of the chosen point, -1: unpruned
-    saved = 0.0
+    total = 0.0
     choices = []
 
     def step_cost(unit: str) -> Optional[Tuple[float, dict]]:
@@ -142,14 +157,14 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float
             return None
         nxt = curves[unit][i + 1]
         prev_loss = 0.0 if i < 0 else curves[unit][i]['loss_increase']
-        prev_saved = 0.0 if i < 0 else curves[unit][i]['flops_saved']
-        gain = nxt['flops_saved'] - prev_saved
+        prev_saved = 0.0 if i < 0 else curves[unit][i][saved]
+        gain = nxt[saved] - prev_saved
         if gain <= 1e-9:
             return None  # saves nothing more (e.g. every layer kept)
         # a loss that falls is no cost (clamped at 0)
         return max(0.0, nxt['loss_increase'] - prev_loss) / gain, nxt
 
-    while saved < need:
+    while total < need:
         options = [(c, u, p) for u in curves
                    for c, p in [step_cost(u) or (None, None)]
                    if c is not None]
@@ -157,41 +172,52 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float
             break
         cost, unit, point = min(options, key=lambda o: o[0])
         prev_saved = 0.0 if at[unit] < 0 else \
-            curves[unit][at[unit]]['flops_saved']
+            curves[unit][at[unit]][saved]
         at[unit] += 1
-        saved += point['flops_saved'] - prev_saved
-        choices.append(dict(unit=unit, ratio=point['ratio'],
-                            loss_per_flops_saved=cost,
-                            loss_increase=point['loss_increase'],
-                            flops_saved=point['flops_saved'],
-                            total_flops_saved=saved))
+        total += point[saved] - prev_saved
+        choices.append({'unit': unit, 'ratio': point['ratio'],
+                        f'loss_per_{saved}': cost,
+                        'loss_increase': point['loss_increase'],
+                        saved: point[saved], f'total_{saved}': total})
     ratios = {u: curves[u][i]['ratio'] for u, i in at.items() if i >= 0}
     return ratios, choices
 
 
 def fit_layer_ratios(sensitivity: dict, speed_up: float,
                      speed_up_of: Callable[[Dict[str, float]], float],
-                     max_tries: int = 20
+                     max_tries: int = 20, saved: str = 'flops_saved'
                      ) -> Tuple[Dict[str, float], List[dict], List[dict]]:
     """:func:`allocate_layer_ratios`, checked: blocks pruned together save
     less than their savings alone add up to (a stage's output channels are
     the next block's input), so each allocation's real speed-up is measured
     by ``speed_up_of(layer_ratios)`` (pruning a copy) and, while it falls
-    short, the allocation is asked again for the shortfall.
+    short, the allocation is asked again for the shortfall. The measured
+    steps are coarse: when the larger request still fits in the last
+    allocation's (overestimated) savings, it is asked for just past them,
+    so the next try takes at least one more step.
+
+    ``saved``: what the points' savings measure (``flops_saved``, or
+    ``time_saved`` for a latency target, ``speed_up_of`` then measuring
+    latency).
 
     Returns ``(layer_ratios, choices, tries)``: the last allocation, why
     each of its steps was taken, and every try with its measured speed-up.
     """
     target_saved = 1.0 - 1.0 / speed_up
     asked, ratios, choices, tries = target_saved, None, [], []
-    for _ in range(max_tries):
-        new, why = allocate_layer_ratios(sensitivity, 1.0 / (1.0 - asked))
+    while len(tries) < max_tries:
+        new, why = allocate_layer_ratios(sensitivity, 1.0 / (1.0 - asked),
+                                         saved)
         if new == ratios:
-            break  # every measured step is taken: nothing more to ask
+            estimated = why[-1][f'total_{saved}'] if why else 0.0
+            if asked > estimated or estimated >= 0.999:
+                break  # every measured step is taken: nothing more to ask
+            asked = min(0.999, estimated + 1e-6)
+            continue
         ratios, choices = new, why
         got = speed_up_of(ratios)
-        tries.append(dict(asked_flops_saved=asked, layer_ratios=ratios,
-                          speed_up=got))
+        tries.append({f'asked_{saved}': asked, 'layer_ratios': ratios,
+                      'speed_up': got})
         if got >= speed_up:
             break
         asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))

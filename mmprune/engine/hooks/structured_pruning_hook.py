@@ -211,6 +211,8 @@ class StructuredPruningHook(Hook):
             self.structure.widths = layer_widths(model)
             self.report = self._start_report(runner, model, shape,
                                              flops_now)
+        if self.measure_latency:
+            self._unpruned_reference(runner, model)  # before it is pruned
         p = self.schedule.prune_at[k - 1]
         target = self.schedule.step_target(k, self.report.flops_before,
                                            flops_now)
@@ -228,10 +230,13 @@ class StructuredPruningHook(Hook):
             grads = ([self._batch(runner, model)
                       for _ in range(self.options.gradient_batches)]
                      if self.options.criterion.needs_gradients or
-                     self.options.allocation == 'sensitivity' else None)
+                     self.options.allocation != 'uniform' else None)
             result = prune_model(
                 model, data, step, gradient_data=grads,
-                flops_fn=flops if 'speed_up' in target else None,
+                # a sensitivity allocation ranks blocks by the FLOPs they
+                # save, for a latency target too
+                flops_fn=(flops if 'speed_up' in target or
+                          self.options.allocation != 'uniform' else None),
                 latency_fn=latency_measure(self.options.latency_runtime,
                                            shape, runs=self.latency_runs),
                 latency_reference=self._latency_reference(runner, model))
@@ -253,12 +258,16 @@ class StructuredPruningHook(Hook):
 
     def _latency_reference(self, runner, model) -> Optional[torch.nn.Module]:
         """The unpruned model every prune point's latency target is
-        measured against (each reaches its share of the whole target): a
-        copy taken before the first prune point or, in a run resumed after
-        it, the unpruned architecture built again from the config (latency
-        does not depend on the weights)."""
+        measured against (each reaches its share of the whole target)."""
         if self.options.latency_speed_up is None:
             return None
+        return self._unpruned_reference(runner, model)
+
+    def _unpruned_reference(self, runner, model) -> torch.nn.Module:
+        """The unpruned model, for latency measured beside the pruned one:
+        a copy taken before the first prune point or, in a run resumed
+        after it, the unpruned architecture built again from the config
+        (latency does not depend on the weights)."""
         if self._unpruned is None:
             if not self.structure.history:
                 self._unpruned = copy.deepcopy(model)
@@ -307,6 +316,16 @@ class StructuredPruningHook(Hook):
             return None
         return runtime_latencies(model, shape, runs=self.latency_runs)
 
+    def _paired_latency(self, report: PruningReport, model,
+                        shape) -> Optional[dict]:
+        """The pruned model's latency timed beside the unpruned one (see
+        :meth:`PruningReport.paired_latency_after`)."""
+        if not self.measure_latency:
+            return None
+        return report.paired_latency_after(
+            self._unpruned, model, self.options.latency_rounds,
+            self.latency_runs)
+
     def _start_report(self, runner, model, shape,
                       flops: float) -> PruningReport:
         device = next(model.parameters()).device
@@ -325,7 +344,7 @@ class StructuredPruningHook(Hook):
         report = self.report
         report.add_prune_point(
             p, target, result, model, self.structure.widths, flops,
-            self._latency(model, shape))
+            self._paired_latency(report, model, shape))
         report.target_reached = self.schedule.target_reached(
             self.structure.done, report.speed_up, report.events)
         self.structure.report = report.to_dict()

@@ -1,0 +1,12 @@
+# Oriented R-CNN R18 pruned with group_norm to 2x fewer FLOPs with
+# non-uniform ratios (round_to=8): each block is first pruned alone at
+# 25/50/75% on copies, the training loss on 4 batches measuring the damage,
+# and the FLOPs are taken where the loss rises least. Then the same 1-epoch
+# finetune as oriented-rcnn-le90_r18_fpn_group-norm-2x_1e_shapes.py.
+_base_ = './oriented-rcnn-le90_r18_fpn_group-norm-2x_1e_shapes.py'
+
+custom_hooks = [
+    dict(type='mmprune.StructuredPruningHook', method='group_norm',
+         speed_up=2.0, round_to=8, allocation='sensitivity',
+         gradient_batches=4)
+]
