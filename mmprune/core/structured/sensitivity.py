@@ -67,7 +67,7 @@ def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
 
 def prune_sensitivity(model: nn.Module,
                       batches: Sequence[dict],
-                      flops_fn: Optional[Callable[[nn.Module], float]],
+                      flops_fn: Callable[[nn.Module], float],
                       units: Optional[Sequence[str]] = None,
                       ratios: Sequence[float] = (0.25, 0.5, 0.75),
                       method: str = 'l1',
@@ -80,9 +80,8 @@ def prune_sensitivity(model: nn.Module,
                                                        float]] = None
                       ) -> dict:
     """Prune each unit alone at each ratio (on copies; ``model`` is left
-    as it is) and measure the loss increase and FLOPs saved (``flops_fn``
-    None: not measured), and with ``time_saved_fn(pruned copy)`` the share
-    of the latency it saves.
+    as it is) and measure the loss increase and FLOPs saved, and with
+    ``time_saved_fn(pruned copy)`` the share of the latency it saves.
 
     Returns ``dict(method, base_loss, base_flops, units, points)`` where
     each point is ``dict(unit, ratio, loss, loss_increase, flops,
@@ -92,7 +91,7 @@ def prune_sensitivity(model: nn.Module,
     from .prune import prune_model
     units = list(units or default_units(model, protected))
     base_loss = mean_loss(model, batches)
-    base_flops = flops_fn(model) if flops_fn is not None else None
+    base_flops = flops_fn(model)
     points = []
     bar = ProgressBar(len(units) * len(ratios)) if progress else None
     for unit in units:
@@ -105,12 +104,11 @@ def prune_sensitivity(model: nn.Module,
                                  protected=protected,
                                  gradient_data=list(batches))
             loss = mean_loss(trial, batches)
-            flops = flops_fn(trial) if flops_fn is not None else None
+            flops = flops_fn(trial)
             points.append(dict(
                 unit=unit, ratio=ratio, loss=loss,
                 loss_increase=loss - base_loss, flops=flops,
-                flops_saved=(None if flops is None else
-                             1.0 - flops / base_flops),
+                flops_saved=1.0 - flops / base_flops,
                 params=sum(p.numel() for p in trial.parameters()),
                 kept=[s for s in result.skipped
                       if re.search(unit, s['name'])]))
