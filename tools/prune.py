@@ -2,7 +2,7 @@
 with its report; finetune it later with the stock ``tools/train.py``.
 
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \
-        [--round-to 8] [--out DIR] [--synthetic-batch] [--strict-target]
+        [--round-to 8|measured] [--out DIR] [--synthetic-batch] [--strict-target]
     python tools/prune.py CONFIG CHECKPOINT --latency-speed-up 1.8 \
         [--latency-runtime onnxruntime|torch] [--latency-rounds 3]
 
@@ -26,6 +26,7 @@ import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure
 from mmprune.analysis.pruning_report import PruningReport
+from mmprune.analysis.width_latency import round_to_measure
 from mmprune.datasets.train_batches import batches_or_synthetic
 from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import (check_state_fits,
@@ -37,6 +38,14 @@ from mmprune.core.structured.prune import layer_widths
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.utils import read_config, save_checkpoint_atomic
+
+
+def _round_to(value: str):
+    """An integer, or 'measured' (checked with the other options)."""
+    try:
+        return int(value)
+    except ValueError:
+        return value
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -77,7 +86,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=[0.25, 0.5, 0.75],
                         help='the ratios each block is pruned alone at for '
                         '--allocation sensitivity')
-    parser.add_argument('--round-to', type=int, default=8)
+    parser.add_argument(
+        '--round-to', type=_round_to, default=8,
+        help='channel counts stay multiples of it (default 8), or '
+        '"measured": the multiple whose widths cost the least time per '
+        'multiply-add on --latency-runtime, timed on the model\'s heaviest '
+        'convolutions and cached per machine')
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
     parser.add_argument('--max-steps', type=int, default=20,
                         help='the most steps a speed-up target may take')
@@ -185,7 +199,9 @@ def main(argv=None) -> None:
     result = prune_model(model, data, options, gradient_data=grads,
                          flops_fn=flops,
                          latency_fn=latency_measure(args.latency_runtime,
-                                                    shape))
+                                                    shape),
+                         round_to_fn=round_to_measure(args.latency_runtime,
+                                                      shape))
     # the unpruned model's params and FLOPs as prune_model measured them
     report = PruningReport(
         config=args.config, checkpoint=args.checkpoint, traced_on=source,

@@ -5,7 +5,7 @@ left of its target against the unpruned model)."""
 import dataclasses
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch.nn as nn
 
@@ -34,7 +34,8 @@ class PruningReport:
     config: str
     method: str
     target: dict
-    round_to: Optional[int]
+    # an integer, or 'measured' (the choice: round_to_choice)
+    round_to: Optional[Union[int, str]]
     input_shape: List[int]
     params_before: int
     flops_before: float
@@ -60,6 +61,8 @@ class PruningReport:
     # the before and after latency timed in alternation, this many rounds
     # (best of each); None: measured apart, before and after pruning
     latency_rounds: Optional[int] = None
+    # round_to='measured': the last prune point's choice and its scores
+    round_to_choice: Optional[dict] = None
 
     @classmethod
     def start(cls, model: nn.Module, input_shape: Tuple[int, int],
@@ -87,7 +90,11 @@ class PruningReport:
             iter=iteration, target=target, steps=result.steps,
             target_reached=result.target_reached, limit=result.limit,
             params=self.params_after, flops=flops,
-            target_latency_ms=[result.latency_before, result.latency_after]))
+            target_latency_ms=[result.latency_before, result.latency_after],
+            **({} if result.round_to_choice is None else dict(
+                round_to=result.round_to_choice['round_to']))))
+        if result.round_to_choice is not None:
+            self.round_to_choice = result.round_to_choice
         if result.allocation:
             self.allocation = result.allocation
         self.latency_after = latency

@@ -271,6 +271,9 @@ def test_segformer_attention_stays_divisible_by_heads(tmp_path):
     (dict(ratio=0.3, ignored=['stage9']), "ignored: pattern 'stage9'"),
     (dict(ratio=0.3, layer_ratios={'nekc': 0.2}),
      "layer_ratios: pattern 'nekc'"),
+    (dict(ratio=0.3, round_to='fast'), "round_to = 'fast': must be an "
+     "integer >= 1, 'measured'"),
+    (dict(ratio=0.3, round_to='measured'), 'needs round_to_fn'),
 ])
 def test_bad_input_is_a_clear_error_before_any_work(rtm_cfg, kwargs,
                                                     message):

@@ -129,15 +129,22 @@ def test_an_iterative_latency_target_is_measured_against_the_unpruned(
     """latency_speed_up over two prune points: each reaches its share
     (1.6 ** (k/2)) measured against the unpruned model, not against the
     model as the prune point finds it (a mocked clock: milliseconds
-    proportional to the parameters)."""
+    proportional to the parameters). round_to='measured' takes each
+    point's measured multiple (a mocked choice) into the report."""
     def clock(model) -> float:
         return sum(p.numel() for p in model.parameters()) / 1e4
 
+    def choice(model, kept) -> dict:
+        return dict(round_to=5, scores={'5': 1.0, '8': 1.1})
+
     monkeypatch.setattr(hook_module, 'latency_measure',
                         lambda *args, **kwargs: clock)
+    monkeypatch.setattr(hook_module, 'round_to_measure',
+                        lambda *args, **kwargs: choice)
     cfg = Config.fromfile(_write(
         tmp_path, 'latency', 1,
-        "method='l1', latency_speed_up=1.6, prune_at=[0, 1]"))
+        "method='l1', latency_speed_up=1.6, prune_at=[0, 1], "
+        "round_to='measured'"))
     cfg.work_dir = str(tmp_path / 'work')
     Runner.from_cfg(cfg).train()
     report = json.load(open(osp.join(cfg.work_dir, 'pruning_results.json')))
@@ -153,6 +160,12 @@ def test_an_iterative_latency_target_is_measured_against_the_unpruned(
     # the first point stopped at its share, the second went on to the rest
     assert first['target_latency_ms'][1] > second['target_latency_ms'][1]
     assert report['target_reached'] is True
+    assert report['round_to'] == 'measured'
+    assert first['round_to'] == second['round_to'] == 5
+    assert report['round_to_choice']['scores'] == {'5': 1.0, '8': 1.1}
+    narrowed = [x for x in report['layers']
+                if x['out_after'] < x['out_before']]
+    assert narrowed and all(x['out_after'] % 5 == 0 for x in narrowed)
 
 
 def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(

@@ -1,7 +1,8 @@
 """Realised latency speed-up against the FLOPs reduction, in PyTorch and
 in ONNX Runtime (CPU), when real model-zoo models (random init) are pruned
-with l1 and ``round_to=8``: once to a 2x FLOPs target (``speed_up=2.0``),
-once to a measured 2x ONNX Runtime latency target
+with l1 and ``round_to=8`` (or each ``--round-to`` given: ``measured``
+chooses it by timing widths in ONNX Runtime): once to a 2x FLOPs target
+(``speed_up=2.0``), once to a measured 2x ONNX Runtime latency target
 (``latency_speed_up=2.0``). Both runtimes time the same graphs (backbone,
 neck, dense head; a two-stage detector's RoI heads on the RPN's test
 proposal count); post-processing is outside both. Each model in a fresh
@@ -13,7 +14,8 @@ model only. Threads as set by OMP_NUM_THREADS (the README's figures: 2).
 Models trace on a synthetic training batch.
 
     OMP_NUM_THREADS=2 python tools/benchmarks/structured_pruning_speed.py \
-        [--models RTMDet] [--targets speed_up] [--prune-stem]
+        [--models RTMDet] [--targets speed_up] [--prune-stem] \
+        [--round-to 8 measured]
 
 ``--models`` keeps the models whose name contains one of the words,
 ``--targets`` the targets named, ``--prune-stem`` prunes the input stem's
@@ -46,7 +48,7 @@ MODELS = {
 
 def measure(config: str, h: int, w: int, targets=('speed_up',
                                                   'latency_speed_up'),
-            prune_stem: bool = False) -> dict:
+            prune_stem: bool = False, round_tos=('8', )) -> dict:
     import copy
     import tempfile
 
@@ -55,6 +57,7 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
     import mmprune  # noqa: F401
     from mmprune.analysis import module_breakdown
     from mmprune.analysis.latency import latency_measure, paired_latencies
+    from mmprune.analysis.width_latency import round_to_measure
     from mmprune.models.builder import build_model_from
     from mmprune.core.structured import prune_model
     from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
@@ -64,7 +67,7 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
                 'model = dict(backbone=dict(init_cfg=None))\n')
     cfg = Config.fromfile(path)
     out = {}
-    for target in targets:
+    for target, round_to in [(t, r) for t in targets for r in round_tos]:
         torch.manual_seed(0)
         model = build_model_from(cfg)
         data = synthetic_batch_of_config(model, cfg, TRACE)
@@ -74,11 +77,13 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
 
         reference = copy.deepcopy(model)
         result = prune_model(
-            model, data, 'l1', round_to=8, prune_stem=prune_stem,
-            flops_fn=flops,
+            model, data, 'l1', round_to=int(round_to) if round_to.isdigit()
+            else round_to, prune_stem=prune_stem, flops_fn=flops,
             latency_fn=latency_measure('onnxruntime', (h, w), runs=10),
+            round_to_fn=round_to_measure('onnxruntime', (h, w)),
             **{target: 2.0})
-        out[target] = dict(
+        out[f'{target} round_to={round_to}'] = dict(
+            round_to_choice=result.round_to_choice,
             flops_before=result.flops_before, flops_after=result.flops_after,
             params_before=result.params_before,
             params_after=result.params_after, steps=result.steps,
@@ -102,12 +107,16 @@ def main() -> None:
                         choices=['speed_up', 'latency_speed_up'],
                         default=['speed_up', 'latency_speed_up'])
     parser.add_argument('--prune-stem', action='store_true')
+    parser.add_argument('--round-to', nargs='+', default=['8'],
+                        help='integers, or "measured" (each is run)')
     parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # one model, in this process
         config, h, w = args.child
-        print(json.dumps(measure(config, int(h), int(w), args.targets,
-                                 args.prune_stem)))
+        out = measure(config, int(h), int(w), args.targets,
+                      args.prune_stem, args.round_to)
+        print()  # after any progress bar: the parent reads the last line
+        print(json.dumps(out))
         return
     rows = {}
     for name, (config, h, w) in MODELS.items():
@@ -115,7 +124,7 @@ def main() -> None:
             continue
         out = subprocess.run(
             [sys.executable, __file__, '--child', config, str(h), str(w),
-             '--targets', *args.targets] +
+             '--targets', *args.targets, '--round-to', *args.round_to] +
             (['--prune-stem'] if args.prune_stem else []),
             cwd=REPO, capture_output=True, text=True)
         if out.returncode:
@@ -127,36 +136,48 @@ def main() -> None:
                            '2.0 on ONNX Runtime')):
         if target not in args.targets:
             continue
-        print(f'\n{title}' + (', input stem pruned' if args.prune_stem
-                               else '') + '\n')
-        print('| model (input) | GFLOPs | FLOPs reduction | PyTorch ms | '
-              'PyTorch speed-up (/ FLOPs) | ONNX Runtime ms | ONNX Runtime '
-              'speed-up (/ FLOPs) |')
-        print('| --- | --- | --- | --- | --- | --- | --- |')
-        for name, r in rows.items():
-            r = r[target]
-            fr = r['flops_before'] / r['flops_after']
-            cells = []
-            for rt in ('torch', 'onnxruntime'):
-                lat = r['latency'][rt]
-                su = lat['speed_up']
-                cells.append(f'{_ms(lat["before"])} -> {_ms(lat["after"])}')
-                cells.append(f'{su:.2f}x ({su / fr:.2f})')
-            h, w = MODELS[name][1:]
-            print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
-                  f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | '
-                  + ' | '.join(cells) + ' |')
+        for round_to in args.round_to:
+            table(rows, target, round_to, title + (
+                ', input stem pruned' if args.prune_stem else ''))
+
+
+def table(rows: dict, target: str, round_to: str, title: str) -> None:
+    """One markdown table: every model at one target and round_to."""
+    key = f'{target} round_to={round_to}'
+    print(f'\n{title}, round_to={round_to}\n')
+    print('| model (input) | GFLOPs | FLOPs reduction | PyTorch ms | '
+          'PyTorch speed-up (/ FLOPs) | ONNX Runtime ms | ONNX Runtime '
+          'speed-up (/ FLOPs) |')
+    print('| --- | --- | --- | --- | --- | --- | --- |')
+    for name, r in rows.items():
+        r = r[key]
+        fr = r['flops_before'] / r['flops_after']
+        cells = []
+        for rt in ('torch', 'onnxruntime'):
+            lat = r['latency'][rt]
+            su = lat['speed_up']
+            cells.append(f'{_ms(lat["before"])} -> {_ms(lat["after"])}')
+            cells.append(f'{su:.2f}x ({su / fr:.2f})')
+        h, w = MODELS[name][1:]
+        print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
+              f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | '
+              + ' | '.join(cells) + ' |')
+    for name, r in rows.items():
+        r = r[key]
+        if r['round_to_choice']:
+            scores = ', '.join(f'{k}: {v}' for k, v in
+                               r['round_to_choice']['scores'].items())
+            print(f'\n{name}: round_to={r["round_to_choice"]["round_to"]} '
+                  f'measured (time per multiply-add kept by candidate: {scores})')
         if target == 'latency_speed_up':
             # what the stepping itself measured, step by step
-            for name, r in rows.items():
-                checks = ', '.join(
-                    f'{c["speed_up"]:.2f}x' + (
-                        f' (confirmed by {c["confirmed_by"]:.2f}x)'
-                        if 'confirmed_by' in c else '')
-                    for c in r[target]['latency_checks'])
-                print(f'\n{name}: {r[target]["steps"]} steps, measured '
-                      f'while stepping: {checks}')
-
+            checks = ', '.join(
+                f'{c["speed_up"]:.2f}x' + (
+                    f' (confirmed by {c["confirmed_by"]:.2f}x)'
+                    if 'confirmed_by' in c else '')
+                for c in r['latency_checks'])
+            print(f'\n{name}: {r["steps"]} steps, measured while '
+                  f'stepping: {checks}')
 
 if __name__ == '__main__':
     main()

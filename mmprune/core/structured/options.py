@@ -22,6 +22,8 @@ PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 LATENCY_RUNTIMES = ('torch', 'onnxruntime')
 ALLOCATIONS = ('uniform', 'sensitivity', 'sensitivity_time')
+# round_to chosen by measuring widths on the target runtime
+MEASURED = 'measured'
 
 
 def check_target(ratio: Optional[float], speed_up: Optional[float],
@@ -79,7 +81,11 @@ class PruningOptions:
             measurement meets it too.
         layer_ratios: ``{module-name pattern: ratio}``, first pattern wins;
             alone, the other layers keep their channels.
-        round_to: channel counts stay multiples of it (None: no rounding).
+        round_to: channel counts stay multiples of it (None: no
+            rounding), or ``'measured'``: the multiple chosen by timing the
+            model's heaviest prunable convolutions at the widths a pruner
+            asks for, on ``latency_runtime`` (see
+            ``mmprune.analysis.width_latency``; cached per machine).
         max_layer_ratio: no group loses more than this share.
         ignored: module-name patterns whose output channels are kept.
         protected: the prediction-layer patterns (default: mmprune's list).
@@ -113,7 +119,7 @@ class PruningOptions:
     latency_runtime: str = 'onnxruntime'
     latency_rounds: int = 3
     layer_ratios: Dict[str, float] = field(default_factory=dict)
-    round_to: Optional[int] = 8
+    round_to: Optional[Union[int, str]] = 8
     max_layer_ratio: float = 1.0
     ignored: List[str] = field(default_factory=list)
     protected: Optional[List[str]] = None
@@ -190,10 +196,12 @@ class PruningOptions:
             if not (_is_number(r) and 0 <= r < 1):
                 raise ValueError(f'layer_ratios[{p!r}] = {r}: must be in '
                                  '[0, 1)')
-        if self.round_to is not None and not (_is_int(self.round_to)
-                                              and self.round_to >= 1):
-            raise ValueError(f'round_to = {self.round_to}: must be an '
-                             'integer >= 1 (or None for no rounding)')
+        if self.round_to is not None and self.round_to != MEASURED and \
+                not (_is_int(self.round_to) and self.round_to >= 1):
+            raise ValueError(f'round_to = {self.round_to!r}: must be an '
+                             f'integer >= 1, {MEASURED!r} (chosen by timing '
+                             'widths on latency_runtime) or None (no '
+                             'rounding)')
         if not (_is_number(self.max_layer_ratio)
                 and 0 < self.max_layer_ratio <= 1):
             raise ValueError(f'max_layer_ratio = {self.max_layer_ratio}: '

@@ -2,6 +2,7 @@
 without the runner: Torch-Pruning's BasePruner over mmprune's tracing
 (opaque layers, tensor- or loss-mode forward)."""
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
@@ -20,7 +21,7 @@ from ..tracing import (all_parameters_require_grad, choose_forward_fn,
 from .guarded_graph import guarded_graphs
 from .model_check import (remove_breaking_groups, restore_modules,
                           run_error, snapshot_modules)
-from .options import PRUNABLE, PruningOptions
+from .options import MEASURED, PRUNABLE, PruningOptions
 from .output_layers import STRUCTURE_REASON, task_output_layers
 from .pruning_history import plain_history
 from .segment_aware_pruner import SegmentAwarePruner
@@ -53,6 +54,8 @@ class StructuredPruningResult:
     latency_checks: List[dict] = field(default_factory=list)
     # allocation='sensitivity': the chosen layer_ratios, why, and the points
     allocation: Optional[dict] = None
+    # round_to='measured': the multiple chosen and the measurements behind it
+    round_to_choice: Optional[dict] = None
 
     def to_dict(self) -> dict:
         return dict(method=self.method, target=self.target, steps=self.steps,
@@ -68,6 +71,8 @@ class StructuredPruningResult:
                         target_latency_checks=self.latency_checks)),
                     **({} if self.allocation is None else dict(
                         allocation=self.allocation)),
+                    **({} if self.round_to_choice is None else dict(
+                        round_to_choice=self.round_to_choice)),
                     layers=self.layers, skipped=self.skipped)
 
     @property
@@ -281,6 +286,8 @@ def prune_model(model: nn.Module,
                 flops_fn: Optional[Callable[[nn.Module], float]] = None,
                 latency_fn: Optional[Callable[[nn.Module], float]] = None,
                 latency_reference: Optional[nn.Module] = None,
+                round_to_fn: Optional[Callable[[nn.Module, List[str]],
+                                               dict]] = None,
                 **options) -> StructuredPruningResult:
     """Prune ``model`` in place.
 
@@ -302,7 +309,10 @@ def prune_model(model: nn.Module,
     layers (prediction layers, input stem unless ``prune_stem``) and
     ``ignored`` patterns keep
     their output channels. Gradient criteria use ``gradient_data`` (default:
-    ``[data]``).
+    ``[data]``). ``round_to='measured'``: ``round_to_fn(model, kept layer
+    names)`` measures widths and returns ``dict(round_to=, ...)`` (see
+    ``mmprune.analysis.width_latency.round_to_measure``), kept in the
+    result's ``round_to_choice``.
     """
     opts = method if isinstance(method, PruningOptions) else \
         PruningOptions(method=method, **options)
@@ -314,9 +324,21 @@ def prune_model(model: nn.Module,
         raise ValueError('latency_speed_up needs latency_fn to measure '
                          'latency')
     opts.check_model(model)
+    choice = None
+    if opts.round_to == MEASURED:
+        if round_to_fn is None:
+            raise ValueError(f"round_to='{MEASURED}' needs round_to_fn to "
+                             'time widths on the target runtime')
+        kept, _ = kept_layers(model, opts.protected, opts.ignored,
+                              not opts.prune_stem)
+        choice = round_to_fn(model, kept)
+        opts = dataclasses.replace(opts, round_to=choice['round_to'])
     if opts.allocation != 'uniform':
-        return _prune_by_sensitivity(model, data, opts, gradient_data,
-                                     flops_fn, latency_fn, latency_reference)
+        result = _prune_by_sensitivity(model, data, opts, gradient_data,
+                                       flops_fn, latency_fn,
+                                       latency_reference)
+        result.round_to_choice = choice
+        return result
     ratio = opts.ratio
     stepped = opts.speed_up is not None or opts.latency_speed_up is not None
     if ratio is None and not stepped:
@@ -335,7 +357,7 @@ def prune_model(model: nn.Module,
         method=opts.method,
         target={k: v for k, v in opts.target.items()
                 if k != 'layer_ratios'},
-        skipped=skipped)
+        skipped=skipped, round_to_choice=choice)
     result.params_before = sum(p.numel() for p in model.parameters())
     before = layer_widths(model)
     if flops_fn is not None:

@@ -19,6 +19,7 @@ from mmengine.hooks import Hook
 
 from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure, runtime_latencies
+from mmprune.analysis.width_latency import round_to_measure
 from mmprune.analysis.pruning_report import PruningReport
 from mmprune.datasets.train_batches import train_batches
 from mmprune.core.structured import (PruningOptions, StructuredPruningResult,
@@ -239,7 +240,9 @@ class StructuredPruningHook(Hook):
                           self.options.allocation != 'uniform' else None),
                 latency_fn=latency_measure(self.options.latency_runtime,
                                            shape, runs=self.latency_runs),
-                latency_reference=self._latency_reference(runner, model))
+                latency_reference=self._latency_reference(runner, model),
+                round_to_fn=round_to_measure(self.options.latency_runtime,
+                                             shape))
             return dataclasses.asdict(result)
 
         payload = decide_on_rank_zero(decide, model, data)
