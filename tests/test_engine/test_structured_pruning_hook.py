@@ -265,21 +265,8 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
     tuned = load_checkpoint(osp.join(str(tmp_path / 'w'), 'epoch_1.pth'))
     assert {k: v.shape for k, v in tuned['state_dict'].items()} == \
         {k: v.shape for k, v in pruned['state_dict'].items()}
-    # bad input: clear errors before any work, the source never overwritten
-    for args, msg in [(['--ratio', '0.3', '--speed-up', '2'], 'not allowed'),
-                      (['--method', 'nope', '--ratio', '0.3'],
-                       'invalid choice'),
-                      (['--speed-up', '0.9'], 'must be > 1')]:
-        proc = run_tool(['tools/prune.py', cfg_path, src, '--out', out] +
-                        args, check=False)
-        assert proc.returncode != 0 and msg in proc.stderr
-    proc = run_tool(['tools/prune.py', cfg_path, osp.join(out, 'pruned.pth'),
-                     '--ratio', '0.3', '--out', out], check=False)
-    assert 'would overwrite the source' in proc.stderr
-    proc = run_tool(['tools/prune.py', cfg_path,
-                     str(tmp_path / 'missing.pth'), '--ratio', '0.3'],
-                    check=False)
-    assert 'missing.pth' in proc.stderr
+    # bad input (mixed targets, unknown methods, an output over its
+    # source, a missing checkpoint, ...) is the bad-input cases' to test
 
 
 def _pruning_configs():

@@ -15,7 +15,7 @@ def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
     source_cfg = str(tmp_path / 'source.py')
     lsk_tiny_cfg(**{
         'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
+        'train_cfg.val_interval': 2,  # no validation: tools/test.py below
         'default_hooks.logger.interval': 1,
     }).dump(source_cfg)
     src_work = str(tmp_path / 'src')
@@ -35,7 +35,7 @@ def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
             dict(type='mmprune.WeightInheritanceHook', checkpoint=src_ckpt)
         ],
         'train_cfg.max_iters': 2,
-        'train_cfg.val_interval': 2,
+        'train_cfg.val_interval': 3,  # tools/test.py evaluates it below
         'default_hooks.checkpoint.interval': 2,
         'default_hooks.logger.interval': 1,
     }).dump(target_cfg)
@@ -58,9 +58,7 @@ def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
     proc = run_tool(['tools/test.py', target_cfg, out, '--work-dir',
                      work])
     assert 'dota/mAP' in proc.stdout + proc.stderr
-    proc = run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
-                     '--out', src_ckpt], check=False)
-    assert proc.returncode != 0 and 'never overwritten' in proc.stderr
+    # an --out over the source: a bad-input case (bad_inputs.py)
 
 
 class _Runner:

@@ -107,6 +107,8 @@ CASES: List[Case] = [
          'max_steps = 0'),
     Case('prune: ratio 1.0', PRUNE, P + ['--ratio', '1.0'], 'ratio = 1.0'),
     Case('prune: ratio nan', PRUNE, P + ['--ratio', 'nan'], 'ratio = nan'),
+    Case('prune: ratio and speed-up together', PRUNE,
+         P + ['--ratio', '0.3', '--speed-up', '2'], 'not allowed'),
     Case('prune: speed-up 0.5', PRUNE, P + ['--speed-up', '0.5'],
          'speed_up = 0.5'),
     Case('prune: no target', PRUNE, P, 'one of the arguments --ratio '
