@@ -15,6 +15,15 @@ from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+# The suite runs in two pytest-xdist workers on two cores (setup.cfg):
+# each worker and each tool it starts gets one thread, so that the two
+# never oversubscribe the cores (two 2-thread torch processes on 2 cores
+# ran 5-10x slower); run alone, tools get two.
+PARALLEL = 'PYTEST_XDIST_WORKER' in os.environ
+THREADS = '1' if PARALLEL else '2'
+if PARALLEL:
+    torch.set_num_threads(1)
+
 # the baseline configs on the shapes data
 RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
 ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
@@ -65,7 +74,7 @@ def shapes_cache(tmp_path_factory) -> str:
 def run_tool(args: List[str], timeout: int = 600,
              check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python <args>`` from the repository root, as a user would."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=THREADS)
     proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -2,7 +2,8 @@
 with its report; finetune it later with the stock ``tools/train.py``.
 
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \
-        [--round-to 8|measured] [--out DIR] [--synthetic-batch] [--strict-target]
+        [--round-to 8|measured] [--out DIR] [--synthetic-batch] \
+        [--strict-target]
     python tools/prune.py CONFIG CHECKPOINT --latency-speed-up 1.8 \
         [--latency-runtime onnxruntime|torch] [--latency-rounds 3]
 

@@ -14,9 +14,9 @@ alone, at the input size they see, at every width the pruner might ask
 for near a 2x cut, each rounded to each candidate multiple; the
 candidate whose kept multiply-adds cost the least time each wins (the
 smallest candidate within a tolerance of the best: finer rounding gives
-the finer control over accuracy). Measurements are cached in a JSON file keyed by machine,
-runtime, threads and layer, so a second pruning run on the same machine
-measures nothing again.
+the finer control over accuracy). Measurements are cached in a JSON file
+keyed by machine, runtime, threads and layer, so a second pruning run on
+the same machine measures nothing again.
 
 Written by hand: neither Torch-Pruning (a fixed ``round_to``) nor mmengine
 measures widths on a deployment runtime.

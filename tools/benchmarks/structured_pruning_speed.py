@@ -168,7 +168,8 @@ def table(rows: dict, target: str, round_to: str, title: str) -> None:
             scores = ', '.join(f'{k}: {v}' for k, v in
                                r['round_to_choice']['scores'].items())
             print(f'\n{name}: round_to={r["round_to_choice"]["round_to"]} '
-                  f'measured (time per multiply-add kept by candidate: {scores})')
+                  'measured (time per multiply-add kept by candidate: '
+                  f'{scores})')
         if target == 'latency_speed_up':
             # what the stepping itself measured, step by step
             checks = ', '.join(
