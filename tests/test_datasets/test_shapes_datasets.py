@@ -57,9 +57,19 @@ def test_scenes_have_several_classes_and_occlusion():
     assert occluded > 0
 
 
+def _register(*libraries: str) -> None:
+    """Register the libraries' transforms, whatever ran before in this
+    process (the suite runs in several workers, in any order)."""
+    import importlib
+    for lib in libraries:
+        importlib.import_module(f'{lib}.utils').register_all_modules(
+            init_default_scope=False)
+
+
 def test_coco_read_by_cocodataset_and_scored_by_cocometric(tmp_path):
     from mmdet.datasets import CocoDataset
     from mmdet.evaluation import CocoMetric
+    _register('mmdet')
     root = prepare_shapes_dataset(str(tmp_path / 'coco'), 'coco', _spec())
     dataset = CocoDataset(
         data_root=root, ann_file='annotation.json',
@@ -117,6 +127,7 @@ def test_coco_read_by_cocodataset_and_scored_by_cocometric(tmp_path):
 def test_dota_read_by_dotadataset_and_scored_by_dotametric(tmp_path):
     from mmrotate.datasets import DOTADataset
     from mmrotate.evaluation import DOTAMetric
+    _register('mmdet', 'mmrotate')
     root = prepare_shapes_dataset(str(tmp_path / 'dota'), 'dota', _spec())
     dataset = DOTADataset(
         data_root=root, ann_file='labelTxt/',
