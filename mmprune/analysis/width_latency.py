@@ -352,6 +352,8 @@ def choose_round_to(model: nn.Module, input_shape: Tuple[int, int],
                 bar.update()
     finally:
         table.save()
+        if bar is not None:
+            bar.file.write('\n')  # as track_iter_progress ends its bar
     # a candidate wider than a layer is scored only on the others: compare
     # candidates on the layers all of them were scored on
     scores = {r: total[r] / weight[r] for r in sorted(total)

@@ -57,30 +57,22 @@ def test_scenes_have_several_classes_and_occlusion():
     assert occluded > 0
 
 
-def _register(*libraries: str) -> None:
-    """Register the libraries' transforms, whatever ran before in this
-    process (the suite runs in several workers, in any order)."""
-    import importlib
-    for lib in libraries:
-        importlib.import_module(f'{lib}.utils').register_all_modules(
-            init_default_scope=False)
-
-
 def test_coco_read_by_cocodataset_and_scored_by_cocometric(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
     from mmdet.datasets import CocoDataset
+    from mmdet.datasets.transforms import LoadAnnotations, PackDetInputs
     from mmdet.evaluation import CocoMetric
-    _register('mmdet')
     root = prepare_shapes_dataset(str(tmp_path / 'coco'), 'coco', _spec())
     dataset = CocoDataset(
         data_root=root, ann_file='annotation.json',
         data_prefix=dict(img='images/'), metainfo=dict(classes=SHAPE_CLASSES),
         test_mode=True,
-        pipeline=[
-            dict(type='mmdet.LoadImageFromFile'),
-            dict(type='mmdet.LoadAnnotations', with_bbox=True,
-                 with_mask=True),
-            dict(type='mmdet.PackDetInputs')
-        ])
+        # the transforms themselves, not registry names: the suite's
+        # workers run modules in any order, and one of them left the
+        # registry lookup of mmdet's transforms failing
+        pipeline=[LoadImageFromFile(),
+                  LoadAnnotations(with_bbox=True, with_mask=True),
+                  PackDetInputs()])
     assert len(dataset) == SPEC['num_images']
     samples = _samples(dataset)
     n_objects = sum(len(render_scene(_spec(), i)[1])
@@ -125,22 +117,20 @@ def test_coco_read_by_cocodataset_and_scored_by_cocometric(tmp_path):
 
 
 def test_dota_read_by_dotadataset_and_scored_by_dotametric(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
+    from mmdet.datasets.transforms import LoadAnnotations, PackDetInputs
     from mmrotate.datasets import DOTADataset
+    from mmrotate.datasets.transforms import ConvertBoxType
     from mmrotate.evaluation import DOTAMetric
-    _register('mmdet', 'mmrotate')
     root = prepare_shapes_dataset(str(tmp_path / 'dota'), 'dota', _spec())
     dataset = DOTADataset(
         data_root=root, ann_file='labelTxt/',
         data_prefix=dict(img_path='images/'), img_shape=(128, 128),
         metainfo=dict(classes=SHAPE_CLASSES), test_mode=True,
-        pipeline=[
-            dict(type='mmdet.LoadImageFromFile'),
-            dict(type='mmdet.LoadAnnotations', with_bbox=True,
-                 box_type='qbox'),
-            dict(type='mmrotate.ConvertBoxType',
-                 box_type_mapping=dict(gt_bboxes='rbox')),
-            dict(type='mmdet.PackDetInputs')
-        ])
+        pipeline=[LoadImageFromFile(),
+                  LoadAnnotations(with_bbox=True, box_type='qbox'),
+                  ConvertBoxType(box_type_mapping=dict(gt_bboxes='rbox')),
+                  PackDetInputs()])
     assert len(dataset) == SPEC['num_images']
     samples = _samples(dataset)
     objects = {f'{i:06d}': render_scene(_spec(), i)[1]
