@@ -220,10 +220,8 @@ def prunable_convs(model: nn.Module, input_shape: Tuple[int, int],
                             mod.groups, int(h), int(w))
             if mod.groups > 1 and not spec.depthwise:
                 return
-            macs = out.shape[-2] * out.shape[-1] * mod.out_channels * \
-                (mod.in_channels // mod.groups) * math.prod(mod.kernel_size)
-            if name not in seen or macs > seen[name][1]:
-                seen[name] = (spec, int(macs))  # its largest call
+            if name not in seen or spec.macs > seen[name][1]:
+                seen[name] = (spec, spec.macs)  # its largest call
 
         hooks.append(m.register_forward_hook(hook))
     was_training = model.training
