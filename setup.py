@@ -26,9 +26,19 @@ setup(
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     include_package_data=True,
     python_requires='>=3.10',
+    # ranges, never pins: mmprune goes into the user's own environment and
+    # leaves their torch alone (requirements/constraints.txt pins CI's)
     install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require=dict(
         mim=parse_requirements('requirements/mminstall.txt'),
+        seg=parse_requirements('requirements/seg.txt'),
+        rotate=parse_requirements('requirements/rotate.txt'),
+        deploy=parse_requirements('requirements/deploy.txt'),
+        all=(parse_requirements('requirements/mminstall.txt') +
+             parse_requirements('requirements/seg.txt') +
+             parse_requirements('requirements/rotate.txt') +
+             parse_requirements('requirements/deploy.txt')),
+        docs=parse_requirements('requirements/docs.txt'),
         tests=parse_requirements('requirements/tests.txt')),
     license='Apache License 2.0',
     zip_safe=False)

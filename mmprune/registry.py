@@ -16,25 +16,34 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, locations=['mmprune.models'],
+    'model',
+    parent=MMENGINE_MODELS,
+    locations=['mmprune.models'],
     scope='mmprune')
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmprune')
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, locations=['mmprune.engine'],
+    'hook',
+    parent=MMENGINE_HOOKS,
+    locations=['mmprune.engine'],
     scope='mmprune')
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mmprune')
 DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, locations=['mmprune.datasets'],
+    'dataset',
+    parent=MMENGINE_DATASETS,
+    locations=['mmprune.datasets'],
     scope='mmprune')
 TRANSFORMS = Registry(
-    'transform', parent=MMENGINE_TRANSFORMS, locations=['mmprune.datasets'],
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    locations=['mmprune.datasets'],
     scope='mmprune')
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmprune')
 # mmengine has no root registry of importance criteria to be a child of;
 # this one is an mmengine Registry all the same (build, scopes, locations)
 CRITERIA = Registry(
-    'importance criterion', locations=['mmprune.core.criteria'],
+    'importance criterion',
+    locations=['mmprune.core.criteria'],
     scope='mmprune')
 # what mmprune knows of each family of OpenMMLab models (prediction layers,
 # shared RoI extractor, coupled config widths, task), one class per file in

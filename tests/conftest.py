@@ -26,12 +26,15 @@ if PARALLEL:
 
 # the baseline configs on the shapes data
 RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
-ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
-                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
-SEGFORMER = osp.join(REPO, 'configs/segformer/'
-                     'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
-YOLOX = osp.join(REPO, 'configs/pruning/yolox/'
-                 'yolox_tiny_slim-3cycles-r8_4e_shapes.py')
+ORCNN = osp.join(
+    REPO, 'configs/oriented_rcnn/'
+    'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
+SEGFORMER = osp.join(
+    REPO, 'configs/segformer/'
+    'segformer_mit-b0_8xb8-2k_shapes-128x128.py')
+YOLOX = osp.join(
+    REPO, 'configs/pruning/yolox/'
+    'yolox_tiny_slim-3cycles-r8_4e_shapes.py')
 # the metric each library's stock evaluator prints
 METRICS = dict(mmdet='coco/bbox_mAP', mmrotate='dota/mAP', mmseg='mIoU')
 
@@ -55,8 +58,8 @@ def tracing_cfg(path: str, data_dir: str, **shapes) -> Config:
     images unless ``shapes`` says otherwise) over its own shapes split in
     ``data_dir``: for in-process tracing, pruning and loss checks."""
     cfg = Config.fromfile(path)
-    cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                persistent_workers=False)
+    cfg.train_dataloader.update(
+        batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.shapes.update({'num_images': 2, **shapes})
     cfg.train_dataloader.dataset.data_root = osp.join(str(data_dir), '')
     return cfg
@@ -71,31 +74,41 @@ def shapes_cache(tmp_path_factory) -> str:
     return root
 
 
-def run_tool(args: List[str], timeout: int = 600,
+def run_tool(args: List[str],
+             timeout: int = 600,
              check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python <args>`` from the repository root, as a user would."""
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=THREADS)
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(args)} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
     return proc
-
 
 
 def run_two_processes(cfg: str, work: str, port: str) -> str:
     """``tools/dist_train.sh CONFIG 2`` on the CPU (gloo, batch 1 per
     rank, one thread each); the log, or a failure with its tail."""
-    env = dict(os.environ, PYTHON=sys.executable, PORT=port,
-               OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
-         '--cfg-options', 'train_dataloader.batch_size=1'],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ, PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1')
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work,
+        '--cfg-options', 'train_dataloader.batch_size=1'
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return proc.stdout + proc.stderr
+
 
 def assert_evaluated(log: str, lib: str) -> None:
     """The stock evaluator ran: it printed its metric, or (CocoMetric, when
@@ -119,8 +132,8 @@ def state_shapes(model: nn.Module) -> dict:
 # a tiny LSKNet Oriented R-CNN for weight inheritance
 LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
 
-SHAPES_TINY = dict(img_size=128, min_object_size=16, max_object_size=48,
-                   max_objects=3)
+SHAPES_TINY = dict(
+    img_size=128, min_object_size=16, max_object_size=48, max_objects=3)
 
 LSK_TINY = {
     'model.backbone.embed_dims': [16, 32, 48, 64],

@@ -9,7 +9,6 @@ import os
 import os.path as osp
 
 import pytest
-
 from conftest import REPO
 
 PKG = osp.join(REPO, 'mmprune')
@@ -63,10 +62,11 @@ def _forbidden(layer: str) -> tuple:
 @pytest.mark.parametrize('layer', LAYERS)
 def test_layer_imports_only_what_is_below_it(layer):
     forbidden = _forbidden(layer)
-    bad = [f'{osp.relpath(path, REPO)}:{line} imports {name}'
-           for path in _files(layer) for line, name in _imports(path)
-           if name and (name + '.').startswith(
-               tuple(f + '.' for f in forbidden))]
+    bad = [
+        f'{osp.relpath(path, REPO)}:{line} imports {name}'
+        for path in _files(layer) for line, name in _imports(path)
+        if name and (name + '.').startswith(tuple(f + '.' for f in forbidden))
+    ]
     assert not bad, '\n'.join(bad)
 
 

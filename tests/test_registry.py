@@ -9,8 +9,8 @@ from mmengine.registry import DefaultScope
 
 import mmprune  # noqa: F401
 from mmprune import registry
-from mmprune.engine.run_config import check_mmprune_types
 from mmprune.datasets import ShapesCocoDataset, ShapesSegDataset
+from mmprune.engine.run_config import check_mmprune_types
 
 
 def test_children_of_mmengine_with_mmprune_scope():
@@ -42,17 +42,20 @@ def test_register_all_modules_sets_scope():
 
 
 def test_unknown_type_names_the_key():
-    cfg = Config(dict(
-        model=dict(type='mmdet.RetinaNet'),
-        train_dataloader=dict(dataset=dict(type='mmprune.ShapesCoco'))))
+    cfg = Config(
+        dict(
+            model=dict(type='mmdet.RetinaNet'),
+            train_dataloader=dict(dataset=dict(type='mmprune.ShapesCoco'))))
     with pytest.raises(KeyError) as e:
         check_mmprune_types(cfg)
     msg = str(e.value)
     assert 'train_dataloader.dataset.type' in msg
     assert '"mmprune.ShapesCoco"' in msg and 'ShapesCocoDataset' in msg
     # known mmprune types and other scopes pass
-    check_mmprune_types(Config(dict(
-        a=dict(type='mmprune.ShapesCocoDataset'), b=dict(type='Foo'))))
+    check_mmprune_types(
+        Config(
+            dict(a=dict(type='mmprune.ShapesCocoDataset'),
+                 b=dict(type='Foo'))))
 
 
 def test_every_registry_can_be_searched():
@@ -67,8 +70,10 @@ def test_every_registry_can_be_searched():
 def test_models_and_hooks_are_registered():
     assert 'LSKNet' in registry.MODELS.module_dict
     assert 'WeightInheritanceHook' in registry.HOOKS.module_dict
-    cfg = Config(dict(
-        model=dict(backbone=dict(type='mmprune.LSKNet')),
-        custom_hooks=[dict(type='mmprune.WeightInheritanceHook',
-                           checkpoint='x.pth')]))
+    cfg = Config(
+        dict(
+            model=dict(backbone=dict(type='mmprune.LSKNet')),
+            custom_hooks=[
+                dict(type='mmprune.WeightInheritanceHook', checkpoint='x.pth')
+            ]))
     check_mmprune_types(cfg)

@@ -9,39 +9,40 @@ group), plus its report, without training. The result loads with the stock
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
+from mmprune.core.checkpoint_reader import check_checkpoint_path
+from mmprune.core.inheritance import weight_criteria
 from mmprune.engine.inheritance_from_checkpoint import (
     inherit_from_checkpoint, load_checkpoint_file)
 from mmprune.models.builder import build_model_from
-from mmprune.core.checkpoint_reader import check_checkpoint_path
-from mmprune.core.inheritance import weight_criteria
-from mmprune.utils import (dump_json_atomic, read_config,
-                           save_checkpoint_atomic)
+from mmprune.utils import dump_json_atomic, read_config, save_checkpoint_atomic
+from mmprune.utils.cli import add_cfg_options_arg, tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='the slimmed (target) config')
     parser.add_argument('checkpoint', help='the wider trained checkpoint')
-    parser.add_argument('--out', required=True,
-                        help='where to write the inherited checkpoint')
+    parser.add_argument(
+        '--out', required=True, help='where to write the inherited checkpoint')
     parser.add_argument(
         '--source-config',
         help='config of the checkpoint\'s model (default: the one saved in '
         'the checkpoint)')
     parser.add_argument(
-        '--importance', default='l1',
+        '--importance',
+        default='l1',
         choices=weight_criteria(),
         help='the criterion ranking channels from the weights')
     parser.add_argument(
-        '--strict-false', action='store_true',
+        '--strict-false',
+        action='store_true',
         help='for comparison only: load the checkpoint with '
         'load_state_dict(strict=False) as plain OpenMMLab does (tensors whose '
         'shape changed keep their initialisation) instead of inheriting')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options_arg(parser)
     return parser.parse_args()
 
 
@@ -60,8 +61,10 @@ def main() -> None:
     if args.strict_false:
         state, _ = load_checkpoint_file(args.checkpoint)
         own = target.state_dict()
-        fits = {k: v for k, v in state.items()
-                if k in own and own[k].shape == v.shape}
+        fits = {
+            k: v
+            for k, v in state.items() if k in own and own[k].shape == v.shape
+        }
         target.load_state_dict(fits, strict=False)
         report = dict(loaded=len(fits), left_initialised=len(own) - len(fits))
         print(f'strict=False: {len(fits)} tensors loaded, '
@@ -73,9 +76,11 @@ def main() -> None:
         report = report.to_dict()
     ckpt = dict(
         state_dict=target.state_dict(),
-        meta=dict(cfg=cfg.pretty_text, inherited_from=args.checkpoint,
-                  importance='strict=False' if args.strict_false else
-                  args.importance))
+        meta=dict(
+            cfg=cfg.pretty_text,
+            inherited_from=args.checkpoint,
+            importance='strict=False'
+            if args.strict_false else args.importance))
     save_checkpoint_atomic(ckpt, args.out)
     report_path = osp.splitext(args.out)[0] + '_weight_inheritance.json'
     dump_json_atomic(dict(checkpoint=args.checkpoint, **report), report_path)

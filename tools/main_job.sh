@@ -4,11 +4,14 @@
 # fewer FLOPs (l1, round_to=8), finetune 200 iterations, test the pruned
 # checkpoint with the same config, export both to ONNX (checked against
 # PyTorch in ONNX Runtime) and print a before/after table.
+# It first sets up the reproducible environment when it is missing
+# (tools/install.sh; seconds when it exists).
 #   bash tools/main_job.sh [EPOCHS]      (default 8; about 14 min on 2 cores)
 #   REUSE_BASELINE=1 bash tools/main_job.sh   keeps an existing baseline
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+[ -n "${PYTHON:-}" ] || bash tools/install.sh
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 EPOCHS="${1:-8}"
 CONFIG=configs/rtmdet/rtmdet_tiny_12e_shapes.py

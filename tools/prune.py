@@ -19,7 +19,6 @@ import dataclasses
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
@@ -28,17 +27,20 @@ from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure
 from mmprune.analysis.pruning_report import PruningReport
 from mmprune.analysis.width_latency import round_to_measure
-from mmprune.datasets.train_batches import batches_or_synthetic
-from mmprune.models.builder import build_model_from
-from mmprune.core.checkpoint_reader import (check_state_fits,
-                                            read_checkpoint, state_dict_of)
+from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
+                                            state_dict_of)
 from mmprune.core.criteria import criteria_with
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      prune_model)
 from mmprune.core.structured.prune import layer_widths
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.utils import read_config, save_checkpoint_atomic
+from mmprune.datasets.train_batches import batches_or_synthetic
+from mmprune.engine.finetune_config import write_finetune_config
+from mmprune.models.builder import build_model_from
+from mmprune.utils import read_config, resolve_device, save_checkpoint_atomic
+from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.device import device_name
 
 
 def _round_to(value: str):
@@ -50,83 +52,122 @@ def _round_to(value: str):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
-    parser.add_argument('checkpoint', help='the trained checkpoint (read '
-                        'with weights_only=True, never modified)')
-    parser.add_argument('--method', default='l1',
-                        choices=sorted(PRUNING_METHODS))
-    parser.add_argument('--importance', choices=criteria_with('channel'),
-                        help='the criterion ranking channels instead of '
-                        "the method's")
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument('--ratio', type=float,
-                        help='share of channels removed, in [0, 1)')
-    target.add_argument('--speed-up', type=float,
-                        help='FLOPs reduction factor, > 1')
-    target.add_argument('--latency-speed-up', type=float,
-                        help='measured latency reduction factor, > 1, '
-                        'reached step by step on --latency-runtime')
-    parser.add_argument('--latency-runtime', default='onnxruntime',
-                        choices=['torch', 'onnxruntime'],
-                        help='where --latency-speed-up is measured (CPU)')
-    parser.add_argument('--latency-rounds', type=int, default=3,
-                        help='each latency measurement of the target times '
-                        'the unpruned and the pruned model in alternation '
-                        'this many times (fastest round each); a step that '
-                        'meets the target is measured again to confirm it')
-    parser.add_argument('--allocation', default='uniform',
-                        choices=['uniform', 'sensitivity',
-                                 'sensitivity_time'],
-                        help='how a --speed-up or --latency-speed-up is '
-                        'spread over the layers: equal steps for every '
-                        'group, or ratios chosen from each block pruned '
-                        'alone (loss on --gradient-batches batches; for a '
-                        'latency target the time each saves, measured)')
-    parser.add_argument('--sensitivity-ratios', type=float, nargs='+',
-                        default=[0.25, 0.5, 0.75],
-                        help='the ratios each block is pruned alone at for '
-                        '--allocation sensitivity')
     parser.add_argument(
-        '--round-to', type=_round_to, default=8,
-        help='channel counts stay multiples of it (default 8), or '
+        'checkpoint',
+        help='the trained checkpoint (read '
+        'with weights_only=True, never modified)')
+    parser.add_argument(
+        '--method', default='l1', choices=sorted(PRUNING_METHODS))
+    parser.add_argument(
+        '--importance',
+        choices=criteria_with('channel'),
+        help='the criterion ranking channels instead of '
+        "the method's")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        '--ratio', type=float, help='share of channels removed, in [0, 1)')
+    target.add_argument(
+        '--speed-up', type=float, help='FLOPs reduction factor, > 1')
+    target.add_argument(
+        '--latency-speed-up',
+        type=float,
+        help='measured latency reduction factor, > 1, '
+        'reached step by step on --latency-runtime')
+    parser.add_argument(
+        '--latency-runtime',
+        default='onnxruntime',
+        choices=['torch', 'onnxruntime'],
+        help='where --latency-speed-up is measured, on --device')
+    parser.add_argument(
+        '--latency-rounds',
+        type=int,
+        default=3,
+        help='each latency measurement of the target times '
+        'the unpruned and the pruned model in alternation '
+        'this many times (fastest round each); a step that '
+        'meets the target is measured again to confirm it')
+    parser.add_argument(
+        '--allocation',
+        default='uniform',
+        choices=['uniform', 'sensitivity', 'sensitivity_time'],
+        help='how a --speed-up or --latency-speed-up is '
+        'spread over the layers: equal steps for every '
+        'group, or ratios chosen from each block pruned '
+        'alone (loss on --gradient-batches batches; for a '
+        'latency target the time each saves, measured)')
+    parser.add_argument(
+        '--sensitivity-ratios',
+        type=float,
+        nargs='+',
+        default=[0.25, 0.5, 0.75],
+        help='the ratios each block is pruned alone at for '
+        '--allocation sensitivity')
+    parser.add_argument(
+        '--round-to',
+        type=_round_to,
+        default=8,
+        help='channel counts stay multiples of it, or '
         '"measured": the multiple whose widths cost the least time per '
         'multiply-add on --latency-runtime, timed on the model\'s heaviest '
         'convolutions and cached per machine')
     parser.add_argument('--max-layer-ratio', type=float, default=1.0)
-    parser.add_argument('--max-steps', type=int, default=20,
-                        help='the most steps a speed-up target may take')
-    parser.add_argument('--global-pruning', action='store_true')
-    parser.add_argument('--prune-stem', action='store_true',
-                        help='prune the output channels of the layers that '
-                        'read the image too (default: kept)')
-    parser.add_argument('--ignored', nargs='*', default=[],
-                        help='module-name patterns left unpruned')
-    parser.add_argument('--gradient-batches', type=int, default=4,
-                        help='train batches for group_taylor/group_hessian')
-    parser.add_argument('--strict-target', action='store_true',
-                        help='an unreached --speed-up is an error (nothing '
-                        'is written) instead of a warning in the report')
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'),
-                        help='H W for FLOPs and latency (default: the size '
-                        'of a training batch)')
     parser.add_argument(
-        '--synthetic-batch', action='store_true',
+        '--max-steps',
+        type=int,
+        default=20,
+        help='the most steps a speed-up target may take')
+    parser.add_argument('--global-pruning', action='store_true')
+    parser.add_argument(
+        '--prune-stem',
+        action='store_true',
+        help='prune the output channels of the layers that '
+        'read the image too (default: kept)')
+    parser.add_argument(
+        '--ignored',
+        nargs='*',
+        default=[],
+        help='module-name patterns left unpruned')
+    parser.add_argument(
+        '--gradient-batches',
+        type=int,
+        default=4,
+        help='train batches for group_taylor/group_hessian')
+    parser.add_argument(
+        '--strict-target',
+        action='store_true',
+        help='an unreached --speed-up is an error (nothing '
+        'is written) instead of a warning in the report')
+    parser.add_argument(
+        '--input-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='H W for FLOPs and latency (default: the size '
+        'of a training batch)')
+    parser.add_argument(
+        '--synthetic-batch',
+        action='store_true',
         help='trace on a synthetic batch in the model\'s own format instead '
         'of the training data (used by itself when the data is missing; '
         'not for gradient criteria)')
     parser.add_argument(
-        '--no-latency', action='store_true',
+        '--no-latency',
+        action='store_true',
         help='skip the latency before and after (an ONNX export and timing '
         'of each model; FLOPs are still measured)')
     parser.add_argument(
-        '--random-init', action='store_true',
+        '--random-init',
+        action='store_true',
         help='re-initialise the pruned model\'s weights (the pruned '
         'architecture trained from scratch, for comparison)')
-    parser.add_argument('--out', help='output folder (default: '
-                        'work_dirs/<config name>_pruned)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--out',
+        help='output folder (default: '
+        'work_dirs/<config name>_pruned)')
+    add_device_arg(parser)
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -136,8 +177,11 @@ def check_args(args: argparse.Namespace) -> PruningOptions:
     # the flags named as PruningOptions fields are its options, checked
     # there (one place for the hook, prune_model and this tool)
     fields = {f.name for f in dataclasses.fields(PruningOptions)}
-    options = PruningOptions.from_dict(
-        {k: v for k, v in vars(args).items() if k in fields})
+    options = PruningOptions.from_dict({
+        k: v
+        for k, v in vars(args).items() if k in fields
+    })
+    resolve_device(args.device)
     if args.input_shape is not None and min(args.input_shape) < 1:
         raise ValueError(f'--input-shape {args.input_shape[0]} '
                          f'{args.input_shape[1]}: H and W must be positive')
@@ -155,9 +199,36 @@ def check_args(args: argparse.Namespace) -> PruningOptions:
     return options
 
 
+def finetune_config_path(args: argparse.Namespace) -> str:
+    """``DIR/<config name>_finetune.py``."""
+    return osp.join(
+        out_dir_of(args),
+        _config_stem(args.config) + '_finetune.py')
+
+
+def _config_stem(config: str) -> str:
+    return osp.splitext(osp.basename(config.split('::')[-1]))[0]
+
+
+def next_commands(finetune: str) -> str:
+    """What to run after pruning: finetune (in ``DIR/finetune``), test,
+    export."""
+    work = osp.join(osp.dirname(finetune), 'finetune')
+    last = f'$(cat {work}/last_checkpoint)'
+    return '\n'.join([
+        'Next: finetune the pruned model (any OpenMMLab tools/train.py '
+        'works; shorten the schedule with --cfg-options), test it, export '
+        'it:',
+        f'  python tools/train.py {finetune} --work-dir {work}',
+        f'  python tools/test.py {finetune} {last}',
+        f'  python tools/deployment/export_onnx.py {finetune} {last} '
+        f'--out {osp.dirname(finetune)}/model.onnx',
+    ])
+
+
 def out_dir_of(args: argparse.Namespace) -> str:
-    return args.out or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_pruned')
+    return args.out or osp.join('work_dirs',
+                                _config_stem(args.config) + '_pruned')
 
 
 def main(argv=None) -> None:
@@ -170,9 +241,15 @@ def main(argv=None) -> None:
 
     model = build_model_from(cfg)
     options.check_model(model)
+    # before the batches: the model's data preprocessor moves them to the
+    # model's device
+    model.to(resolve_device(args.device))
     needs_gradients = options.criterion.needs_gradients
     batches, source = batches_or_synthetic(
-        cfg, model, args.synthetic_batch, args.input_shape,
+        cfg,
+        model,
+        args.synthetic_batch,
+        args.input_shape,
         needs_real_data=needs_gradients,
         what=f'tools/prune.py --method {args.method}')
     data = next(batches)
@@ -182,8 +259,11 @@ def main(argv=None) -> None:
         # a pruned checkpoint: rebuild its structure, then prune further
         replay_pruning_history(model, data, earlier.history)
     state = state_dict_of(checkpoint)
-    check_state_fits(model, state, args.checkpoint,
-                     model_desc=f'the model of config "{args.config}"')
+    check_state_fits(
+        model,
+        state,
+        args.checkpoint,
+        model_desc=f'the model of config "{args.config}"')
     model.load_state_dict(state, strict=True)
     del checkpoint, state
     shape = tuple(args.input_shape or data['inputs'].shape[-2:])
@@ -192,22 +272,29 @@ def main(argv=None) -> None:
         return module_breakdown(m, shape).total_flops
 
     grads = ([next(batches) for _ in range(options.gradient_batches)]
-             if needs_gradients or options.allocation != 'uniform'
-             else None)
+             if needs_gradients or options.allocation != 'uniform' else None)
     # latency after pruning is timed beside this unpruned copy
     reference = None if args.no_latency else copy.deepcopy(model)
     widths = layer_widths(model)
-    result = prune_model(model, data, options, gradient_data=grads,
-                         flops_fn=flops,
-                         latency_fn=latency_measure(args.latency_runtime,
-                                                    shape),
-                         round_to_fn=round_to_measure(args.latency_runtime,
-                                                      shape))
+    result = prune_model(
+        model,
+        data,
+        options,
+        gradient_data=grads,
+        flops_fn=flops,
+        latency_fn=latency_measure(args.latency_runtime, shape),
+        round_to_fn=round_to_measure(args.latency_runtime, shape))
     # the unpruned model's params and FLOPs as prune_model measured them
     report = PruningReport(
-        config=args.config, checkpoint=args.checkpoint, traced_on=source,
-        method=args.method, target=options.target, round_to=args.round_to,
-        input_shape=list(shape), params_before=result.params_before,
+        device=device_name(next(model.parameters()).device),
+        config=args.config,
+        checkpoint=args.checkpoint,
+        traced_on=source,
+        method=args.method,
+        target=options.target,
+        round_to=args.round_to,
+        input_shape=list(shape),
+        params_before=result.params_before,
         flops_before=result.flops_before)
     report.add_prune_point(
         0, result.target, result, model, widths, result.flops_after,
@@ -222,11 +309,20 @@ def main(argv=None) -> None:
         # done=[0]: a config pruning one shot at iteration 0 finetunes
         # this checkpoint without pruning it again
         history=(earlier.history if earlier else []) + result.history,
-        done=[0], method=args.method, report=report.to_dict(),
+        done=[0],
+        method=args.method,
+        report=report.to_dict(),
         widths=earlier.widths if earlier and earlier.widths else widths)
-    ckpt = dict(state_dict=model.state_dict(),
-                meta=dict(cfg=cfg.pretty_text, pruned_from=args.checkpoint,
-                          random_init=args.random_init))
+    # saved on the CPU: the checkpoint loads on any machine
+    ckpt = dict(
+        state_dict={
+            k: v.cpu()
+            for k, v in model.state_dict().items()
+        },
+        meta=dict(
+            cfg=cfg.pretty_text,
+            pruned_from=args.checkpoint,
+            random_init=args.random_init))
     structure.to_checkpoint(ckpt)
     out_dir = out_dir_of(args)
     os.makedirs(out_dir, exist_ok=True)
@@ -238,7 +334,15 @@ def main(argv=None) -> None:
         logger.info(result.target_line())
     else:
         logger.warning(result.target_line())
-    logger.info(f'wrote {out} and {report_path}')
+    finetune = write_finetune_config(
+        finetune_config_path(args),
+        args.config,
+        cfg,
+        out,
+        args.cfg_options,
+        summary=report.summary(args.method))
+    logger.info(f'wrote {out}, {report_path} and {finetune}')
+    print(next_commands(finetune))
 
 
 if __name__ == '__main__':

@@ -3,23 +3,28 @@ checkpoint (mmprune-aware)."""
 import argparse
 import os.path as osp
 
-import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmengine.evaluator import DumpResults
-from mmprune.engine.run_config import (add_custom_hook, add_run_args, build_runner,
-                          check_start_checkpoint, load_run_config,
-                          prepare_cfg_for_run, set_show_dir)
+
+import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
+from mmprune.engine.run_config import (add_custom_hook, add_run_args,
+                                       build_runner, check_start_checkpoint,
+                                       load_run_config, prepare_cfg_for_run,
+                                       set_show_dir)
+from mmprune.utils.cli import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', type=str,
+        '--out',
+        type=str,
         help='dump the predictions to a pickle file (.pkl) for offline '
         'evaluation')
     parser.add_argument(
-        '--show-dir', help='directory (under the work dir) to save the '
+        '--show-dir',
+        help='directory (under the work dir) to save the '
         'images with predictions drawn')
     add_run_args(parser)
     return parser.parse_args()

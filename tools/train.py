@@ -6,21 +6,28 @@ the compatibility shims before the config pulls in mmrotate.
 import argparse
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.engine.run_config import (add_run_args, build_runner, check_start_checkpoint,
-                          load_run_config, prepare_cfg_for_run)
+from mmprune.engine.run_config import (add_run_args, build_runner,
+                                       check_start_checkpoint, load_run_config,
+                                       prepare_cfg_for_run)
+from mmprune.utils.cli import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
+        '--auto-scale-lr',
+        action='store_true',
         help='scale the learning rate by the actual batch size')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
     add_run_args(parser)

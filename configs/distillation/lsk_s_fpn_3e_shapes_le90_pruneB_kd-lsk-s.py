@@ -16,19 +16,29 @@ model = dict(
     teacher_config=teacher_config,
     teacher_checkpoint=teacher_checkpoint,
     distill_losses=dict(
-        fpn=dict(type='mmprune.FeatureMSELoss', student='neck',
-                 teacher='neck', loss_weight=1.0),
-        rpn_cls=dict(type='mmprune.LogitsKDLoss', student='rpn_head.rpn_cls',
-                     teacher='rpn_head.rpn_cls', use_sigmoid=True,
-                     loss_weight=1.0),
-        roi_cls=dict(type='mmprune.LogitsKDLoss',
-                     student='roi_head.bbox_head.fc_cls',
-                     teacher='roi_head.bbox_head.fc_cls', tau=2.0,
-                     loss_weight=1.0),
-        roi_reg=dict(type='mmprune.BoxRegressionKDLoss',
-                     student='roi_head.bbox_head.fc_reg',
-                     teacher='roi_head.bbox_head.fc_reg', beta=1.0,
-                     loss_weight=1.0)),
+        fpn=dict(
+            type='mmprune.FeatureMSELoss',
+            student='neck',
+            teacher='neck',
+            loss_weight=1.0),
+        rpn_cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='rpn_head.rpn_cls',
+            teacher='rpn_head.rpn_cls',
+            use_sigmoid=True,
+            loss_weight=1.0),
+        roi_cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='roi_head.bbox_head.fc_cls',
+            teacher='roi_head.bbox_head.fc_cls',
+            tau=2.0,
+            loss_weight=1.0),
+        roi_reg=dict(
+            type='mmprune.BoxRegressionKDLoss',
+            student='roi_head.bbox_head.fc_reg',
+            teacher='roi_head.bbox_head.fc_reg',
+            beta=1.0,
+            loss_weight=1.0)),
     # full weight after a 20-iteration ramp
     distill_weight_schedule=dict(warmup_iters=20),
     probe_shape=(128, 128))

@@ -12,5 +12,7 @@ model = dict(
     student={{_base_.model}},
     distill_losses=dict(
         neck=dict(type='mmprune.PKDLoss', student='neck', loss_weight=2.0),
-        cls=dict(type='mmprune.LogitsKDLoss',
-                 student='roi_head.bbox_head.fc_cls', loss_weight=1.0)))
+        cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='roi_head.bbox_head.fc_cls',
+            loss_weight=1.0)))

@@ -16,5 +16,8 @@ model = dict(
     student={{_base_.model}},
     distill_losses=dict(
         neck=dict(type='mmprune.PKDLoss', student='neck', loss_weight=2.0),
-        cls=dict(type='mmprune.LogitsKDLoss', student='bbox_head.rtm_cls',
-                 use_sigmoid=True, loss_weight=1.0)))
+        cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='bbox_head.rtm_cls',
+            use_sigmoid=True,
+            loss_weight=1.0)))

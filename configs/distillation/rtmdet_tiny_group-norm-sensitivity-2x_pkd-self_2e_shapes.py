@@ -8,7 +8,11 @@ _base_ = './rtmdet_tiny_group-norm-2x_pkd-self_2e_shapes.py'
 
 # the base's last hook is its StructuredPruningHook
 custom_hooks = _base_.custom_hooks[:-1] + [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8, allocation='sensitivity',
-         gradient_batches=4)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8,
+        allocation='sensitivity',
+        gradient_batches=4)
 ]

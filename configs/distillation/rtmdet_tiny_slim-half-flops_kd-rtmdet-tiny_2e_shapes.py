@@ -12,12 +12,20 @@ model = dict(
     teacher_config='configs/rtmdet/rtmdet_tiny_12e_shapes.py',
     teacher_checkpoint='work_dirs/main_job/epoch_8.pth',
     distill_losses=dict(
-        neck=dict(type='mmprune.FeatureMSELoss', student='neck',
-                  teacher='neck', loss_weight=1.0),
-        cls=dict(type='mmprune.LogitsKDLoss', student='bbox_head.rtm_cls',
-                 teacher='bbox_head.rtm_cls', use_sigmoid=True,
-                 loss_weight=1.0),
-        reg=dict(type='mmprune.BoxRegressionKDLoss',
-                 student='bbox_head.rtm_reg', teacher='bbox_head.rtm_reg',
-                 loss_weight=0.1)),
+        neck=dict(
+            type='mmprune.FeatureMSELoss',
+            student='neck',
+            teacher='neck',
+            loss_weight=1.0),
+        cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='bbox_head.rtm_cls',
+            teacher='bbox_head.rtm_cls',
+            use_sigmoid=True,
+            loss_weight=1.0),
+        reg=dict(
+            type='mmprune.BoxRegressionKDLoss',
+            student='bbox_head.rtm_reg',
+            teacher='bbox_head.rtm_reg',
+            loss_weight=0.1)),
     distill_weight_schedule=dict(warmup_iters=20))

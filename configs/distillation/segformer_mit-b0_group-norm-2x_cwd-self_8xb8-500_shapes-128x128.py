@@ -11,6 +11,8 @@ model = dict(
     type='mmprune.Distiller',
     student={{_base_.model}},
     distill_losses=dict(
-        logits=dict(type='mmprune.ChannelWiseDivergence',
-                    student='decode_head.conv_seg', tau=1.0,
-                    loss_weight=3.0)))
+        logits=dict(
+            type='mmprune.ChannelWiseDivergence',
+            student='decode_head.conv_seg',
+            tau=1.0,
+            loss_weight=3.0)))

@@ -39,8 +39,9 @@ train_pipeline = [
         prob=0.5,
         angle_range=180,
         rect_obj_labels=[9, 11]),
-    dict(type='mmdet.Pad', size=(1024, 1024),
-         pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='mmdet.Pad', size=(1024, 1024),
+        pad_val=dict(img=(114, 114, 114))),
     dict(type='mmdet.PackDetInputs')
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))

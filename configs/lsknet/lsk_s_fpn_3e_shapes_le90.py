@@ -3,10 +3,7 @@
 # in DOTA format, 128 px images, 3 epochs (about 25 minutes on 2 CPU
 # cores), so that it trains on CPU. The slimmed
 # shapes configs in configs/pruning/lsknet/ inherit this one.
-_base_ = [
-    './lsk_s_fpn_1x_dota_le90.py',
-    '../_base_/datasets/shapes_dota.py'
-]
+_base_ = ['./lsk_s_fpn_1x_dota_le90.py', '../_base_/datasets/shapes_dota.py']
 
 classes = _base_.shapes_classes
 model = dict(
@@ -23,16 +20,24 @@ val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator
 
 max_epochs = 3
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=3)
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=3)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0,
-         end=200),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[2], gamma=0.1)
+    dict(
+        type='LinearLR',
+        start_factor=1.0 / 3,
+        by_epoch=False,
+        begin=0,
+        end=200),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[2],
+        gamma=0.1)
 ]
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
 default_hooks = dict(
-    checkpoint=dict(interval=1, max_keep_ckpts=1),
-    logger=dict(interval=20))
+    checkpoint=dict(interval=1, max_keep_ckpts=1), logger=dict(interval=20))
 auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -19,8 +19,7 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=128),
         bbox_head=dict(
-            in_channels=128, fc_out_channels=512,
-            num_classes=len(classes))),
+            in_channels=128, fc_out_channels=512, num_classes=len(classes))),
     **_base_.shapes_two_stage_cfg)
 
 # Data: DOTA-format shapes at 128 px (../_base_/datasets/shapes_dota.py).
@@ -31,13 +30,22 @@ val_evaluator = _base_.shapes_val_evaluator
 test_evaluator = val_evaluator
 
 max_epochs = 4
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=2)
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=2)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0,
-         end=200),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[3], gamma=0.1)
+    dict(
+        type='LinearLR',
+        start_factor=1.0 / 3,
+        by_epoch=False,
+        begin=0,
+        end=200),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[3],
+        gamma=0.1)
 ]
 optim_wrapper = dict(
     _delete_=True,
@@ -45,6 +53,5 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=4e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(
-    checkpoint=dict(interval=2, max_keep_ckpts=2),
-    logger=dict(interval=20))
+    checkpoint=dict(interval=2, max_keep_ckpts=2), logger=dict(interval=20))
 auto_scale_lr = dict(enable=False, base_batch_size=4)

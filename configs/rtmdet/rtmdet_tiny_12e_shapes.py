@@ -16,7 +16,9 @@ model = dict(
 max_epochs = 12
 base_lr = 0.004
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4,
+    type='EpochBasedTrainLoop',
+    max_epochs=max_epochs,
+    val_interval=4,
     dynamic_intervals=None)
 custom_hooks = [
     dict(
@@ -33,8 +35,9 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
-         end=200),
+    dict(
+        type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
+        end=200),
     dict(
         type='CosineAnnealingLR',
         eta_min=base_lr * 0.05,
@@ -45,8 +48,7 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 default_hooks = dict(
-    checkpoint=dict(interval=4, max_keep_ckpts=2),
-    logger=dict(interval=20))
+    checkpoint=dict(interval=4, max_keep_ckpts=2), logger=dict(interval=20))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 # Data: the synthetic shapes set (../_base_/datasets/shapes_coco.py).

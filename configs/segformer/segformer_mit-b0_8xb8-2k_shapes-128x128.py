@@ -29,10 +29,14 @@ optim_wrapper = dict(
     optimizer=dict(lr=2e-3),  # 1e-3 reached 54.3 mIoU in 2k iters, 2e-3 78.9
     paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1.)}))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=100),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=100, end=max_iters,
-         by_epoch=False)
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=100,
+        end=max_iters,
+        by_epoch=False)
 ]
 default_hooks = dict(
     logger=dict(interval=50),

@@ -4,8 +4,12 @@
 _base_ = './rtmdet_tiny_sparsity-module-aware-cubic_2e_shapes.py'
 
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
-         update_buffers=True, priority=49),
+    dict(
+        type='EMAHook',
+        ema_type='ExpMomentumEMA',
+        momentum=0.0002,
+        update_buffers=True,
+        priority=49),
     dict(
         type='mmprune.UnstructuredSparsityHook',
         default_ratio=0.5,

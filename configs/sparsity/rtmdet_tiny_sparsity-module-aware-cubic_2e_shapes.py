@@ -8,8 +8,12 @@
 _base_ = '../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
 
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
-         update_buffers=True, priority=49),
+    dict(
+        type='EMAHook',
+        ema_type='ExpMomentumEMA',
+        momentum=0.0002,
+        update_buffers=True,
+        priority=49),
     dict(
         type='mmprune.UnstructuredSparsityHook',
         # first match wins: CSPNeXt's stem is the most sensitive (the

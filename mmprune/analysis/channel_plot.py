@@ -4,7 +4,8 @@ from typing import List
 from mmprune.utils.atomic_io import atomic_write
 
 
-def plot_layer_channels(layers: List[dict], path: str,
+def plot_layer_channels(layers: List[dict],
+                        path: str,
                         title: str = '') -> None:
     """``layers``: dicts with ``name``, ``out_before`` and ``out_after``,
     in model order. Written atomically."""
@@ -14,10 +15,16 @@ def plot_layer_channels(layers: List[dict], path: str,
 
     x = list(range(len(layers)))
     fig, ax = plt.subplots(figsize=(max(8, len(layers) * 0.12), 4.5))
-    ax.bar(x, [r['out_before'] for r in layers], width=1.0, color='#c8c8c8',
-           label='before')
-    ax.bar(x, [r['out_after'] for r in layers], width=1.0, color='#1f77b4',
-           label='after')
+    ax.bar(
+        x, [r['out_before'] for r in layers],
+        width=1.0,
+        color='#c8c8c8',
+        label='before')
+    ax.bar(
+        x, [r['out_after'] for r in layers],
+        width=1.0,
+        color='#1f77b4',
+        label='after')
     ax.set_xlabel('layer (model order)')
     ax.set_ylabel('output channels')
     ax.set_xlim(-0.5, len(layers) - 0.5)

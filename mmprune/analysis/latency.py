@@ -35,8 +35,11 @@ class LatencyStats:
                 f'threads{best})')
 
 
-def time_calls(fn: Callable[[], object], runtime: str, threads: int,
-               runs: int = 20, warmup: int = 3,
+def time_calls(fn: Callable[[], object],
+               runtime: str,
+               threads: int,
+               runs: int = 20,
+               warmup: int = 3,
                sync: Callable[[], None] = lambda: None) -> LatencyStats:
     """``fn``'s wall time; ``sync`` waits for an accelerator's queue."""
     times = []
@@ -67,7 +70,8 @@ def torch_threads(threads: int) -> Iterator[int]:
 @torch.no_grad()
 def tensor_mode_latency(model: nn.Module,
                         input_shape: Tuple[int, int] = (640, 640),
-                        runs: int = 10, warmup: int = 2) -> LatencyStats:
+                        runs: int = 10,
+                        warmup: int = 2) -> LatencyStats:
     """A tensor-mode forward of one synthetic image (backbone, neck and
     head; a two-stage detector's proposals and RoI head included; no
     post-processing, which depends on how many boxes a random model emits).
@@ -81,15 +85,15 @@ def tensor_mode_latency(model: nn.Module,
         return time_calls(
             lambda: model(inputs, data['data_samples'], mode='tensor'),
             'torch', torch.get_num_threads(), runs, warmup,
-            torch.cuda.synchronize if device.type == 'cuda' else
-            lambda: None)
+            torch.cuda.synchronize if device.type == 'cuda' else lambda: None)
     finally:
         model.train(was_training)
 
 
 def measure_latency(model: nn.Module,
                     input_shape: Tuple[int, int] = (640, 640),
-                    runs: int = 10, warmup: int = 2) -> float:
+                    runs: int = 10,
+                    warmup: int = 2) -> float:
     """Median ms of :func:`tensor_mode_latency`."""
     return tensor_mode_latency(model, input_shape, runs, warmup).median_ms
 
@@ -105,7 +109,8 @@ def rois_at_test(model: nn.Module) -> int:
 @torch.no_grad()
 def measure_torch_latency(model: nn.Module,
                           input_shape: Tuple[int, int] = (640, 640),
-                          runs: int = 20, warmup: int = 3,
+                          runs: int = 20,
+                          warmup: int = 3,
                           threads: int = 0) -> LatencyStats:
     """PyTorch time of what the ONNX export holds: the network (backbone,
     neck, dense head) on one image and, for a two-stage detector, every RoI
@@ -120,8 +125,8 @@ def measure_torch_latency(model: nn.Module,
         cuda = next(model.parameters()).is_cuda
         with torch_threads(threads) as n:
             return time_calls(
-                lambda: [g.module(*g.example_inputs) for g in graphs],
-                'torch', n, runs, warmup,
+                lambda: [g.module(*g.example_inputs) for g in graphs], 'torch',
+                n, runs, warmup,
                 torch.cuda.synchronize if cuda else lambda: None)
     finally:
         model.train(was_training)
@@ -134,15 +139,16 @@ def random_feed(session, manifest: dict, graph: dict, num_rois: int,
     import numpy as np
     feed = {}
     for i in session.get_inputs():
-        shape = ([1, 3] + list(manifest['input_shape'])
-                 if graph['name'] == 'network' else
-                 [num_rois] + list(i.shape[1:]))
+        shape = ([1, 3] + list(manifest['input_shape']) if graph['name']
+                 == 'network' else [num_rois] + list(i.shape[1:]))
         feed[i.name] = rng.standard_normal(shape).astype(np.float32)
     return feed
 
 
-def measure_onnxruntime_latency(onnx_path: str, runs: int = 20,
-                                warmup: int = 3, threads: int = 0,
+def measure_onnxruntime_latency(onnx_path: str,
+                                runs: int = 20,
+                                warmup: int = 3,
+                                threads: int = 0,
                                 providers: Optional[Sequence[str]] = None,
                                 num_rois: int = 1000,
                                 sessions: int = 3) -> LatencyStats:
@@ -170,11 +176,11 @@ def measure_onnxruntime_latency(onnx_path: str, runs: int = 20,
     for _ in range(max(1, sessions)):
         calls: List[Callable[[], object]] = []
         for k, g in enumerate(manifest['graphs']):
-            session = ort_session(osp.join(folder, g['file']), threads,
-                                  list(providers) if providers else None)
+            session = ort_session(
+                osp.join(folder, g['file']), threads,
+                list(providers) if providers else None)
             if len(feeds) <= k:
-                feeds.append(random_feed(session, manifest, g, num_rois,
-                                         rng))
+                feeds.append(random_feed(session, manifest, g, num_rois, rng))
             calls.append(lambda s=session, f=feeds[k]: s.run(None, f))
         stats = time_calls(lambda: [c() for c in calls], 'onnxruntime',
                            threads, runs, warmup)
@@ -187,15 +193,16 @@ def measure_onnxruntime_latency(onnx_path: str, runs: int = 20,
 def onnxruntime_providers(model: nn.Module) -> List[str]:
     """ONNX Runtime's CUDA provider for a model on a GPU when it has one;
     the CPU provider otherwise."""
-    import onnxruntime as ort
+    from mmprune.deployment.onnx_export import import_onnxruntime
+    ort = import_onnxruntime()
     if next(model.parameters()).is_cuda and \
             'CUDAExecutionProvider' in ort.get_available_providers():
         return ['CUDAExecutionProvider', 'CPUExecutionProvider']
     return ['CPUExecutionProvider']
 
 
-def _onnxruntime_ms(model: nn.Module, input_shape: Tuple[int, int],
-                    runs: int, warmup: int) -> LatencyStats:
+def _onnxruntime_ms(model: nn.Module, input_shape: Tuple[int, int], runs: int,
+                    warmup: int) -> LatencyStats:
     """Export ``model`` to a temporary ONNX file (checked against
     PyTorch) and time it in ONNX Runtime."""
     import tempfile
@@ -205,27 +212,33 @@ def _onnxruntime_ms(model: nn.Module, input_shape: Tuple[int, int],
         path = f'{tmp}/model.onnx'
         export_onnx(model, path, input_shape)
         return measure_onnxruntime_latency(
-            path, runs, warmup, num_rois=rois_at_test(model),
+            path,
+            runs,
+            warmup,
+            num_rois=rois_at_test(model),
             providers=onnxruntime_providers(model))
 
 
-def latency_measure(runtime: str, input_shape: Tuple[int, int],
-                    runs: int = 10, warmup: int = 2
-                    ) -> Callable[[nn.Module], float]:
+def latency_measure(runtime: str,
+                    input_shape: Tuple[int, int],
+                    runs: int = 10,
+                    warmup: int = 2) -> Callable[[nn.Module], float]:
     """``model -> median latency in ms`` on ``runtime`` (``torch`` or
     ``onnxruntime``): what a ``latency_speed_up`` target steps against."""
     if runtime == 'torch':
-        return lambda m: measure_torch_latency(m, input_shape, runs,
-                                               warmup).median_ms
+        return lambda m: measure_torch_latency(m, input_shape, runs, warmup
+                                               ).median_ms
     if runtime == 'onnxruntime':
-        return lambda m: _onnxruntime_ms(m, input_shape, runs,
-                                         warmup).median_ms
+        return lambda m: _onnxruntime_ms(m, input_shape, runs, warmup
+                                         ).median_ms
     raise ValueError(f'latency runtime {runtime!r}: must be torch or '
                      'onnxruntime')
 
 
-def runtime_latencies(model: nn.Module, input_shape: Tuple[int, int],
-                      runs: int = 10, warmup: int = 2) -> dict:
+def runtime_latencies(model: nn.Module,
+                      input_shape: Tuple[int, int],
+                      runs: int = 10,
+                      warmup: int = 2) -> dict:
     """Latency of ``model``'s exportable graphs in PyTorch and, exported to
     a temporary ONNX file, in ONNX Runtime: ``{'torch': stats,
     'onnxruntime': stats}`` (:class:`LatencyStats` as dicts). A model that
@@ -233,13 +246,16 @@ def runtime_latencies(model: nn.Module, input_shape: Tuple[int, int],
     that pruning still reports the rest; PyTorch then times the
     tensor-mode forward (said under ``measured``)."""
     try:
-        out = dict(torch=measure_torch_latency(model, input_shape, runs,
-                                               warmup).to_dict())
+        out = dict(
+            torch=measure_torch_latency(model, input_shape, runs,
+                                        warmup).to_dict())
     except Exception as e:  # noqa: BLE001 - the model has no such graphs
-        out = dict(torch=dict(
-            tensor_mode_latency(model, input_shape, runs, warmup).to_dict(),
-            measured=f'tensor-mode forward: the model does not split into '
-            f'export graphs ({type(e).__name__}: {str(e)[:200]})'))
+        out = dict(
+            torch=dict(
+                tensor_mode_latency(model, input_shape, runs,
+                                    warmup).to_dict(),
+                measured=f'tensor-mode forward: the model does not split into '
+                f'export graphs ({type(e).__name__}: {str(e)[:200]})'))
     try:
         out['onnxruntime'] = _onnxruntime_ms(model, input_shape, runs,
                                              warmup).to_dict()
@@ -250,9 +266,11 @@ def runtime_latencies(model: nn.Module, input_shape: Tuple[int, int],
 
 def latency_speed_ups(before: dict, after: dict) -> dict:
     """Per runtime, the median latency before over after."""
-    return {k: before[k]['median_ms'] / after[k]['median_ms']
-            for k in before
-            if 'median_ms' in before[k] and 'median_ms' in after.get(k, {})}
+    return {
+        k: before[k]['median_ms'] / after[k]['median_ms']
+        for k in before
+        if 'median_ms' in before[k] and 'median_ms' in after.get(k, {})
+    }
 
 
 def latency_line(before: dict, after: dict) -> str:
@@ -269,9 +287,12 @@ def latency_line(before: dict, after: dict) -> str:
     return ', '.join(parts)
 
 
-def paired_latencies(before: nn.Module, after: nn.Module,
-                     input_shape: Tuple[int, int], rounds: int = 3,
-                     runs: int = 10, warmup: int = 3) -> dict:
+def paired_latencies(before: nn.Module,
+                     after: nn.Module,
+                     input_shape: Tuple[int, int],
+                     rounds: int = 3,
+                     runs: int = 10,
+                     warmup: int = 3) -> dict:
     """Two models (unpruned and pruned) timed in alternation, ``rounds``
     times, in PyTorch and in ONNX Runtime (one fresh session per round).
     Each model's figure is its best round by median and the speed-up is
@@ -295,13 +316,18 @@ def paired_latencies(before: nn.Module, after: nn.Module,
                                                       warmup)
                     else:
                         stats = measure_onnxruntime_latency(
-                            paths[i], runs, warmup,
-                            num_rois=rois_at_test(m), sessions=1)
+                            paths[i],
+                            runs,
+                            warmup,
+                            num_rois=rois_at_test(m),
+                            sessions=1,
+                            providers=onnxruntime_providers(m))
                     if best[i] is None or \
                             stats.median_ms < best[i].median_ms:
                         best[i] = stats
             out[runtime] = dict(
-                before=best[0].to_dict(), after=best[1].to_dict(),
+                before=best[0].to_dict(),
+                after=best[1].to_dict(),
                 speed_up=best[0].median_ms / best[1].median_ms,
                 rounds=rounds)
     return out

@@ -20,8 +20,9 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .latency import random_feed
 from mmprune.datasets.synthetic_batch import synthetic_test_batch
+from mmprune.utils.device import synchronizer
+from .latency import onnxruntime_providers, random_feed
 
 REST = 'post-processing and the rest'
 
@@ -38,8 +39,10 @@ def breakdown_parts(model: nn.Module) -> List[str]:
         if name == 'backbone':  # the stem's ReLU and pooling too
             parts += [f'{name}.{n}' for n, _ in child.named_children()]
         elif name == 'roi_head':
-            parts += [f'{name}.{n}' for n, c in child.named_children()
-                      if any(True for _ in c.parameters())]
+            parts += [
+                f'{name}.{n}' for n, c in child.named_children()
+                if any(True for _ in c.parameters())
+            ]
         else:
             parts.append(name)
     return parts
@@ -74,8 +77,8 @@ def _part_of(node: str, parts: List[str], aliases: Dict[str, str]) -> str:
 @torch.no_grad()
 def torch_latency_breakdown(model: nn.Module,
                             input_shape: Tuple[int, int] = (640, 640),
-                            runs: int = 10, warmup: int = 2
-                            ) -> Dict[str, float]:
+                            runs: int = 10,
+                            warmup: int = 2) -> Dict[str, float]:
     """Median ms per part of a full ``predict`` of one synthetic image,
     plus ``total`` and :data:`REST`. Nested calls of a part count once."""
     was_training = model.training
@@ -86,21 +89,30 @@ def torch_latency_breakdown(model: nn.Module,
     current: Dict[str, float] = defaultdict(float)
     starts: Dict[str, List[float]] = defaultdict(list)
     handles = []
+    # on a GPU each part's time is its queued work's: wait for it
+    sync = synchronizer(next(model.parameters()).device)
     for part in parts:
+
         def pre(_m, _a, part=part):
+            sync()
             starts[part].append(time.perf_counter())
 
         def post(_m, _a, _o, part=part):
+            sync()
             current[part] += time.perf_counter() - starts[part].pop()
 
-        handles += [modules[part].register_forward_pre_hook(pre),
-                    modules[part].register_forward_hook(post)]
+        handles += [
+            modules[part].register_forward_pre_hook(pre),
+            modules[part].register_forward_hook(post)
+        ]
     data = synthetic_test_batch(model, *input_shape)
     try:
         for i in range(warmup + runs):
             current.clear()
+            sync()
             start = time.perf_counter()
             model(data['inputs'], data['data_samples'], mode='predict')
+            sync()
             total = time.perf_counter() - start
             if i < warmup:
                 continue
@@ -115,15 +127,16 @@ def torch_latency_breakdown(model: nn.Module,
     return {k: round(statistics.median(v), 3) for k, v in times.items()}
 
 
-def onnxruntime_latency_breakdown(model: nn.Module, onnx_path: str,
-                                  runs: int = 10, warmup: int = 2,
+def onnxruntime_latency_breakdown(model: nn.Module,
+                                  onnx_path: str,
+                                  runs: int = 10,
+                                  warmup: int = 2,
                                   threads: int = 0,
                                   num_rois: int = 1000) -> Dict[str, float]:
     """Mean ms per part of the exported graphs (``onnx_path`` and its
     manifest) in ONNX Runtime, from its node profile; ``total`` is the sum
     of all node times (post-processing runs outside ONNX Runtime)."""
     import os.path as osp
-
     import tempfile
 
     import numpy as np
@@ -136,9 +149,11 @@ def onnxruntime_latency_breakdown(model: nn.Module, onnx_path: str,
     totals: Dict[str, float] = defaultdict(float)
     rng = np.random.default_rng(0)
     for g in manifest['graphs']:
-        session = ort_session(osp.join(folder, g['file']), threads or
-                              torch.get_num_threads(),
-                              profile_prefix=osp.join(tmp, 'profile'))
+        session = ort_session(
+            osp.join(folder, g['file']),
+            threads or torch.get_num_threads(),
+            onnxruntime_providers(model),
+            profile_prefix=osp.join(tmp, 'profile'))
         feed = random_feed(session, manifest, g, num_rois, rng)
         for _ in range(warmup + runs):
             session.run(None, feed)
@@ -148,9 +163,9 @@ def onnxruntime_latency_breakdown(model: nn.Module, onnx_path: str,
         os.remove(profile)
         # the warm-up runs are profiled too: count the nodes that ran
         # after the first timed run began
-        run_starts = sorted(e['ts'] for e in events
-                            if e.get('cat') == 'Session' and
-                            e.get('name') == 'model_run')
+        run_starts = sorted(
+            e['ts'] for e in events
+            if e.get('cat') == 'Session' and e.get('name') == 'model_run')
         since = run_starts[warmup] if len(run_starts) > warmup else 0
         aliases = {'head': g['replaces']}
         for e in events:
@@ -168,8 +183,7 @@ def onnxruntime_latency_breakdown(model: nn.Module, onnx_path: str,
 def breakdown_table(before: Dict[str, float],
                     after: Optional[Dict[str, float]] = None,
                     flops_before: Optional[Dict[str, int]] = None,
-                    flops_after: Optional[Dict[str, int]] = None
-                    ) -> List[str]:
+                    flops_after: Optional[Dict[str, int]] = None) -> List[str]:
     """Markdown rows: part, ms (share of the total), and with ``after``
     the speed-up beside the part's FLOPs reduction."""
     keys = [k for k in before if k != 'total']

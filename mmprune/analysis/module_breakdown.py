@@ -37,9 +37,8 @@ class ModuleBreakdown:
         """Module names down to ``depth`` dots+1, in model order, that hold
         parameters or FLOPs."""
         return [
-            n for n in self.order
-            if n and n.count('.') < depth and
-            (self.params.get(n, 0) or self.flops.get(n, 0))
+            n for n in self.order if n and n.count('.') < depth and (
+                self.params.get(n, 0) or self.flops.get(n, 0))
         ]
 
 
@@ -73,8 +72,7 @@ def module_breakdown(model: nn.Module,
                            tuple(input_shape) if input_shape else (0, 0))
 
 
-def compare_breakdowns(a: ModuleBreakdown,
-                       b: ModuleBreakdown) -> List[str]:
+def compare_breakdowns(a: ModuleBreakdown, b: ModuleBreakdown) -> List[str]:
     """Module names of ``a`` then those only in ``b``."""
     seen = set(a.order)
     return a.order + [n for n in b.order if n not in seen]

@@ -65,14 +65,17 @@ class PruningReport:
     round_to_choice: Optional[dict] = None
 
     @classmethod
-    def start(cls, model: nn.Module, input_shape: Tuple[int, int],
-              flops: float, latency: Optional[dict], **info
-              ) -> 'PruningReport':
+    def start(cls, model: nn.Module, input_shape: Tuple[int,
+                                                        int], flops: float,
+              latency: Optional[dict], **info) -> 'PruningReport':
         """The report of the unpruned ``model`` (``info``: the other
         fields known before pruning)."""
-        return cls(input_shape=list(input_shape),
-                   params_before=count_params(model), flops_before=flops,
-                   latency_before=latency, **info)
+        return cls(
+            input_shape=list(input_shape),
+            params_before=count_params(model),
+            flops_before=flops,
+            latency_before=latency,
+            **info)
 
     def add_prune_point(self, iteration: int, target: dict,
                         result: StructuredPruningResult, model: nn.Module,
@@ -86,21 +89,31 @@ class PruningReport:
         self.layers = layer_changes(model, widths_before)
         self.skipped = result.skipped
         self.limit = result.limit
-        self.events.append(dict(
-            iter=iteration, target=target, steps=result.steps,
-            target_reached=result.target_reached, limit=result.limit,
-            params=self.params_after, flops=flops,
-            target_latency_ms=[result.latency_before, result.latency_after],
-            **({} if result.round_to_choice is None else dict(
-                round_to=result.round_to_choice['round_to']))))
+        self.events.append(
+            dict(
+                iter=iteration,
+                target=target,
+                steps=result.steps,
+                target_reached=result.target_reached,
+                limit=result.limit,
+                params=self.params_after,
+                flops=flops,
+                target_latency_ms=[
+                    result.latency_before, result.latency_after
+                ],
+                **({} if result.round_to_choice is None else dict(
+                    round_to=result.round_to_choice['round_to']))))
         if result.round_to_choice is not None:
             self.round_to_choice = result.round_to_choice
         if result.allocation:
             self.allocation = result.allocation
         self.latency_after = latency
 
-    def paired_latency_after(self, reference: nn.Module, model: nn.Module,
-                             rounds: int, runs: int = 10) -> dict:
+    def paired_latency_after(self,
+                             reference: nn.Module,
+                             model: nn.Module,
+                             rounds: int,
+                             runs: int = 10) -> dict:
         """``model``'s latency per runtime, timed in alternation with the
         unpruned ``reference`` (``rounds`` rounds, best of each); the
         report's before becomes the reference's figure of the same
@@ -110,12 +123,12 @@ class PruningReport:
         export is timed alone, each runtime with its reason."""
         shape = tuple(self.input_shape)
         try:
-            pairs = paired_latencies(reference, model, shape, rounds=rounds,
-                                     runs=runs)
+            pairs = paired_latencies(
+                reference, model, shape, rounds=rounds, runs=runs)
         except Exception:  # noqa: BLE001 - timed alone, with the reason
             if self.latency_before is None:
-                self.latency_before = runtime_latencies(reference, shape,
-                                                        runs=runs)
+                self.latency_before = runtime_latencies(
+                    reference, shape, runs=runs)
             return runtime_latencies(model, shape, runs=runs)
         self.latency_before = {rt: pairs[rt]['before'] for rt in pairs}
         self.latency_rounds = rounds
@@ -140,7 +153,8 @@ class PruningReport:
             speed_up=self.speed_up,
             latency_ms_before=_torch_ms(self.latency_before),
             latency_ms_after=_torch_ms(self.latency_after),
-            latency_speed_ups=ups, latency_speed_up=ups and ups.get('torch'))
+            latency_speed_ups=ups,
+            latency_speed_up=ups and ups.get('torch'))
         return d
 
     @classmethod
@@ -151,9 +165,9 @@ class PruningReport:
     def summary(self, what: str) -> str:
         """One log line: params, FLOPs, latency, layers narrowed and
         kept."""
-        lat = (latency_line(self.latency_before, self.latency_after)
-               if self.latency_before and self.latency_after
-               else 'not measured')
+        lat = (
+            latency_line(self.latency_before, self.latency_after)
+            if self.latency_before and self.latency_after else 'not measured')
         narrowed = sum(1 for x in self.layers
                        if x['out_after'] < x['out_before'])
         h, w = self.input_shape
@@ -170,7 +184,8 @@ class PruningReport:
         out = osp.join(out_dir, REPORT_FILE)
         dump_json_atomic(self.to_dict(), out)
         plot_layer_channels(
-            self.layers, osp.join(out_dir, PLOT_FILE),
+            self.layers,
+            osp.join(out_dir, PLOT_FILE),
             title=f'{self.method}: {self.speed_up:.2f}x fewer FLOPs')
         return out
 

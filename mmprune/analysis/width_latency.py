@@ -21,6 +21,7 @@ the same machine measures nothing again.
 Written by hand: neither Torch-Pruning (a fixed ``round_to``) nor mmengine
 measures widths on a deployment runtime.
 """
+import functools
 import json
 import math
 import os
@@ -83,8 +84,10 @@ class ConvSpec:
         dh, dw = self.dilation
         oh = (self.height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         ow = (self.width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        return max(1, oh * ow * self.out_channels *
-                   (self.in_channels // self.groups) * kh * kw)
+        return max(
+            1,
+            oh * ow * self.out_channels * (self.in_channels // self.groups) *
+            kh * kw)
 
     @property
     def depthwise(self) -> bool:
@@ -97,9 +100,38 @@ class ConvSpec:
                          self.groups).eval()
 
 
-def machine_key(runtime: str, threads: int) -> str:
-    """What a latency depends on besides the layer: CPU, library
-    versions, runtime and threads."""
+def onnxruntime_device_providers(device: torch.device) -> List[str]:
+    """ONNX Runtime's CUDA provider for a CUDA device when this ONNX
+    Runtime has it; its CPU provider otherwise (with a warning for a CUDA
+    device: the widths are then timed on the CPU)."""
+    from mmprune.deployment.onnx_export import import_onnxruntime
+    ort = import_onnxruntime()
+    if device.type != 'cuda':
+        return ['CPUExecutionProvider']
+    if 'CUDAExecutionProvider' in ort.get_available_providers():
+        return ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    from mmengine.logging import print_log
+    print_log(
+        'ONNX Runtime here has no CUDA provider (install onnxruntime-gpu): '
+        'widths for a model on the GPU are timed on its CPU provider; '
+        "set latency_runtime='torch' to time them on the GPU",
+        logger='current',
+        level=30)
+    return ['CPUExecutionProvider']
+
+
+def machine_key(runtime: str,
+                threads: int,
+                device: Optional[torch.device] = None) -> str:
+    """What a latency depends on besides the layer: the processor (CPU, or
+    the GPU and ONNX Runtime's provider on it), library versions, runtime
+    and threads."""
+    if device is not None and device.type == 'cuda':
+        gpu = torch.cuda.get_device_name(device)
+        if runtime == 'onnxruntime':
+            gpu += '|' + onnxruntime_device_providers(device)[0]
+        return (f'{runtime}|{gpu}|torch {torch.__version__}' +
+                _ort_version(runtime))
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
@@ -109,11 +141,16 @@ def machine_key(runtime: str, threads: int) -> str:
                     break
     except OSError:
         pass
-    version = torch.__version__
-    if runtime == 'onnxruntime':
-        import onnxruntime as ort
-        version += f'+ort{ort.__version__}'
-    return f'{runtime}|{threads} threads|{cpu}|torch {version}'
+    return (f'{runtime}|{threads} threads|{cpu}|torch {torch.__version__}' +
+            _ort_version(runtime))
+
+
+def _ort_version(runtime: str) -> str:
+    if runtime != 'onnxruntime':
+        return ''
+    from mmprune.deployment.onnx_export import import_onnxruntime
+    ort = import_onnxruntime()
+    return f'+ort{ort.__version__}'
 
 
 def default_cache_path() -> str:
@@ -124,46 +161,67 @@ def default_cache_path() -> str:
     return osp.join(root, 'width_latency.json')
 
 
-def time_conv(spec: ConvSpec, runtime: str, threads: int,
-              runs: int = 10) -> float:
+def time_conv(spec: ConvSpec,
+              runtime: str,
+              threads: int,
+              runs: int = 10,
+              device: Optional[torch.device] = None) -> float:
     """Median ms of ``spec`` alone on ``runtime`` (``torch`` or
-    ``onnxruntime``, CPU), random input."""
+    ``onnxruntime``) on ``device``, random input, after warm-up; a GPU is
+    synchronised around each call."""
+    device = device or torch.device('cpu')
     conv = spec.build()
     x = torch.randn(1, spec.in_channels, spec.height, spec.width)
     if runtime == 'torch':
+        conv, x = conv.to(device), x.to(device)
+        sync = (
+            torch.cuda.synchronize if device.type == 'cuda' else lambda: None)
         with torch.no_grad(), torch_threads(threads) as n:
-            return time_calls(lambda: conv(x), 'torch', n, runs,
-                              warmup=3).median_ms
+            return time_calls(
+                lambda: conv(x), 'torch', n, runs, warmup=3,
+                sync=sync).median_ms
     if runtime != 'onnxruntime':
         raise ValueError(f'latency runtime {runtime!r}: must be torch or '
                          'onnxruntime')
     from mmprune.deployment.onnx_export import OPSET, ort_session
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'conv.onnx')
-        torch.onnx.export(conv, (x, ), path, dynamo=False,
-                          opset_version=OPSET, input_names=['x'])
-        session = ort_session(path, threads)
+        torch.onnx.export(
+            conv, (x, ),
+            path,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=['x'])
+        session = ort_session(path, threads,
+                              onnxruntime_device_providers(device))
         feed = {'x': x.numpy()}
-        return time_calls(lambda: session.run(None, feed), 'onnxruntime',
-                          threads, runs, warmup=3).median_ms
+        return time_calls(
+            lambda: session.run(None, feed),
+            'onnxruntime',
+            threads,
+            runs,
+            warmup=3).median_ms
 
 
 class WidthLatencyTable:
-    """Measured ms of convolutions at given widths on one runtime and
-    thread count, cached in a JSON file (``None``: not cached).
+    """Measured ms of convolutions at given widths on one runtime, device
+    and thread count, cached in a JSON file (``None``: not cached).
     ``time_fn(spec, runtime, threads)`` measures one (default
-    :func:`time_conv`; tests give a clock)."""
+    :func:`time_conv` on ``device``; tests give a clock)."""
 
-    def __init__(self, runtime: str, threads: int = 0,
+    def __init__(self,
+                 runtime: str,
+                 threads: int = 0,
                  cache_path: Optional[str] = '',
                  time_fn: Optional[Callable[[ConvSpec, str, int],
-                                            float]] = None) -> None:
+                                            float]] = None,
+                 device: Optional[torch.device] = None) -> None:
         self.runtime = runtime
         self.threads = threads or torch.get_num_threads()
-        self.cache_path = (default_cache_path() if cache_path == ''
-                           else cache_path)
-        self.time_fn = time_fn or time_conv
-        self.machine = machine_key(runtime, self.threads)
+        self.cache_path = (
+            default_cache_path() if cache_path == '' else cache_path)
+        self.time_fn = time_fn or functools.partial(time_conv, device=device)
+        self.machine = machine_key(runtime, self.threads, device)
         self.measured = 0  # how many this table timed (not cached)
         self._all: Dict[str, Dict[str, float]] = self._read()
         self._dirty = False
@@ -198,9 +256,9 @@ class WidthLatencyTable:
         self._dirty = False
 
 
-def prunable_convs(model: nn.Module, input_shape: Tuple[int, int],
-                   kept: Sequence[str] = ()) -> List[Tuple[str, ConvSpec,
-                                                           int]]:
+def prunable_convs(
+    model: nn.Module, input_shape: Tuple[int, int], kept: Sequence[str] = ()
+) -> List[Tuple[str, ConvSpec, int]]:
     """``(name, spec, multiply-adds)`` of every ``nn.Conv2d`` that runs in
     the tensor-mode forward at ``input_shape`` and whose output channels
     may be pruned (not in ``kept``; grouped but not depthwise ones are
@@ -241,8 +299,7 @@ def prunable_convs(model: nn.Module, input_shape: Tuple[int, int],
 def requested_widths(channels: int) -> List[int]:
     """The widths timed for a layer of ``channels``: the 32 below the
     multiple of 32 above 70% of them (fewer for narrow layers)."""
-    hi = min(channels,
-             _WINDOW * math.ceil(_WINDOW_SHARE * channels / _WINDOW))
+    hi = min(channels, _WINDOW * math.ceil(_WINDOW_SHARE * channels / _WINDOW))
     lo = max(1, hi - _WINDOW + 1, channels // 4)
     return list(range(lo, hi + 1))
 
@@ -300,8 +357,10 @@ def layer_scores(spec: ConvSpec, table: WidthLatencyTable,
             elif spec.in_channels <= 4:
                 cin = spec.in_channels
             else:
-                cin = max(r, _rounded(
-                    round(w * spec.in_channels / spec.out_channels), r))
+                cin = max(
+                    r,
+                    _rounded(
+                        round(w * spec.in_channels / spec.out_channels), r))
                 cin = min(cin, spec.in_channels)
             kept = spec.with_widths(cin, cout)
             per_mac.append(table.ms(kept) / kept.macs)
@@ -310,9 +369,12 @@ def layer_scores(spec: ConvSpec, table: WidthLatencyTable,
     return scores
 
 
-def choose_round_to(model: nn.Module, input_shape: Tuple[int, int],
-                    runtime: str = 'onnxruntime', threads: int = 0,
-                    kept: Sequence[str] = (), layers: int = 4,
+def choose_round_to(model: nn.Module,
+                    input_shape: Tuple[int, int],
+                    runtime: str = 'onnxruntime',
+                    threads: int = 0,
+                    kept: Sequence[str] = (),
+                    layers: int = 4,
                     candidates: Sequence[int] = CANDIDATES,
                     tolerance: float = 0.03,
                     table: Optional[WidthLatencyTable] = None,
@@ -354,8 +416,10 @@ def choose_round_to(model: nn.Module, input_shape: Tuple[int, int],
             bar.file.write('\n')  # as track_iter_progress ends its bar
     # a candidate wider than a layer is scored only on the others: compare
     # candidates on the layers all of them were scored on
-    scores = {r: total[r] / weight[r] for r in sorted(total)
-              if weight[r] == max(weight.values())}
+    scores = {
+        r: total[r] / weight[r]
+        for r in sorted(total) if weight[r] == max(weight.values())
+    }
     best = min(scores.values())
     pick = min(r for r, s in scores.items() if s <= best * (1 + tolerance))
     return RoundToChoice(pick, runtime, table.threads, scores,
@@ -363,24 +427,29 @@ def choose_round_to(model: nn.Module, input_shape: Tuple[int, int],
                          table.cache_path, tolerance)
 
 
-
-def round_to_measure(runtime: str, input_shape: Tuple[int, int],
-                     threads: int = 0, cache_path: Optional[str] = ''
-                     ) -> Callable[[nn.Module, Sequence[str]], dict]:
+def round_to_measure(
+    runtime: str,
+    input_shape: Tuple[int, int],
+    threads: int = 0,
+    cache_path: Optional[str] = ''
+) -> Callable[[nn.Module, Sequence[str]], dict]:
     """``(model, kept layer names) -> dict(round_to=, ...)``: what
     ``prune_model`` calls for ``round_to='measured'`` (the choice is
     logged)."""
 
     def measure(model: nn.Module, kept: Sequence[str]) -> dict:
         from mmengine.logging import MMLogger
-        if next(model.parameters()).is_cuda:
-            raise ValueError(
-                "round_to='measured' times widths on the CPU (ONNX Runtime's "
-                'CPU provider or PyTorch on the CPU); for a model on a GPU '
-                'give round_to as an integer')
+
+        # widths are timed where the model runs: PyTorch on its GPU, or
+        # ONNX Runtime's CUDA provider where installed
+        device = next(model.parameters()).device
         choice = choose_round_to(
-            model, input_shape, runtime, kept=kept,
-            table=WidthLatencyTable(runtime, threads, cache_path))
+            model,
+            input_shape,
+            runtime,
+            kept=kept,
+            table=WidthLatencyTable(
+                runtime, threads, cache_path, device=device))
         MMLogger.get_current_instance().info(
             f'{choice.line()} ({choice.measured} convolutions timed, the '
             f'rest from {choice.cache})')

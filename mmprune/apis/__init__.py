@@ -8,13 +8,12 @@ from mmprune.core.structured import PruningOptions, prune_model
 from mmprune.datasets.train_batches import (batches_or_synthetic,
                                             tracing_batch, train_batches)
 from mmprune.deployment import export_onnx, load_deployable_model
-from mmprune.engine.inheritance_from_checkpoint import \
-    inherit_from_checkpoint
+from mmprune.engine.inheritance_from_checkpoint import inherit_from_checkpoint
 from mmprune.models.builder import build_model_from
 
 __all__ = [
     'PruningOptions', 'batches_or_synthetic', 'build_criterion',
     'build_model_from', 'export_onnx', 'inherit_from_checkpoint',
-    'inherit_weights', 'load_deployable_model', 'prune_model',
-    'tracing_batch', 'train_batches'
+    'inherit_weights', 'load_deployable_model', 'prune_model', 'tracing_batch',
+    'train_batches'
 ]

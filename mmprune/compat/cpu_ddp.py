@@ -34,8 +34,10 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
             type(m).__name__ == 'SyncBatchNorm' for m in module.modules())
         module = revert_sync_batchnorm(module)
         if had_sync_bn:
-            print_log('CPU distributed run: SyncBN layers use plain BN '
-                      '(torch\'s SyncBatchNorm needs a GPU)', logger='current')
+            print_log(
+                'CPU distributed run: SyncBN layers use plain BN '
+                '(torch\'s SyncBatchNorm needs a GPU)',
+                logger='current')
         super().__init__(module=module, device_ids=None, **kwargs)
 
 

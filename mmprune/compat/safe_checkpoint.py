@@ -49,6 +49,7 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     everything else.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
+
     # the four built-in methods, plus any registered with
     # HistoryBuffer.register_statistics (filled in lazily by mmengine)
     known = {'min', 'max', 'current', 'mean'}
@@ -61,6 +62,6 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def allow_mmengine_checkpoint_globals() -> None:
-    torch.serialization.add_safe_globals(
-        mmengine_checkpoint_globals() +
-        [(history_buffer_getattr, 'builtins.getattr')])
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals() +
+                                         [(history_buffer_getattr,
+                                           'builtins.getattr')])

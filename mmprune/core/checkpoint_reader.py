@@ -93,8 +93,8 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
     except pickle.UnpicklingError as e:
         if 'Weights only load failed' in str(e):
             found = _unsafe_globals(path)
-            names = (', '.join(found[:5]) if found else
-                     str(e).split('\n')[0][:200])
+            names = (', '.join(found[:5])
+                     if found else str(e).split('\n')[0][:200])
             raise CheckpointError(
                 f'{what} "{path}" was refused by safe loading '
                 '(torch.load(weights_only=True)): it holds Python objects '
@@ -102,14 +102,14 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
                 'loaded; re-save its tensors with torch.save(state_dict) '
                 'if you trust it') from None
         raise CheckpointError(_why_unreadable(path, what, e)) from None
-    except (EOFError, KeyError, RuntimeError, ValueError, OSError,
-            IndexError, TypeError, AttributeError) as e:
+    except (EOFError, KeyError, RuntimeError, ValueError, OSError, IndexError,
+            TypeError, AttributeError) as e:
         raise CheckpointError(_why_unreadable(path, what, e)) from None
     if not isinstance(ckpt, dict) or not ckpt:
-        raise CheckpointError(
-            f'{what} "{path}" is not a checkpoint: it holds '
-            f'{"an empty dict" if isinstance(ckpt, dict) else type(ckpt).__name__}, '
-            'not a state dict')
+        held = ('an empty dict'
+                if isinstance(ckpt, dict) else type(ckpt).__name__)
+        raise CheckpointError(f'{what} "{path}" is not a checkpoint: it '
+                              f'holds {held}, not a state dict')
     if not any(k in ckpt for k in ('state_dict', 'sparse_state_dict')) and \
             not any(isinstance(v, torch.Tensor) for v in ckpt.values()):
         raise CheckpointError(
@@ -125,33 +125,41 @@ def state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:
     if 'sparse_state_dict' in checkpoint:
         checkpoint = decompress_checkpoint(checkpoint)
     state = checkpoint.get('state_dict', checkpoint)
-    return {(k[7:] if k.startswith('module.') else k): v
-            for k, v in state.items() if isinstance(v, torch.Tensor)}
+    return {
+        (k[7:] if k.startswith('module.') else k): v
+        for k, v in state.items() if isinstance(v, torch.Tensor)
+    }
 
 
-def read_state_dict(path: str, what: str = 'checkpoint'
-                    ) -> Tuple[Dict[str, torch.Tensor], dict]:
+def read_state_dict(
+        path: str,
+        what: str = 'checkpoint') -> Tuple[Dict[str, torch.Tensor], dict]:
     """``(state_dict, meta)`` of the checkpoint at ``path``."""
     ckpt = read_checkpoint(path, what)
     return state_dict_of(ckpt), dict(ckpt.get('meta') or {})
 
 
-def state_mismatches(model: nn.Module, state: Dict[str, torch.Tensor]
-                     ) -> Tuple[List[str], List[str], List[str]]:
+def state_mismatches(
+        model: nn.Module,
+        state: Dict[str,
+                    torch.Tensor]) -> Tuple[List[str], List[str], List[str]]:
     """``(shape_mismatches, missing, unexpected)`` of ``state`` against
     ``model.state_dict()``; shape mismatches as readable lines."""
     own = model.state_dict()
-    shapes = [f'"{k}": {list(v.shape)} in the checkpoint, '
-              f'{list(own[k].shape)} in the model'
-              for k, v in state.items()
-              if k in own and tuple(own[k].shape) != tuple(v.shape)]
+    shapes = [
+        f'"{k}": {list(v.shape)} in the checkpoint, '
+        f'{list(own[k].shape)} in the model' for k, v in state.items()
+        if k in own and tuple(own[k].shape) != tuple(v.shape)
+    ]
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     return shapes, missing, unexpected
 
 
-def check_state_fits(model: nn.Module, state: Dict[str, torch.Tensor],
-                     path: str, what: str = 'checkpoint',
+def check_state_fits(model: nn.Module,
+                     state: Dict[str, torch.Tensor],
+                     path: str,
+                     what: str = 'checkpoint',
                      model_desc: str = 'the model',
                      allow_unexpected: bool = False,
                      hint: Optional[str] = None) -> None:
@@ -174,7 +182,7 @@ def check_state_fits(model: nn.Module, state: Dict[str, torch.Tensor],
     if unexpected:
         parts.append(f'{len(unexpected)} checkpoint tensors have no place '
                      f'in the model (first "{unexpected[0]}")')
-    msg = (f'{what} "{path}" does not fit {model_desc}: '
-           + '; '.join(parts) + '. It belongs to another architecture or '
+    msg = (f'{what} "{path}" does not fit {model_desc}: ' + '; '.join(parts) +
+           '. It belongs to another architecture or '
            'another width')
     raise CheckpointMismatchError(msg + (f'. {hint}' if hint else ''))

@@ -142,8 +142,10 @@ def _kept_channels(graph, group, names, target_modules, scores, total: int,
     one global top-k would split the kept channels unevenly."""
     segments: Dict[Tuple[int, ...], int] = {}
     for roots, producers in branch_producers(graph, group).items():
-        widths = {_channels(graph, target_modules[names[m]], out=True)
-                  for m in producers if names.get(m) in target_modules}
+        widths = {
+            _channels(graph, target_modules[names[m]], out=True)
+            for m in producers if names.get(m) in target_modules
+        }
         if len(widths) > 1:
             segments = {}  # the branch's layers disagree: no split
             break
@@ -175,16 +177,18 @@ def weight_criterion(importance: Union[str, dict, Criterion]) -> Criterion:
 
 def weight_criteria() -> List[str]:
     """Short names of the criteria weight inheritance takes."""
-    return [n for n in criteria_with('channel')
-            if build_criterion(n).ranks_from_weights]
+    return [
+        n for n in criteria_with('channel')
+        if build_criterion(n).ranks_from_weights
+    ]
 
 
-def inherit_weights(source: nn.Module,
-                    source_state: dict,
-                    target: nn.Module,
-                    data: dict,
-                    importance: Union[str, dict, Criterion] = 'l1'
-                    ) -> InheritanceReport:
+def inherit_weights(
+        source: nn.Module,
+        source_state: dict,
+        target: nn.Module,
+        data: dict,
+        importance: Union[str, dict, Criterion] = 'l1') -> InheritanceReport:
     """Copy the most important channels of ``source`` (loaded from
     ``source_state``) into ``target`` in place.
 
@@ -262,8 +266,12 @@ def inherit_weights(source: nn.Module,
         removed = sorted(set(range(total)) - set(kept))
         plans.append((root, root_fn, removed))
         report.groups.append(
-            dict(root=root_name, kept=kept_n, total=total, layers=layers,
-                 kept_channels=kept))
+            dict(
+                root=root_name,
+                kept=kept_n,
+                total=total,
+                layers=layers,
+                kept_channels=kept))
 
     # internal groups of opaque layers (e.g. the LSK split)
     internal_plans = []
@@ -282,13 +290,18 @@ def inherit_weights(source: nn.Module,
             removed = sorted(set(range(total)) - set(kept))
             internal_plans.append((module, igroup, removed))
             report.groups.append(
-                dict(root=f'{name}.{igroup.name}', kept=kept_n, total=total,
-                     layers=[f'{name}.{m}' for m, _ in igroup.members],
-                     kept_channels=kept))
+                dict(
+                    root=f'{name}.{igroup.name}',
+                    kept=kept_n,
+                    total=total,
+                    layers=[f'{name}.{m}' for m, _ in igroup.members],
+                    kept_channels=kept))
 
     # 2) narrow the source with Torch-Pruning's layer pruners
-    original_shapes = {k: list(v.shape) for k, v in
-                       source.state_dict().items()}
+    original_shapes = {
+        k: list(v.shape)
+        for k, v in source.state_dict().items()
+    }
     for module, fn, removed in plans:
         graph.get_pruning_group(module, fn, idxs=removed).prune()
     for module, igroup, removed in internal_plans:
@@ -306,19 +319,21 @@ def inherit_weights(source: nn.Module,
             if value is not None and list(value.shape) == tgt_shape:
                 tensor.copy_(value)
                 if src_shape == tgt_shape:
-                    report.tensors.append(TensorRecord(
-                        key, 'inherited', src_shape, tgt_shape))
+                    report.tensors.append(
+                        TensorRecord(key, 'inherited', src_shape, tgt_shape))
                 else:
                     dims = ', '.join(
-                        f'dim {i}: kept {t}/{s}' for i, (s, t) in
-                        enumerate(zip(src_shape, tgt_shape)) if s != t)
-                    report.tensors.append(TensorRecord(
-                        key, 'narrowed', src_shape, tgt_shape, dims))
+                        f'dim {i}: kept {t}/{s}'
+                        for i, (s, t) in enumerate(zip(src_shape, tgt_shape))
+                        if s != t)
+                    report.tensors.append(
+                        TensorRecord(key, 'narrowed', src_shape, tgt_shape,
+                                     dims))
                 continue
             reason = fresh_reasons.get(key) or (
                 f'no narrowing of coupled source channels gives this shape '
                 f'(source {src_shape}, after narrowing '
                 f'{list(value.shape) if value is not None else None})')
-            report.tensors.append(TensorRecord(
-                key, 'fresh', src_shape, tgt_shape, reason))
+            report.tensors.append(
+                TensorRecord(key, 'fresh', src_shape, tgt_shape, reason))
     return report

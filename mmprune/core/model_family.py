@@ -44,8 +44,7 @@ class ModelFamily:
 
     @classmethod
     def matches(cls, model: nn.Module) -> bool:
-        return any(c.__name__ in cls.model_types
-                   for c in type(model).__mro__)
+        return any(c.__name__ in cls.model_types for c in type(model).__mro__)
 
     @classmethod
     def fixed_width_layers(cls, model: nn.Module) -> Dict[str, str]:
@@ -123,8 +122,10 @@ def task_of_scope(scope: str) -> str:
 
 def coupled_width_keys() -> Tuple[str, ...]:
     """Every family's config keys that must equal ``neck.out_channels``."""
-    return tuple(sorted({k for f in model_families()
-                         for k in f.coupled_width_keys}))
+    return tuple(
+        sorted({k
+                for f in model_families()
+                for k in f.coupled_width_keys}))
 
 
 def fixed_width_layers(model: nn.Module) -> Dict[str, str]:

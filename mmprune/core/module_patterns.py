@@ -17,7 +17,9 @@ def check_pattern(pattern: str, key: str) -> None:
                          f'expression ({e})') from None
 
 
-def matching_modules(model: nn.Module, pattern: str, key: str,
+def matching_modules(model: nn.Module,
+                     pattern: str,
+                     key: str,
                      types: tuple = (nn.Module, )) -> List[str]:
     """Names of the modules of the given types whose name the pattern
     matches (``re.search``); none is an error naming the pattern."""

@@ -114,17 +114,23 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
     batched matmul without calling the conv, and the hook test sent it to
     the training-loss trace, whose group search ran for over 5 minutes. A
     layer counts as reached when it runs or its parameters are used."""
-    holders = [m for m in model.modules()
-               if next(m.parameters(recurse=False), None) is not None]
+    holders = [
+        m for m in model.modules()
+        if next(m.parameters(recurse=False), None) is not None
+    ]
     ran = set()
-    handles = [m.register_forward_hook(
-        lambda mod, args, out: ran.add(id(mod))) for m in holders]
+    handles = [
+        m.register_forward_hook(lambda mod, args, out: ran.add(id(mod)))
+        for m in holders
+    ]
     was_training = model.training
     try:
         model.eval()
         with all_parameters_require_grad(model):
-            outputs = [t for t in tensor_forward(model, data)
-                       if t.is_floating_point() and t.requires_grad]
+            outputs = [
+                t for t in tensor_forward(model, data)
+                if t.is_floating_point() and t.requires_grad
+            ]
             if not outputs:
                 return False
             used = _used_parameters(model, sum(t.sum() for t in outputs))
@@ -156,8 +162,7 @@ def _loss_used(model: nn.Module, data: dict) -> set:
     """ids of the parameters the training loss depends on."""
     try:
         with all_parameters_require_grad(model):
-            return _used_parameters(model,
-                                    training_loss_forward(model, data))
+            return _used_parameters(model, training_loss_forward(model, data))
     except Exception:  # noqa: BLE001 - the tensor trace stays
         return set()
 
@@ -167,9 +172,9 @@ def choose_forward_fn(model: nn.Module, data: dict) -> Callable:
     pruner asks for the training forward, else
     :func:`training_loss_forward`. The trial runs are bounded like every
     structure run (see :func:`bounded_structure_runs`)."""
-    needs_loss = any(p.needs_training_forward for p in
-                     (pruner_for(m) for m in model.modules())
-                     if p is not None)
+    needs_loss = any(
+        p.needs_training_forward
+        for p in (pruner_for(m) for m in model.modules()) if p is not None)
     if needs_loss:
         return training_loss_forward
     with bounded_structure_runs(model):
@@ -187,8 +192,9 @@ def zero_non_finite_parameters(model: nn.Module) -> List[str]:
     Hungarian matcher and failed DINO's traced loss in 4 runs of 10. The
     trace needs finite values only to run; such values carry nothing a
     checkpoint or ``init_weights`` would not overwrite."""
-    garbage = [n for n, p in model.named_parameters()
-               if not torch.isfinite(p).all()]
+    garbage = [
+        n for n, p in model.named_parameters() if not torch.isfinite(p).all()
+    ]
     if garbage:
         MMLogger.get_current_instance().warning(
             f'non-finite values in {", ".join(garbage[:5])}'
@@ -197,8 +203,7 @@ def zero_non_finite_parameters(model: nn.Module) -> List[str]:
         with torch.no_grad():
             for n in garbage:
                 p = model.get_parameter(n)
-                p.copy_(torch.nan_to_num(p, nan=0.0, posinf=0.0,
-                                         neginf=0.0))
+                p.copy_(torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0))
     return garbage
 
 
@@ -232,8 +237,9 @@ def opaque_layers(model: nn.Module) -> Iterator[None]:
             # layer's list (one map per FPN level) comes back as a tuple,
             # which is also what Torch-Pruning's hook maps to the layer.
             def run(*xs):
-                out = _f(xs[0] if isinstance(first, torch.Tensor) else
-                         type(first)(xs), *args, **kwargs)
+                out = _f(
+                    xs[0] if isinstance(first, torch.Tensor) else
+                    type(first)(xs), *args, **kwargs)
                 return tuple(out) if isinstance(out, list) else out
 
             tensors = (first, ) if isinstance(first, torch.Tensor) else \

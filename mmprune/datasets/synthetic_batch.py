@@ -50,8 +50,8 @@ def ground_truth_format(cfg: Config) -> dict:
         if kind == 'LoadAnnotations' and t.get('box_type'):
             box_type = t['box_type']
         elif kind == 'ConvertBoxType':
-            box_type = (t.get('box_type_mapping') or {}).get('gt_bboxes',
-                                                             box_type)
+            box_type = (t.get('box_type_mapping')
+                        or {}).get('gt_bboxes', box_type)
         elif kind == 'GenerateEdge':
             edge_map = True
     if task_of(cfg) != 'rotated' or box_type not in ('rbox', 'qbox'):
@@ -59,7 +59,8 @@ def ground_truth_format(cfg: Config) -> dict:
     return dict(box_type=box_type, edge_map=edge_map)
 
 
-def synthetic_batch_of_config(model: nn.Module, cfg: Config,
+def synthetic_batch_of_config(model: nn.Module,
+                              cfg: Config,
                               input_shape: Tuple[int, int] = (128, 128),
                               **kwargs) -> dict:
     """:func:`synthetic_training_batch` for the task and ground-truth
@@ -80,10 +81,11 @@ def num_classes_of(model: nn.Module) -> int:
 def predicts_masks(model: nn.Module) -> bool:
     """Whether a detector has an instance-mask head (mask ground truth is
     then part of its loss; heads without one may choke on it)."""
-    return any(n.endswith('mask_head') or
-               any(k in type(m).__name__ for k in ('Ins', 'SOLO', 'Mask',
-                                                   'CondInst', 'Panoptic'))
-               for n, m in model.named_modules() if n)
+    return any(
+        n.endswith('mask_head') or any(
+            k in type(m).__name__
+            for k in ('Ins', 'SOLO', 'Mask', 'CondInst', 'Panoptic'))
+        for n, m in model.named_modules() if n)
 
 
 def _boxes(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
@@ -95,8 +97,8 @@ def _boxes(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
     return np.stack([x1, y1, x1 + bw, y1 + bh], 1).astype(np.float32)
 
 
-def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
-                index: int, with_masks: bool, box_type: str):
+def _det_sample(task: str, rng, h: int, w: int, num_classes: int, index: int,
+                with_masks: bool, box_type: str):
     from mmdet.structures import DetDataSample
     from mmdet.structures.bbox import HorizontalBoxes
     from mmdet.structures.mask import BitmapMasks
@@ -104,22 +106,29 @@ def _det_sample(task: str, rng, h: int, w: int, num_classes: int,
     n = 2
     boxes = _boxes(rng, n, h, w)
     labels = torch.as_tensor(rng.integers(0, num_classes, n))
-    sample = DetDataSample(metainfo=dict(
-        img_id=index, img_path=f'synthetic_{index}.png', ori_shape=(h, w),
-        img_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0),
-        flip=False, flip_direction=None,
-        # where the image lies in its padded canvas (CenterNet's test
-        # transform records it; its predict reads it)
-        border=np.array([0, h, 0, w], dtype=np.float32)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_id=index,
+            img_path=f'synthetic_{index}.png',
+            ori_shape=(h, w),
+            img_shape=(h, w),
+            pad_shape=(h, w),
+            scale_factor=(1.0, 1.0),
+            flip=False,
+            flip_direction=None,
+            # where the image lies in its padded canvas (CenterNet's test
+            # transform records it; its predict reads it)
+            border=np.array([0, h, 0, w], dtype=np.float32)))
     gt = InstanceData(labels=labels)
     ignored = InstanceData(labels=torch.zeros(0, dtype=torch.long))
     if task == 'rotated':
         from mmrotate.structures.bbox import QuadriBoxes, RotatedBoxes
-        cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+        cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] +
+                                                   boxes[:, 3]) / 2
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         angle = rng.uniform(-np.pi / 4, np.pi / 4, n).astype(np.float32)
-        gt.bboxes = RotatedBoxes(torch.as_tensor(
-            np.stack([cx, cy, bw, bh, angle], 1)))
+        gt.bboxes = RotatedBoxes(
+            torch.as_tensor(np.stack([cx, cy, bw, bh, angle], 1)))
         ignored.bboxes = RotatedBoxes(torch.zeros(0, 5))
         if box_type == 'qbox':  # the rotated boxes' four corners
             gt.bboxes = gt.bboxes.convert_to('qbox')
@@ -141,10 +150,16 @@ def _seg_sample(rng, h: int, w: int, num_classes: int, index: int,
                 edge_map: bool):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    sample = SegDataSample(metainfo=dict(
-        img_path=f'synthetic_{index}.png', ori_shape=(h, w),
-        img_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0),
-        flip=False, flip_direction=None, reduce_zero_label=False))
+    sample = SegDataSample(
+        metainfo=dict(
+            img_path=f'synthetic_{index}.png',
+            ori_shape=(h, w),
+            img_shape=(h, w),
+            pad_shape=(h, w),
+            scale_factor=(1.0, 1.0),
+            flip=False,
+            flip_direction=None,
+            reduce_zero_label=False))
     seg = torch.as_tensor(rng.integers(0, num_classes, (1, h, w)))
     sample.gt_sem_seg = PixelData(data=seg)
     if edge_map:  # where the class changes, as mmseg's GenerateEdge marks
@@ -155,12 +170,14 @@ def _seg_sample(rng, h: int, w: int, num_classes: int, index: int,
     return sample
 
 
-def synthetic_training_batch(model: nn.Module, task: str,
-                    input_shape: Tuple[int, int] = (128, 128),
-                    batch_size: int = 2, seed: int = 0,
-                    num_classes: Optional[int] = None,
-                    box_type: Optional[str] = None,
-                    edge_map: bool = False) -> dict:
+def synthetic_training_batch(model: nn.Module,
+                             task: str,
+                             input_shape: Tuple[int, int] = (128, 128),
+                             batch_size: int = 2,
+                             seed: int = 0,
+                             num_classes: Optional[int] = None,
+                             box_type: Optional[str] = None,
+                             edge_map: bool = False) -> dict:
     """A preprocessed batch (``dict(inputs=..., data_samples=...)``) of
     random images with ground truth of ``task`` (see :data:`TASKS`), run
     through ``model.data_preprocessor`` as a training batch. ``box_type``:
@@ -184,12 +201,11 @@ def synthetic_training_batch(model: nn.Module, task: str,
     with_masks = task == 'det' and predicts_masks(model)
     inputs, samples = [], []
     for i in range(batch_size):
-        inputs.append(torch.as_tensor(
-            rng.integers(0, 256, (3, h, w), dtype=np.uint8)))
+        inputs.append(
+            torch.as_tensor(rng.integers(0, 256, (3, h, w), dtype=np.uint8)))
         samples.append(
-            _seg_sample(rng, h, w, classes, i, edge_map) if task == 'seg'
-            else _det_sample(task, rng, h, w, classes, i, with_masks,
-                             box_type))
+            _seg_sample(rng, h, w, classes, i, edge_map) if task == 'seg' else
+            _det_sample(task, rng, h, w, classes, i, with_masks, box_type))
     pre = model.data_preprocessor
     # Synthetic images keep their asked size. mmseg's training
     # preprocessing pads to the config's crop size (1024 px for
@@ -198,9 +214,10 @@ def synthetic_training_batch(model: nn.Module, task: str,
     # scale (EfficientNet's RetinaNet pads every 128 px batch to 896 px,
     # which made tracing it 49x dearer: the 5 minutes and 14 GB); a
     # tracing batch needs the model's format, not its augmentation.
-    saved = dict(size=getattr(pre, 'size', None),
-                 size_divisor=getattr(pre, 'size_divisor', None),
-                 batch_augments=getattr(pre, 'batch_augments', None))
+    saved = dict(
+        size=getattr(pre, 'size', None),
+        size_divisor=getattr(pre, 'size_divisor', None),
+        batch_augments=getattr(pre, 'batch_augments', None))
     if task == 'seg' and saved['size'] is not None:
         pre.size, pre.size_divisor = None, saved['size_divisor'] or 32
     if saved['batch_augments'] is not None:
@@ -220,19 +237,24 @@ def synthetic_test_batch(model: nn.Module, height: int, width: int) -> dict:
     detector or segmentor reads, through the model's data preprocessor:
     for FLOPs, latency, export and probing feature widths."""
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8)
-    meta = dict(img_shape=(height, width), ori_shape=(height, width),
-                pad_shape=(height, width), scale_factor=(1.0, 1.0),
-                batch_input_shape=(height, width))
+    meta = dict(
+        img_shape=(height, width),
+        ori_shape=(height, width),
+        pad_shape=(height, width),
+        scale_factor=(1.0, 1.0),
+        batch_input_shape=(height, width))
     family = family_of(model)
     if family is not None and family.task == 'seg':
         from mmseg.structures import SegDataSample
-        sample = SegDataSample(metainfo=dict(meta, padding_size=[0, 0, 0,
-                                                                 0]))
+        sample = SegDataSample(metainfo=dict(meta, padding_size=[0, 0, 0, 0]))
     else:
         from mmdet.structures import DetDataSample
+
         # where the image lies in its padded canvas (CenterNet's test
         # transform records it; its predict reads it)
-        sample = DetDataSample(metainfo=dict(
-            meta, border=np.array([0, height, 0, width], dtype=np.float32)))
+        sample = DetDataSample(
+            metainfo=dict(
+                meta, border=np.array([0, height, 0, width],
+                                      dtype=np.float32)))
     return model.data_preprocessor(
         dict(inputs=[image], data_samples=[sample]), False)

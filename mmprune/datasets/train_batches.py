@@ -39,12 +39,12 @@ def tracing_batch(cfg: Config, model: nn.Module) -> dict:
     return next(train_batches(cfg, model))
 
 
-def batches_or_synthetic(cfg: Config, model: nn.Module,
+def batches_or_synthetic(cfg: Config,
+                         model: nn.Module,
                          synthetic: bool = False,
                          input_shape: Optional[Tuple[int, int]] = None,
                          needs_real_data: bool = False,
-                         what: str = 'pruning'
-                         ) -> Tuple[Iterator[dict], str]:
+                         what: str = 'pruning') -> Tuple[Iterator[dict], str]:
     """Preprocessed training batches and where they come from: the
     config's train dataloader, or a synthetic batch in the model's own
     format when ``synthetic`` is set or the dataset is not on disk (said in

@@ -58,11 +58,27 @@ def graph_path(onnx_path: str, graph_name: str) -> str:
     return f'{osp.splitext(onnx_path)[0]}.{graph_name}.onnx'
 
 
-def ort_session(path: str, threads: int = 0, providers=None,
+def import_onnxruntime():
+    """The ``onnxruntime`` module, or an error that says how to install it
+    (it is the ``deploy`` extra: GPU users install ``onnxruntime-gpu``)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError(
+            'ONNX Runtime is not installed; the export check and latency '
+            'measurements need it: pip install "onnxruntime>=1.18" (CPU, '
+            'or pip install "mmprune[deploy]"), or onnxruntime-gpu for a '
+            'CUDA machine') from None
+    return onnxruntime
+
+
+def ort_session(path: str,
+                threads: int = 0,
+                providers=None,
                 profile_prefix: Optional[str] = None):
     """An ONNX Runtime session; ``threads`` > 0 fixes intra-op threads;
     ``profile_prefix`` turns on its node profile (written there)."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:
@@ -114,25 +130,34 @@ def export_graph(graph: OnnxGraph, path: str) -> ExportedGraph:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             torch.onnx.export(
-                graph.module, graph.example_inputs, tmp, dynamo=False,
-                opset_version=OPSET, input_names=graph.input_names,
+                graph.module,
+                graph.example_inputs,
+                tmp,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=graph.input_names,
                 output_names=graph.output_names,
                 dynamic_axes=graph.dynamic_axes or None)
 
     atomic_write(path, write)
     with torch.no_grad():
         want = graph.module(*graph.example_inputs)
-    got = ort_session(path).run(None, {
-        n: t.cpu().numpy()
-        for n, t in zip(graph.input_names, graph.example_inputs)})
+    got = ort_session(path).run(
+        None, {
+            n: t.cpu().numpy()
+            for n, t in zip(graph.input_names, graph.example_inputs)
+        })
     diff, scale = compare_outputs(graph, got, want)
     spec = getattr(graph.module, 'head_spec', None) or \
         getattr(graph.module, 'spec', None)
     return ExportedGraph(
-        name=graph.name, file=osp.basename(path), replaces=graph.replaces,
+        name=graph.name,
+        file=osp.basename(path),
+        replaces=graph.replaces,
         output_spec=pytree.treespec_dumps(spec),
         num_features=getattr(graph.module, 'num_features', 0),
-        max_abs_diff=diff, max_abs_output=scale,
+        max_abs_diff=diff,
+        max_abs_output=scale,
         transformer_outputs=_transformer_outputs(graph.module))
 
 
@@ -140,11 +165,12 @@ def _transformer_outputs(module: nn.Module) -> Optional[dict]:
     spec = getattr(module, 'transformer_spec', None)
     if spec is None:
         return None
-    return dict(spec=pytree.treespec_dumps(spec),
-                shapes=module.transformer_shapes)
+    return dict(
+        spec=pytree.treespec_dumps(spec), shapes=module.transformer_shapes)
 
 
-def export_onnx(model: nn.Module, path: str,
+def export_onnx(model: nn.Module,
+                path: str,
                 input_shape: Tuple[int, int] = (640, 640),
                 dynamic: bool = False) -> Dict:
     """Export ``model`` to ``path`` (plus one ``<path stem>.<RoI head>.onnx``
@@ -159,13 +185,14 @@ def export_onnx(model: nn.Module, path: str,
     model.eval()
     try:
         graphs = onnx_graphs(model, input_shape, dynamic)
-        exported = [export_graph(g, graph_path(path, g.name))
-                    for g in graphs]
+        exported = [export_graph(g, graph_path(path, g.name)) for g in graphs]
     finally:
         model.train(was_training)
     manifest = dict(
-        model=type(model).__name__, input_shape=list(input_shape),
-        dynamic=dynamic, opset=OPSET,
+        model=type(model).__name__,
+        input_shape=list(input_shape),
+        dynamic=dynamic,
+        opset=OPSET,
         graphs=[asdict(e) for e in exported])
     dump_json_atomic(manifest, manifest_path(path))
     return manifest

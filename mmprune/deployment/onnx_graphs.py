@@ -94,9 +94,15 @@ def image_data_samples(input_shape: Tuple[int, int]) -> list:
     padding: what a DETR transformer reads its masks from."""
     from mmdet.structures import DetDataSample
     h, w = input_shape
-    return [DetDataSample(metainfo=dict(
-        img_shape=(h, w), batch_input_shape=(h, w), pad_shape=(h, w),
-        ori_shape=(h, w), scale_factor=(1.0, 1.0)))]
+    return [
+        DetDataSample(
+            metainfo=dict(
+                img_shape=(h, w),
+                batch_input_shape=(h, w),
+                pad_shape=(h, w),
+                ori_shape=(h, w),
+                scale_factor=(1.0, 1.0)))
+    ]
 
 
 class TransformerNetworkGraph(nn.Module):
@@ -111,8 +117,7 @@ class TransformerNetworkGraph(nn.Module):
     the graph can hand the head's ``predict`` stand-ins of the same
     layout."""
 
-    def __init__(self, model: nn.Module,
-                 input_shape: Tuple[int, int]) -> None:
+    def __init__(self, model: nn.Module, input_shape: Tuple[int, int]) -> None:
         super().__init__()
         self.model = model
         self.head = model.bbox_head
@@ -124,21 +129,22 @@ class TransformerNetworkGraph(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         feats = self.model.extract_feat(inputs)
-        head_inputs = self.model.forward_transformer(feats,
-                                                     self.data_samples)
+        head_inputs = self.model.forward_transformer(feats, self.data_samples)
         leaves, self.transformer_spec = pytree.tree_flatten(head_inputs)
         self.transformer_shapes = [
             list(t.shape) if isinstance(t, torch.Tensor) else None
-            for t in leaves]
+            for t in leaves
+        ]
 
         def capture(*outs, **kwargs):
             raise _Captured(outs)
 
         self.head.predict_by_feat = capture  # shadows the method
         try:
-            self.head.predict(**head_inputs,
-                              batch_data_samples=self.data_samples,
-                              rescale=False)
+            self.head.predict(
+                **head_inputs,
+                batch_data_samples=self.data_samples,
+                rescale=False)
             raise RuntimeError(
                 f'{type(self.head).__name__}.predict did not call '
                 'predict_by_feat: its outputs cannot be exported')
@@ -201,9 +207,10 @@ def roi_heads(model: nn.Module) -> List[Tuple[str, nn.Module, nn.Module]]:
     return found
 
 
-def onnx_graphs(model: nn.Module, input_shape: Tuple[int, int],
-                dynamic: bool = False, num_rois: int = 8
-                ) -> List[OnnxGraph]:
+def onnx_graphs(model: nn.Module,
+                input_shape: Tuple[int, int],
+                dynamic: bool = False,
+                num_rois: int = 8) -> List[OnnxGraph]:
     """The graphs that make up ``model`` (in eval mode) for an
     ``input_shape`` (H, W) image, batch 1. ``dynamic`` makes the image's
     batch, height and width dynamic."""
@@ -226,22 +233,39 @@ def onnx_graphs(model: nn.Module, input_shape: Tuple[int, int],
     axes = {}
     if dynamic:
         axes = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
-        axes.update({n: {0: 'batch', **({2: f'{n}_h', 3: f'{n}_w'}
-                                       if o.dim() == 4 else {})}
-                     for n, o in zip(names, outs)})
-    graphs = [OnnxGraph('network', network, (image, ), ['input'], names,
-                        axes, replaces=dense_head_of(model)[0])]
+        axes.update({
+            n: {
+                0: 'batch',
+                **({
+                    2: f'{n}_h',
+                    3: f'{n}_w'
+                } if o.dim() == 4 else {})
+            }
+            for n, o in zip(names, outs)
+        })
+    graphs = [
+        OnnxGraph(
+            'network',
+            network, (image, ), ['input'],
+            names,
+            axes,
+            replaces=dense_head_of(model)[0])
+    ]
     if two_stage:
         for path, head, extractor in roi_heads(model):
             graph = RoIHeadGraph(head)
-            feats = torch.randn(num_rois, *_roi_feature_shape(extractor),
-                                device=device)
+            feats = torch.randn(
+                num_rois, *_roi_feature_shape(extractor), device=device)
             with torch.no_grad():
                 outs = graph(feats)
             names = [f'out{i}' for i in range(len(outs))]
-            graphs.append(OnnxGraph(
-                path, graph, (feats, ), ['roi_feats'], names,
-                {n: {0: 'rois'} for n in ['roi_feats'] + names},
-                replaces=path))
+            graphs.append(
+                OnnxGraph(
+                    path,
+                    graph, (feats, ), ['roi_feats'],
+                    names, {n: {
+                        0: 'rois'
+                    }
+                            for n in ['roi_feats'] + names},
+                    replaces=path))
     return graphs
-

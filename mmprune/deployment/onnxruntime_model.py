@@ -28,29 +28,37 @@ class OnnxRuntimeModel:
     data preprocessor and the post-processing; it must have the exported
     structure (``load_deployable_model``)."""
 
-    def __init__(self, model: nn.Module, onnx_path: str, threads: int = 0,
+    def __init__(self,
+                 model: nn.Module,
+                 onnx_path: str,
+                 threads: int = 0,
                  providers: Optional[Sequence[str]] = None) -> None:
         self.model = model.eval()
         self.manifest = read_manifest(onnx_path)
         folder = osp.dirname(osp.abspath(onnx_path))
         self.graphs = {g['name']: g for g in self.manifest['graphs']}
         self.sessions = {
-            name: ort_session(osp.join(folder, g['file']), threads,
-                              list(providers) if providers else None)
-            for name, g in self.graphs.items()}
+            name:
+            ort_session(
+                osp.join(folder, g['file']), threads,
+                list(providers) if providers else None)
+            for name, g in self.graphs.items()
+        }
 
-    def run_graph(self, name: str, *inputs: torch.Tensor
-                  ) -> List[torch.Tensor]:
+    def run_graph(self, name: str, *inputs:
+                  torch.Tensor) -> List[torch.Tensor]:
         session = self.sessions[name]
         names = [i.name for i in session.get_inputs()]
-        outs = session.run(None, {n: t.detach().cpu().numpy()
-                                  for n, t in zip(names, inputs)})
+        outs = session.run(None, {
+            n: t.detach().cpu().numpy()
+            for n, t in zip(names, inputs)
+        })
         return [torch.from_numpy(o) for o in outs]
 
     def _check_input(self, inputs: torch.Tensor) -> None:
         shape = self.manifest['input_shape']
-        if not self.manifest['dynamic'] and (
-                inputs.shape[0] != 1 or list(inputs.shape[-2:]) != shape):
+        if not self.manifest['dynamic'] and (inputs.shape[0] != 1 or list(
+                inputs.shape[-2:]) != shape):
             raise ValueError(
                 f'the ONNX graphs were exported for batch 1 at {shape[0]}x'
                 f'{shape[1]} (static); this batch is {list(inputs.shape)}: '
@@ -88,10 +96,10 @@ class OnnxRuntimeModel:
                                 stand_ins['spec'], stand_ins['shapes'])))
         for name, g in self.graphs.items():
             if name != 'network':
-                patched.append((self.model.get_submodule(g['replaces']),
-                                'forward', roi_forward(
-                                    name,
-                                    pytree.treespec_loads(g['output_spec']))))
+                patched.append(
+                    (self.model.get_submodule(g['replaces']), 'forward',
+                     roi_forward(name,
+                                 pytree.treespec_loads(g['output_spec']))))
         for module, attr, fn in patched:
             setattr(module, attr, fn)
         try:
@@ -110,8 +118,8 @@ class OnnxRuntimeModel:
     @torch.no_grad()
     def predict_preprocessed(self, data: dict) -> list:
         with self._graphs_in_place():
-            return self.model(data['inputs'], data['data_samples'],
-                              mode='predict')
+            return self.model(
+                data['inputs'], data['data_samples'], mode='predict')
 
 
 def prediction_tensors(results: list) -> List[torch.Tensor]:
@@ -121,8 +129,10 @@ def prediction_tensors(results: list) -> List[torch.Tensor]:
     for r in results:
         for key in ('pred_instances', 'pred_sem_seg', 'seg_logits'):
             if key in r:
-                out += [v.float() for _, v in sorted(r.get(key).items())
-                        if isinstance(v, torch.Tensor)]
+                out += [
+                    v.float() for _, v in sorted(r.get(key).items())
+                    if isinstance(v, torch.Tensor)
+                ]
     return out
 
 
@@ -132,5 +142,5 @@ def predictions_max_difference(want: list, got: list) -> float:
     a, b = prediction_tensors(want), prediction_tensors(got)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         return float('inf')
-    return max([float((x - y).abs().max()) for x, y in zip(a, b)
-                if x.numel()] or [0.0])
+    return max([float((x - y).abs().max()) for x, y in zip(a, b) if x.numel()]
+               or [0.0])

@@ -51,9 +51,9 @@ def decide_on_rank_zero(decide: Callable[[], dict], model: nn.Module,
 
 
 def structure_digest(history: List[list], model: nn.Module) -> str:
-    return hashlib.sha1(json.dumps(
-        [history, sorted(layer_widths(model).items())]).encode()
-    ).hexdigest()[:12]
+    return hashlib.sha1(
+        json.dumps([history, sorted(layer_widths(model).items())
+                    ]).encode()).hexdigest()[:12]
 
 
 def check_ranks_agree(history: List[list], model: nn.Module) -> List[str]:

@@ -33,12 +33,12 @@ def source_config_of(checkpoint: str, meta: dict,
     return Config.fromstring(meta['cfg'], file_format='.py')
 
 
-def inherit_from_checkpoint(target: nn.Module,
-                            target_cfg: Config,
-                            checkpoint: str,
-                            source_config: Optional[str] = None,
-                            importance: Union[str, dict] = 'l1'
-                            ) -> InheritanceReport:
+def inherit_from_checkpoint(
+        target: nn.Module,
+        target_cfg: Config,
+        checkpoint: str,
+        source_config: Optional[str] = None,
+        importance: Union[str, dict] = 'l1') -> InheritanceReport:
     """Fill ``target`` (built from ``target_cfg``) from ``checkpoint`` of a
     wider model; see :func:`mmprune.core.inheritance.inherit_weights`."""
     state, meta = read_state_dict(checkpoint, 'weight inheritance: '
@@ -46,15 +46,15 @@ def inherit_from_checkpoint(target: nn.Module,
     src_cfg = source_config_of(checkpoint, meta, source_config)
     source = build_model_from(src_cfg)
     # another architecture is named as such before any data is built
-    check_state_fits(source, state, checkpoint,
-                     'weight inheritance: checkpoint',
-                     'its source model (the config '
-                     + (f'"{source_config}"' if source_config else
-                        'saved in the checkpoint') + ')')
+    check_state_fits(
+        source, state, checkpoint, 'weight inheritance: checkpoint',
+        'its source model (the config ' +
+        (f'"{source_config}"' if source_config else 'saved in the checkpoint')
+        + ')')
     # traced on the run's own data (the source's may live elsewhere), or on
     # a synthetic batch when that is not on disk either
-    batches, _ = batches_or_synthetic(target_cfg, source,
-                                      what='weight inheritance')
+    batches, _ = batches_or_synthetic(
+        target_cfg, source, what='weight inheritance')
     data = next(batches)
     was_training = target.training
     report = inherit_weights(source, state, target, data, importance)

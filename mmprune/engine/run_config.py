@@ -5,7 +5,7 @@ import os.path as osp
 from typing import Any, Iterator, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import RUNNERS, Registry
 from mmengine.runner import Runner
@@ -16,6 +16,7 @@ from mmprune.core.checkpoint_reader import read_checkpoint
 from mmprune.core.model_family import coupled_width_keys
 from mmprune.core.structured.pruned_structure import has_pruned_structure
 from mmprune.utils import read_config
+from mmprune.utils.cli import add_cfg_options_arg
 
 STRUCTURE_HOOK = 'StructuredPruningHook'
 
@@ -23,12 +24,12 @@ STRUCTURE_HOOK = 'StructuredPruningHook'
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     """The flags train and test share, as OpenMMLab tools spell them."""
     parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_cfg_options_arg(parser)
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -85,7 +86,6 @@ def check_mmprune_types(cfg: Config) -> None:
                 f'registers: {", ".join(known)}')
 
 
-
 def check_fpn_width(cfg: Config) -> None:
     """A slimmed FPN must be slimmed in every consumer: fail before the
     model is built, naming every key that disagrees with ``neck``."""
@@ -105,8 +105,10 @@ def check_fpn_width(cfg: Config) -> None:
     if width is None:
         return
     # the keys the model families couple to the neck's width
-    wrong = [f'model.{k}={get(k)}' for k in coupled_width_keys()
-             if get(k) is not None and get(k) != width]
+    wrong = [
+        f'model.{k}={get(k)}' for k in coupled_width_keys()
+        if get(k) is not None and get(k) != width
+    ]
     if wrong:
         raise ValueError(
             f'model.neck.out_channels={width} but {", ".join(wrong)}: the '
@@ -128,14 +130,15 @@ def prepare_cfg_for_run(cfg: Config, launcher: str, amp: bool = False) -> None:
 
 
 def _has_hook(cfg: Config, name: str) -> bool:
-    return any(name in str(h.get('type', ''))
-               for h in cfg.get('custom_hooks', None) or [])
+    return any(
+        name in str(h.get('type', ''))
+        for h in cfg.get('custom_hooks', None) or [])
 
 
 def add_custom_hook(cfg: Config, hook_type: str) -> None:
     """Append ``dict(type=hook_type)`` to the config's custom_hooks."""
-    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
-        dict(type=hook_type)]
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None)
+                            or []) + [dict(type=hook_type)]
 
 
 def check_start_checkpoint(cfg: Config, path: str) -> None:
@@ -148,8 +151,7 @@ def check_start_checkpoint(cfg: Config, path: str) -> None:
     said in the log: the weights would otherwise load into the unpruned
     model, mismatched tensors left at their random initialisation."""
     checkpoint = read_checkpoint(path)
-    if has_pruned_structure(checkpoint) and not _has_hook(cfg,
-                                                          STRUCTURE_HOOK):
+    if has_pruned_structure(checkpoint) and not _has_hook(cfg, STRUCTURE_HOOK):
         add_custom_hook(cfg, f'mmprune.{STRUCTURE_HOOK}')
         MMLogger.get_current_instance().info(
             f'checkpoint "{path}" carries a pruned structure and the config '

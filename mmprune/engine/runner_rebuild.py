@@ -31,8 +31,9 @@ def rebind_optimizer(optim_wrapper, names_before: Dict[int, str],
     new (an adapter built for the pruned widths) joins a param group.
     Returns how many states were dropped."""
     if isinstance(optim_wrapper, OptimWrapperDict):
-        return sum(rebind_optimizer(w, names_before, model)
-                   for w in optim_wrapper.values())
+        return sum(
+            rebind_optimizer(w, names_before, model)
+            for w in optim_wrapper.values())
     if not isinstance(optim_wrapper, OptimWrapper):
         return 0  # not built yet (test mode): nothing holds parameters
     params = dict(unwrapped(model).named_parameters())
@@ -56,17 +57,15 @@ def rebind_optimizer(optim_wrapper, names_before: Dict[int, str],
             new.append(q)
             held.add(name)
         group['params'] = new
-    added = [p for n, p in params.items()
-             if n not in held and p.requires_grad]
+    added = [p for n, p in params.items() if n not in held and p.requires_grad]
     if added:
         # parameters that did not exist before (distillation adapters
         # sized for the pruned student) are stepped with the optimizer's
         # own settings: the first group that has them
-        lr, decay = (optimizer.defaults.get(k) for k in ('lr',
-                                                         'weight_decay'))
+        lr, decay = (optimizer.defaults.get(k) for k in ('lr', 'weight_decay'))
         group = next((g for g in optimizer.param_groups
-                      if g.get('initial_lr', g.get('lr')) == lr and
-                      g.get('weight_decay') == decay),
+                      if g.get('initial_lr', g.get('lr')) == lr
+                      and g.get('weight_decay') == decay),
                      optimizer.param_groups[0])
         group['params'].extend(added)
     return dropped
@@ -84,8 +83,10 @@ def rewrap_model(runner) -> None:
 
 
 def ema_hooks(runner):
-    return [h for h in runner.hooks if isinstance(h, EMAHook)
-            and getattr(h, 'ema_model', None) is not None]
+    return [
+        h for h in runner.hooks
+        if isinstance(h, EMAHook) and getattr(h, 'ema_model', None) is not None
+    ]
 
 
 def refresh_averaged_model(ema_model) -> None:

@@ -34,6 +34,7 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
 
 
 def dump_json_atomic(obj: dict, path: str) -> None:
+
     def write(tmp: str) -> None:
         with open(tmp, 'w') as f:
             json.dump(obj, f, indent=2)

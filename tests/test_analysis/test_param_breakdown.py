@@ -1,9 +1,11 @@
 """tools/analysis_tools/param_breakdown.py and the module breakdown: totals,
-the RoI-head figures the slimming plans estimated, FLOPs, and the slimmed LSK configs."""
+the RoI-head figures the slimming plans estimated, FLOPs, and the slimmed
+LSK configs."""
 import json
 import os.path as osp
 
 import pytest
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -11,8 +13,6 @@ import mmprune  # noqa: F401
 from mmprune.analysis import module_breakdown
 from mmprune.engine.run_config import check_fpn_width
 from mmprune.models.builder import build_model_from
-
-from conftest import REPO, run_tool
 
 LSK_S = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_1x_dota_le90.py')
 PLAN = osp.join(REPO, 'configs/pruning/lsknet/'
@@ -60,8 +60,8 @@ def test_tool_reports_the_seed_figures_and_the_plans_savings(tmp_path):
     assert a['roi_head.bbox_head.shared_fcs.0'] == 256 * 49 * 1024 + 1024
     assert a['roi_head.bbox_head.shared_fcs.1'] == 1024 * 1024 + 1024
     assert b['roi_head.bbox_head.shared_fcs.0'] == 224 * 49 * 640 + 640
-    assert b[''] == sum(p.numel() for p in _model(PLAN.format('B'))
-                        .parameters())
+    assert b[''] == sum(p.numel()
+                        for p in _model(PLAN.format('B')).parameters())
 
 
 def test_plan_configs_keep_the_fpn_width_consistent():
@@ -77,6 +77,5 @@ def test_plan_configs_keep_the_fpn_width_consistent():
     # a width changed in one consumer only is named before any work
     cfg = Config.fromfile(PLAN.format('B'))
     cfg.merge_from_dict({'model.neck.out_channels': 192})
-    with pytest.raises(ValueError,
-                       match='model.rpn_head.in_channels=224'):
+    with pytest.raises(ValueError, match='model.rpn_head.in_channels=224'):
         check_fpn_width(cfg)

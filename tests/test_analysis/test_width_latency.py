@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import RTMDET, tracing_cfg
 
 import mmprune  # noqa: F401
 from mmprune.analysis.width_latency import (ConvSpec, WidthLatencyTable,
@@ -15,8 +16,6 @@ from mmprune.core.structured import prune_model
 from mmprune.core.structured.prune import kept_layers
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
-
-from conftest import RTMDET, tracing_cfg
 
 
 def _blocks(n: int, block: int) -> int:
@@ -46,10 +45,9 @@ def linear(spec: ConvSpec, runtime: str, threads: int) -> float:
 SPEC = ConvSpec(96, 96, (3, 3), (1, 1), (1, 1), (1, 1), 1, 20, 20)
 
 
-@pytest.mark.parametrize('clock, expected', [
-    (staircase(16), 16), (staircase(8), 8), (linear, 1)])
-def test_the_rounding_follows_the_runtime_s_blocks(tmp_path, clock,
-                                                   expected):
+@pytest.mark.parametrize('clock, expected', [(staircase(16), 16),
+                                             (staircase(8), 8), (linear, 1)])
+def test_the_rounding_follows_the_runtime_s_blocks(tmp_path, clock, expected):
     table = WidthLatencyTable('onnxruntime', 2, None, clock)
     scores = layer_scores(SPEC, table, (1, 2, 4, 8, 16, 32))
     best = min(scores.values())
@@ -68,8 +66,8 @@ def test_requested_widths_sit_where_a_2x_cut_puts_them():
 
 @pytest.fixture(scope='module')
 def rtm(tmp_path_factory):
-    cfg = tracing_cfg(RTMDET, tmp_path_factory.mktemp('rtm') / 'data',
-                      img_size=128)
+    cfg = tracing_cfg(
+        RTMDET, tmp_path_factory.mktemp('rtm') / 'data', img_size=128)
     torch.manual_seed(0)
     return cfg, build_model_from(cfg)
 
@@ -79,10 +77,13 @@ def test_choice_on_a_model_is_cached_per_machine(rtm, tmp_path):
     kept, _ = kept_layers(model)
     cache = str(tmp_path / 'width_latency.json')
     clock = staircase(16)
-    choice = choose_round_to(model, (128, 128), 'onnxruntime', 2,
-                             kept=kept, table=WidthLatencyTable(
-                                 'onnxruntime', 2, cache, clock),
-                             progress=False)
+    choice = choose_round_to(
+        model, (128, 128),
+        'onnxruntime',
+        2,
+        kept=kept,
+        table=WidthLatencyTable('onnxruntime', 2, cache, clock),
+        progress=False)
     assert choice.round_to == 16
     assert len(choice.layers) == 4
     assert not set(choice.layers) & set(kept)  # only prunable layers
@@ -91,26 +92,36 @@ def test_choice_on_a_model_is_cached_per_machine(rtm, tmp_path):
     assert sum(len(t) for t in data.values()) == choice.measured
     # a second run on the same machine measures nothing
     again = staircase(16)
-    choice2 = choose_round_to(model, (128, 128), 'onnxruntime', 2,
-                              kept=kept, table=WidthLatencyTable(
-                                  'onnxruntime', 2, cache, again),
-                              progress=False)
+    choice2 = choose_round_to(
+        model, (128, 128),
+        'onnxruntime',
+        2,
+        kept=kept,
+        table=WidthLatencyTable('onnxruntime', 2, cache, again),
+        progress=False)
     assert choice2.round_to == 16 and choice2.measured == 0
     assert not again.calls
     # another thread count is another machine: measured again
     other = staircase(16)
-    choose_round_to(model, (128, 128), 'onnxruntime', 1, kept=kept,
-                    table=WidthLatencyTable('onnxruntime', 1, cache, other),
-                    progress=False)
+    choose_round_to(
+        model, (128, 128),
+        'onnxruntime',
+        1,
+        kept=kept,
+        table=WidthLatencyTable('onnxruntime', 1, cache, other),
+        progress=False)
     assert other.calls
     # a damaged cache is measured again, not fatal
     with open(cache, 'w') as f:
         f.write('{not json')
     damaged = staircase(16)
-    assert choose_round_to(model, (128, 128), 'onnxruntime', 2, kept=kept,
-                           table=WidthLatencyTable('onnxruntime', 2, cache,
-                                                   damaged),
-                           progress=False).round_to == 16
+    assert choose_round_to(
+        model, (128, 128),
+        'onnxruntime',
+        2,
+        kept=kept,
+        table=WidthLatencyTable('onnxruntime', 2, cache, damaged),
+        progress=False).round_to == 16
     assert damaged.calls
 
 
@@ -125,8 +136,13 @@ def test_prune_model_rounds_to_the_measured_multiple(rtm):
         asked.append(list(kept))
         return dict(round_to=16, scores={'8': 1.2, '16': 1.0})
 
-    result = prune_model(model, data, 'l1', ratio=0.3,
-                         round_to='measured', round_to_fn=round_to_fn)
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        ratio=0.3,
+        round_to='measured',
+        round_to_fn=round_to_fn)
     assert result.round_to_choice['round_to'] == 16
     assert 'backbone.stem.0.conv' in asked[0]  # the kept layers are given
     narrowed = [x for x in result.layers if x['out_after'] < x['out_before']]
@@ -138,6 +154,29 @@ def test_prune_model_rounds_to_the_measured_multiple(rtm):
 
 @pytest.mark.parametrize('runtime', ['torch', 'onnxruntime'])
 def test_one_convolution_is_timed_on_each_runtime(runtime):
-    ms = time_conv(ConvSpec(8, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, 16,
-                            16), runtime, 1, runs=3)
+    ms = time_conv(
+        ConvSpec(8, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, 16, 16),
+        runtime,
+        1,
+        runs=3)
     assert 0 < ms < 1000
+
+
+def test_widths_are_timed_on_the_model_s_device(rtm, tmp_path, monkeypatch):
+    """``round_to_measure`` times widths where the model is (the CPU here;
+    a CUDA model's device goes the same way) and keys the cache by it."""
+    import mmprune.analysis.width_latency as wl
+    seen = []
+
+    def clock(spec, runtime, threads, runs=10, device=None):
+        seen.append(device)
+        return spec.macs / 1e6
+
+    monkeypatch.setattr(wl, 'time_conv', clock)
+    measure = wl.round_to_measure(
+        'torch', (64, 64), cache_path=str(tmp_path / 'c.json'))
+    choice = measure(rtm[1], [])
+    assert choice['round_to'] in wl.CANDIDATES
+    assert seen and all(d == torch.device('cpu') for d in seen)
+    assert wl.machine_key('torch', 1, torch.device('cpu')) == \
+        wl.machine_key('torch', 1)

@@ -7,16 +7,18 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 import mmprune  # noqa: F401
 from mmprune.compat import adapt_cfg_for_cpu_ddp
 from mmprune.compat.mmrotate_import import MMRotateImportFinder
-from mmengine.config import Config
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
 
 
 def test_mmrotate_imports_through_mmprune():
@@ -35,40 +37,64 @@ def test_mmrotate_imports_through_mmprune():
 def test_mmrotate_needs_the_shim():
     """Without mmprune's finder, mmrotate 1.0.0rc1 does not import here:
     the shim is still needed (when this fails, the shim can go)."""
-    proc = _python(
-        'import sys\n'
-        'sys.meta_path[:] = [f for f in sys.meta_path\n'
-        '    if type(f).__name__ != "MMRotateImportFinder"]\n'
-        'import mmrotate')
+    proc = _python('import sys\n'
+                   'sys.meta_path[:] = [f for f in sys.meta_path\n'
+                   '    if type(f).__name__ != "MMRotateImportFinder"]\n'
+                   'import mmrotate')
     assert proc.returncode != 0
     assert 'incompatible with MMRotate' in proc.stderr
 
 
-def test_mmrotate_imports_in_spawned_interpreters():
-    """DOTAMetric's spawn pool imports mmrotate in fresh interpreters that
-    never import mmprune; the startup hook covers them."""
-    proc = _python('import sys, mmrotate\n'
-                   'assert "mmprune" not in sys.modules\n'
-                   'print("ok")')
+def test_mmrotate_evaluation_pool_imports_mmrotate():
+    """DOTAMetric's mAP runs in a ``spawn`` pool whose workers import
+    mmrotate to unpickle their tasks without importing mmprune; the pool
+    installs the finder in each worker first (without it, each worker dies
+    on mmrotate's version assert and the pool hangs: the timeout)."""
+    proc = _python(
+        'import numpy as np\n'
+        'import mmprune\n'
+        'from mmrotate.evaluation.functional import eval_rbbox_map\n'
+        'det = [[np.array([[10, 10, 8, 4, 0.1, 0.9]], np.float32)]]\n'
+        'ann = [dict(bboxes=np.array([[10, 10, 8, 4, 0.1]], np.float32),\n'
+        '            bboxes_ignore=np.zeros((0, 5), np.float32),\n'
+        '            labels_ignore=np.zeros(0, np.int64),\n'
+        '            labels=np.array([0]))]\n'
+        'mean_ap, _ = eval_rbbox_map(det, ann, nproc=2, logger="silent")\n'
+        'print("mAP", round(float(mean_ap), 3))')
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'mAP 1.0' in proc.stdout
+
+
+def test_no_startup_file_is_needed():
+    """Nothing in the environment installs the finder at interpreter
+    start: a plain ``import mmrotate`` without mmprune still fails, so the
+    test above covers the workers through the pool alone."""
+    proc = _python('import mmrotate')
+    assert proc.returncode != 0
+    assert 'incompatible with MMRotate' in proc.stderr
 
 
 def test_finder_installed_once():
-    finders = [f for f in sys.meta_path
-               if type(f).__name__ == MMRotateImportFinder.__name__]
+    finders = [
+        f for f in sys.meta_path
+        if type(f).__name__ == MMRotateImportFinder.__name__
+    ]
     assert len(finders) == 1
     assert not hasattr(collections, 'Sequence')
 
 
 def _history_checkpoint() -> bytes:
-    from mmengine.logging import MessageHub
     import numpy as np
+    from mmengine.logging import MessageHub
     hub = MessageHub.get_instance('mmprune_test_compat')
     hub.update_scalar('train/loss', 1.5)
     hub.update_scalar('train/loss', np.float64(0.5))
     ckpt = dict(
-        meta=dict(epoch=1, seed=np.int64(3), dataset_meta=dict(
-            classes=('a', 'b')), hist=np.arange(3, dtype=np.float32)),
+        meta=dict(
+            epoch=1,
+            seed=np.int64(3),
+            dataset_meta=dict(classes=('a', 'b')),
+            hist=np.arange(3, dtype=np.float32)),
         state_dict=dict(w=torch.ones(2)),
         message_hub=hub.state_dict())
     buf = io.BytesIO()
@@ -88,12 +114,14 @@ def test_checkpoint_needs_the_allow_list():
     """With torch's defaults alone the same checkpoint is refused."""
     data = _history_checkpoint()
     # a fresh interpreter without mmprune: torch's allow-list only
-    proc = subprocess.run(
-        [sys.executable, '-c',
-         'import io, sys, torch\n'
-         'torch.load(io.BytesIO(sys.stdin.buffer.read()), '
-         'weights_only=True)'],
-        input=data, capture_output=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable, '-c', 'import io, sys, torch\n'
+        'torch.load(io.BytesIO(sys.stdin.buffer.read()), '
+        'weights_only=True)'
+    ],
+                          input=data,
+                          capture_output=True,
+                          timeout=120)
     assert proc.returncode != 0
     assert b'Weights only load failed' in proc.stderr
 
@@ -140,17 +168,18 @@ def test_cpu_ddp_wrapper_reverts_syncbn_and_drops_device_ids():
     does). Plain DDP refuses both on CPU."""
     import torch.distributed as dist
     from torch import nn
+
     from mmprune.compat import CPUDistributedDataParallel
-    dist.init_process_group('gloo', init_method='tcp://127.0.0.1:29571',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo', init_method='tcp://127.0.0.1:29571', rank=0, world_size=1)
     try:
         model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         with pytest.raises(ValueError, match='device_ids'):
             torch.nn.parallel.DistributedDataParallel(model, device_ids=[0])
         wrapped = CPUDistributedDataParallel(module=model, device_ids=[0])
-        assert not any(isinstance(m, nn.SyncBatchNorm)
-                       for m in wrapped.modules())
+        assert not any(
+            isinstance(m, nn.SyncBatchNorm) for m in wrapped.modules())
         out = wrapped(torch.rand(2, 3, 8, 8))
         assert out.shape == (2, 4, 6, 6)
     finally:

@@ -33,19 +33,21 @@ class Convs(BaseModel):
 
 def _group(model: nn.Module, data: torch.Tensor):
     graph = tp.DependencyGraph().build_dependency(model, data)
-    return graph.get_pruning_group(model.a, tp.prune_conv_out_channels,
-                                   idxs=list(range(model.a.out_channels)))
+    return graph.get_pruning_group(
+        model.a,
+        tp.prune_conv_out_channels,
+        idxs=list(range(model.a.out_channels)))
 
 
 def test_the_registry_is_an_mmengine_registry_with_short_names():
     assert CRITERIA.name == 'importance criterion'
     assert CRITERIA.scope == 'mmprune'
-    assert set(criterion_names()) >= {'l1', 'l2', 'lamp', 'random',
-                                      'bn_scale', 'taylor', 'hessian',
-                                      'l1+l2'}
+    assert set(criterion_names()) >= {
+        'l1', 'l2', 'lamp', 'random', 'bn_scale', 'taylor', 'hessian', 'l1+l2'
+    }
     # the class name and the short name build the same criterion
-    assert type(build_criterion('l1')) is type(build_criterion(
-        dict(type='L1')))
+    assert type(build_criterion('l1')) is type(
+        build_criterion(dict(type='L1')))
     mixed = build_criterion(dict(type='l1+l2', l1_weight=0.5), 'element')
     assert mixed.l1_weight == 0.5
 
@@ -66,8 +68,8 @@ def test_magnitude_criteria_mean_the_same_everywhere(name, p):
     torch.manual_seed(0)
     model = Convs()
     criterion = build_criterion(name)
-    channel = criterion.channel_importance()(_group(
-        model, torch.randn(1, 3, 8, 8)))
+    channel = criterion.channel_importance()(
+        _group(model, torch.randn(1, 3, 8, 8)))
     # the group: a's output channels and b's input channels (weights, not
     # biases), averaged over the two, divided by their mean
     a = model.a.weight.detach().flatten(1).abs().pow(p).sum(1)
@@ -83,15 +85,17 @@ def test_magnitude_criteria_mean_the_same_everywhere(name, p):
 
 
 def test_a_criterion_without_a_use_says_which_have_it():
-    with pytest.raises(ValueError, match="'lamp' has no element scores.*"
-                       'l1, l1\\+l2, l2'):
+    with pytest.raises(
+            ValueError, match="'lamp' has no element scores.*"
+            'l1, l1\\+l2, l2'):
         build_criterion('lamp', 'element')
     with pytest.raises(ValueError, match="'l1\\+l2' has no channel scores"):
         PruningOptions(method='l1', importance='l1+l2', ratio=0.3)
     with pytest.raises(ValueError, match="'l3' is not a criterion; known"):
         build_criterion('l3')
-    with pytest.raises(ValueError, match='does not rank channels from the '
-                       'weights alone'):
+    with pytest.raises(
+            ValueError, match='does not rank channels from the '
+            'weights alone'):
         inherit_weights(Convs(), {}, Convs(), {}, 'taylor')
     assert 'taylor' not in weight_criteria() and 'l1' in weight_criteria()
     assert set(criteria_with('element')) == {'l1', 'l2', 'l1+l2'}
@@ -113,9 +117,12 @@ def test_importance_overrides_the_method_criterion():
     for importance in ('l1', 'l2'):
         m = Convs(16)
         m.load_state_dict(model.state_dict())
-        opts = PruningOptions(method='l1', importance=importance,
-                              ratio=15 / 16, round_to=None,
-                              protected=['^b$'])
+        opts = PruningOptions(
+            method='l1',
+            importance=importance,
+            ratio=15 / 16,
+            round_to=None,
+            protected=['^b$'])
         result = prune_model(m, dict(inputs=data, data_samples=None), opts)
         assert m.a.out_channels == 1, result.skipped
         kept[importance] = m.a.weight[0, 0, 0, 0].item()

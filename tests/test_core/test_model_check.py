@@ -9,22 +9,20 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from conftest import REPO
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
-from mmprune.models.builder import build_model_from
 from mmprune.core.layer_pruners import LAYER_PRUNERS
-from mmprune.models.pruning_support import RoIExtractorPruner
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.model_check import run_error
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
 from mmprune.core.tracing import training_loss_forward
-from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
-                                              task_of)
-
-from conftest import REPO
+from mmprune.datasets.synthetic_batch import synthetic_training_batch, task_of
+from mmprune.models.builder import build_model_from
+from mmprune.models.pruning_support import RoIExtractorPruner
 
 CONFIGS = {
     'det': 'configs/rtmdet/rtmdet_tiny_12e_shapes.py',
@@ -78,8 +76,10 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported():
         result = prune_model(model, data, 'l1', ratio=0.3)
     finally:
         LAYER_PRUNERS[BaseRoIExtractor] = original
-    broken = [s for s in result.skipped
-              if s['reason'].startswith('pruning its group broke')]
+    broken = [
+        s for s in result.skipped
+        if s['reason'].startswith('pruning its group broke')
+    ]
     assert broken, result.skipped
     assert 'loss failed' in broken[0]['reason']
     # the FPN group was rolled back whole, the backbone is still pruned
@@ -108,8 +108,10 @@ def test_torch_pruning_failures_become_skipped_groups(monkeypatch):
                         flaky)
     width = target.out_channels
     result = prune_model(model, data, 'l1', ratio=0.3)
-    failed = [s for s in result.skipped
-              if 'importance estimation: IndexError' in s['reason']]
+    failed = [
+        s for s in result.skipped
+        if 'importance estimation: IndexError' in s['reason']
+    ]
     assert failed
     assert target.out_channels == width
     assert result.params_after < 0.8 * result.params_before
@@ -140,8 +142,9 @@ def test_a_failing_index_mapping_does_not_fail_every_group(monkeypatch):
 def test_an_unseen_head_name_is_protected_by_structure(tmp_path):
     """CenterNet's heatmap head is in no name list: its class output keeps
     its width because nothing consumes its channels."""
-    cfg, model = _zoo(tmp_path, 'mmdet::centernet/'
-                      'centernet_r18_8xb16-crop512-140e_coco.py')
+    cfg, model = _zoo(
+        tmp_path, 'mmdet::centernet/'
+        'centernet_r18_8xb16-crop512-140e_coco.py')
     data = synthetic_training_batch(model, 'det', (128, 128))
     result = prune_model(model, data, 'l1', ratio=0.3)
     head = model.bbox_head
@@ -168,8 +171,9 @@ def test_a_layer_that_runs_but_feeds_nothing_is_rolled_back(tmp_path):
     reads: Torch-Pruning leaves it out of its producer's group, and the
     model check rolls that group back instead of handing back a model
     whose forward fails."""
-    cfg, model = _zoo(tmp_path, 'mmdet::yolo/'
-                      'yolov3_mobilenetv2_8xb24-320-300e_coco.py')
+    cfg, model = _zoo(
+        tmp_path, 'mmdet::yolo/'
+        'yolov3_mobilenetv2_8xb24-320-300e_coco.py')
     data = synthetic_training_batch(model, 'det', (128, 128))
     result = prune_model(model, data, 'l1', ratio=0.3)
     assert any(s['reason'].startswith('pruning its group broke')
@@ -234,8 +238,8 @@ def test_s2anet_prunes_its_fpn_through_the_oriented_conv(tmp_path):
     assert head.or_conv.weight.shape[0] == 32  # its outputs kept
     reasons = {s['name']: s['reason'] for s in result.skipped}
     assert any('oriented conv' in r for r in reasons.values())
-    assert not any(r.startswith('pruning its group broke')
-                   for r in reasons.values())
+    assert not any(
+        r.startswith('pruning its group broke') for r in reasons.values())
     assert run_error(model, data) is None
 
 
@@ -243,8 +247,9 @@ def test_synthetic_batch_keeps_its_size_under_batch_augments(tmp_path):
     """EfficientNet's RetinaNet pads every training batch to 896 px: a
     synthetic tracing batch keeps the asked size (tracing at 896 px was
     what took minutes and 14 GB)."""
-    cfg, model = _zoo(tmp_path, 'mmdet::efficientnet/'
-                      'retinanet_effb3_fpn_8xb4-crop896-1x_coco.py')
+    cfg, model = _zoo(
+        tmp_path, 'mmdet::efficientnet/'
+        'retinanet_effb3_fpn_8xb4-crop896-1x_coco.py')
     augments = model.data_preprocessor.batch_augments
     assert augments is not None
     data = synthetic_training_batch(model, 'det', (128, 128))
@@ -267,18 +272,22 @@ def test_group_searches_are_bounded_and_match_torch_pruning(monkeypatch):
     def groups(graph_cls):
         graph = graph_cls().build_dependency(
             model, data, forward_fn=lambda m, d: tensor_forward(m, d))
-        return {graph._module2name[g[0].dep.target.module]: sorted(
-            (graph._module2name.get(dep.target.module, ''),
-             dep.handler.__name__,
-             tuple(sorted(tp._helpers.to_plain_idxs(idxs))))
-            for dep, idxs in g) for g in graph.get_all_groups()}
+        return {
+            graph._module2name[g[0].dep.target.module]:
+            sorted((graph._module2name.get(dep.target.module, ''),
+                    dep.handler.__name__,
+                    tuple(sorted(tp._helpers.to_plain_idxs(idxs))))
+                   for dep, idxs in g)
+            for g in graph.get_all_groups()
+        }
 
     stock = groups(tp.DependencyGraph)
     assert groups(guarded_graph.GuardedDependencyGraph) == stock
     monkeypatch.setattr(guarded_graph, 'MAX_GROUP_ENTRIES', 12)
     result = prune_model(model, data, 'l1', ratio=0.3)
-    bounded = [s for s in result.skipped
-               if 'without converging' in s['reason']]
+    bounded = [
+        s for s in result.skipped if 'without converging' in s['reason']
+    ]
     assert bounded and len(bounded) < len(stock)
     assert result.params_after < result.params_before
     assert run_error(model, data) is None
@@ -322,22 +331,22 @@ def test_ground_truth_format_follows_the_training_pipeline(tmp_path):
     from mmprune.datasets.synthetic_batch import (ground_truth_format,
                                                   synthetic_batch_of_config)
     formats = {}
-    for name, base in [
-            ('qbox', 'mmrotate::oriented_reppoints/'
-             'oriented-reppoints-qbox_r50_fpn_1x_dota.py'),
-            ('rbox', 'mmrotate::oriented_rcnn/'
-             'oriented-rcnn-le90_r50_fpn_1x_dota.py'),
-            ('edge', 'mmseg::pidnet/'
-             'pidnet-s_2xb6-120k_1024x1024-cityscapes.py')]:
+    for name, base in [('qbox', 'mmrotate::oriented_reppoints/'
+                        'oriented-reppoints-qbox_r50_fpn_1x_dota.py'),
+                       ('rbox', 'mmrotate::oriented_rcnn/'
+                        'oriented-rcnn-le90_r50_fpn_1x_dota.py'),
+                       ('edge', 'mmseg::pidnet/'
+                        'pidnet-s_2xb6-120k_1024x1024-cityscapes.py')]:
         path = tmp_path / f'{name}.py'
         path.write_text(f'_base_ = {base!r}\n')
         formats[name] = ground_truth_format(Config.fromfile(str(path)))
-    assert formats == dict(qbox=dict(box_type='qbox', edge_map=False),
-                           rbox=dict(box_type='rbox', edge_map=False),
-                           edge=dict(box_type=None, edge_map=True))
+    assert formats == dict(
+        qbox=dict(box_type='qbox', edge_map=False),
+        rbox=dict(box_type='rbox', edge_map=False),
+        edge=dict(box_type=None, edge_map=True))
     cfg, model = _build(CONFIGS['rotated'])
-    data = synthetic_training_batch(model, 'rotated', (64, 64),
-                                    box_type='qbox')
+    data = synthetic_training_batch(
+        model, 'rotated', (64, 64), box_type='qbox')
     boxes = data['data_samples'][0].gt_instances.bboxes
     assert type(boxes).__name__ == 'QuadriBoxes' and boxes.shape[-1] == 8
     with pytest.raises(ValueError, match="box_type 'qbox'"):
@@ -347,16 +356,16 @@ def test_ground_truth_format_follows_the_training_pipeline(tmp_path):
     sample = data['data_samples'][0]
     seg, edge = sample.gt_sem_seg.data, sample.gt_edge_map.data
     assert edge.shape == seg.shape and 0 < edge.sum() < edge.numel()
-    assert not hasattr(synthetic_batch_of_config(model, cfg, (64, 64))[
-        'data_samples'][0], 'gt_edge_map')
+    assert not hasattr(
+        synthetic_batch_of_config(model, cfg,
+                                  (64, 64))['data_samples'][0], 'gt_edge_map')
 
 
 def test_replay_traces_a_model_with_uninitialised_parameters():
     """A model built and not initialised holds whatever memory its empty
     parameters got (DINO's level_embed): NaN there must not fail the
     replay's trace; the rebuilt model's values come from its checkpoint."""
-    from mmprune.core.structured.pruning_history import \
-        replay_pruning_history
+    from mmprune.core.structured.pruning_history import replay_pruning_history
     cfg, model = _build(CONFIGS['det'])
     data = synthetic_training_batch(model, 'det', (128, 128))
     result = prune_model(model, data, 'l1', ratio=0.3)

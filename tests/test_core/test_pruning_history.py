@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 import torch_pruning as tp
+from conftest import ORCNN, RTMDET, SEGFORMER, YOLOX, state_shapes, tracing_cfg
 
 import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.core.structured import prune_model
@@ -13,15 +14,10 @@ from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
 
-from conftest import ORCNN, RTMDET, SEGFORMER, YOLOX, state_shapes, tracing_cfg
 
-
-@pytest.mark.parametrize('path,method', [(RTMDET, 'random'),
-                                         (ORCNN, 'l1'),
-                                         (SEGFORMER, 'lamp'),
-                                         (YOLOX, 'slim')])
-def test_history_replay_rebuilds_the_same_pruned_model(tmp_path, path,
-                                                       method):
+@pytest.mark.parametrize('path,method', [(RTMDET, 'random'), (ORCNN, 'l1'),
+                                         (SEGFORMER, 'lamp'), (YOLOX, 'slim')])
+def test_history_replay_rebuilds_the_same_pruned_model(tmp_path, path, method):
     cfg = tracing_cfg(path, tmp_path / 'data', img_size=128)
     torch.manual_seed(0)
     model = build_model_from(cfg)
@@ -52,8 +48,7 @@ def test_replay_names_a_layer_the_model_lacks(tmp_path):
                                [['backbone.no_such_conv', True, [0]]])
 
 
-def test_a_group_that_fails_is_rolled_back_and_reported(tmp_path,
-                                                        monkeypatch):
+def test_a_group_that_fails_is_rolled_back_and_reported(tmp_path, monkeypatch):
     cfg = tracing_cfg(RTMDET, tmp_path / 'data', img_size=128)
     model = build_model_from(cfg)
     data = tracing_batch(cfg, model)

@@ -3,13 +3,12 @@ norm, growing regularisation) reach the gradients, on RTMDet's CSP blocks
 too."""
 import pytest
 import torch
+from conftest import RTMDET, tracing_cfg
 
 import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.core.structured.sparse_training import SparseRegularizer
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
-
-from conftest import RTMDET, tracing_cfg
 
 
 def test_sparse_regularizer_adds_the_slimming_penalty(tmp_path):
@@ -24,8 +23,8 @@ def test_sparse_regularizer_adds_the_slimming_penalty(tmp_path):
     bn.weight.data[:3] = torch.tensor([0.5, -0.5, 0.0])
     before = bn.weight.grad.clone()
     reg.regularize(model, strength=1e-2)
-    assert torch.allclose(bn.weight.grad - before,
-                          1e-2 * torch.sign(bn.weight.data), atol=1e-4)
+    assert torch.allclose(
+        bn.weight.grad - before, 1e-2 * torch.sign(bn.weight.data), atol=1e-4)
     with pytest.raises(ValueError, match='no sparse-training phase'):
         SparseRegularizer(model, data, 'l1', 1e-2, [])
 
@@ -41,10 +40,14 @@ def test_group_penalties_run_on_concat_groups(tmp_path, method):
     model.train()
     loss, _ = model.parse_losses(model(**data, mode='loss'))
     loss.backward()
-    before = {n: p.grad.clone() for n, p in model.named_parameters()
-              if p.grad is not None}
+    before = {
+        n: p.grad.clone()
+        for n, p in model.named_parameters() if p.grad is not None
+    }
     reg.regularize(model, strength=1e-2)
-    changed = [n for n, p in model.named_parameters()
-               if n in before and not torch.equal(p.grad, before[n])]
+    changed = [
+        n for n, p in model.named_parameters()
+        if n in before and not torch.equal(p.grad, before[n])
+    ]
     assert any('bn' in n for n in changed) or method != 'group_slim'
     assert len(changed) > 10

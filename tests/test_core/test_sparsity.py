@@ -5,6 +5,7 @@ import io
 import pytest
 import torch
 import torch.nn as nn
+from conftest import RTMDET
 from mmengine.config import Config
 
 import mmprune  # noqa: F401  (registries, compat shims)
@@ -14,8 +15,6 @@ from mmprune.core.sparsity import (apply_masks, compress_checkpoint,
                                    is_sparsity_step, resolve_sparsity_plan,
                                    semi_structured_mask, sparsity_statistics)
 from mmprune.models.builder import build_model_from
-
-from conftest import RTMDET
 
 
 class Net(nn.Module):
@@ -31,8 +30,8 @@ class Net(nn.Module):
 
 def test_first_match_wins_default_and_protected_heads():
     plan = resolve_sparsity_plan(
-        Net(), [(r'backbone\.0', 0.1), ('backbone', 0.2), (r'backbone\.2',
-                                                           0.3)],
+        Net(), [(r'backbone\.0', 0.1), ('backbone', 0.2),
+                (r'backbone\.2', 0.3)],
         default_ratio=0.4)
     got = {t.name: (t.ratio, t.rule) for t in plan.targets}
     assert got == {
@@ -48,7 +47,10 @@ def test_first_match_wins_default_and_protected_heads():
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(ratios={'backbone': 0.2, 'stage9': 0.1}), "'stage9' matches no"),
+    (dict(ratios={
+        'backbone': 0.2,
+        'stage9': 0.1
+    }), "'stage9' matches no"),
     (dict(protected=['bbox_head']), "protected: pattern 'bbox_head'"),
     (dict(semi_structured=['fc9']), "semi_structured: pattern 'fc9'"),
     (dict(ratios={'neck': 1.0}), r"ratios\['neck'\] = 1.0"),
@@ -64,14 +66,14 @@ def test_bad_patterns_and_ratios_are_clear_errors(kwargs, message):
 def rtmdet():
     return build_model_from(Config.fromfile(RTMDET))
 
+
 RATIOS = [(r'backbone\.stem', 0.04), (r'\.attention', 0.12),
           (r'backbone\.stage\d\.\d\.blocks', 0.06), ('^neck', 0.10)]
 
 
 @pytest.mark.parametrize('scope', ['per_layer', 'global'])
 @pytest.mark.parametrize('fraction', [0.3, 1.0])
-def test_ratios_are_met_per_pattern_within_one_weight(rtmdet, scope,
-                                                      fraction):
+def test_ratios_are_met_per_pattern_within_one_weight(rtmdet, scope, fraction):
     model = rtmdet
     plan = resolve_sparsity_plan(model, RATIOS, default_ratio=0.22)
     masks = compute_masks(model, plan, fraction, 'l1+l2', scope)
@@ -117,8 +119,7 @@ def test_importance_by_hand():
     torch.testing.assert_close(
         element_importance(net.b.weight, 'l1+l2', 0.7).flatten(),
         0.7 * b_l1 + 0.3 * b_l2)
-    plan = resolve_sparsity_plan(net, None, default_ratio=0.625,
-                                 protected=[])
+    plan = resolve_sparsity_plan(net, None, default_ratio=0.625, protected=[])
     kept = {}
     for imp in ('l1', 'l2', 'l1+l2'):
         m = compute_masks(net, plan, 1.0, imp, 'global')
@@ -126,15 +127,17 @@ def test_importance_by_hand():
                      m['b.weight'].flatten().tolist())
     # 5 of 8 pruned, ranked across both layers: L1 drops a's 3.0 (1.2 <
     # 1.333), L2 drops b's 5.0 instead (0.939 < 1.2); 0.7/0.3 follows L1
-    assert kept['l1'] == ([False, False, False, True],
-                          [False, False, True, True])
-    assert kept['l2'] == ([False, False, True, True],
-                          [False, False, False, True])
+    assert kept['l1'] == ([False, False, False,
+                           True], [False, False, True, True])
+    assert kept['l2'] == ([False, False, True,
+                           True], [False, False, False, True])
     assert kept['l1+l2'] == kept['l1']
     # per layer the three criteria agree (all monotone in |w|): 2.5 -> 2
     # of 4 per layer... round(0.625 * 4) = 2 (banker's rounding of 2.5)
-    per_layer = [compute_masks(net, plan, 1.0, imp, 'per_layer')
-                 for imp in ('l1', 'l2', 'l1+l2')]
+    per_layer = [
+        compute_masks(net, plan, 1.0, imp, 'per_layer')
+        for imp in ('l1', 'l2', 'l1+l2')
+    ]
     for m in per_layer[1:]:
         assert all(torch.equal(m[k], per_layer[0][k]) for k in m)
     assert per_layer[0]['b.weight'].flatten().tolist() == \
@@ -170,8 +173,8 @@ def test_masks_only_grow_during_gradual_sparsity():
 def test_semi_structured_two_of_four():
     torch.manual_seed(0)
     net = Net()
-    plan = resolve_sparsity_plan(net, None, 0.3,
-                                 semi_structured=['backbone', 'neck'])
+    plan = resolve_sparsity_plan(
+        net, None, 0.3, semi_structured=['backbone', 'neck'])
     # backbone.0 has 3 input channels and backbone.3 is depthwise (1 per
     # group): both keep their ratio rule, with the reason reported
     assert set(plan.skipped) == {'backbone.0.weight', 'backbone.3.weight'}
@@ -184,8 +187,8 @@ def test_semi_structured_two_of_four():
     groups = mask.permute(0, 2, 3, 1).reshape(-1, 4)
     assert (groups.sum(1) == 2).all()
     mags = w.detach().abs().permute(0, 2, 3, 1).reshape(-1, 4)
-    assert (mags[groups].reshape(-1, 2).min(1).values >=
-            mags[~groups].reshape(-1, 2).max(1).values).all()
+    assert (mags[groups].reshape(-1, 2).min(1).values
+            >= mags[~groups].reshape(-1, 2).max(1).values).all()
 
 
 def _saved_size(obj) -> int:
@@ -196,9 +199,12 @@ def _saved_size(obj) -> int:
 
 def test_compressed_checkpoint_round_trip_is_exact_and_shrinks():
     torch.manual_seed(0)
-    dense = dict(w=torch.randn(256, 64, 3, 3), fc=torch.randn(512, 512),
-                 half=torch.randn(128, 128).half(),
-                 steps=torch.tensor(7), bias=torch.randn(8))
+    dense = dict(
+        w=torch.randn(256, 64, 3, 3),
+        fc=torch.randn(512, 512),
+        half=torch.randn(128, 128).half(),
+        steps=torch.tensor(7),
+        bias=torch.randn(8))
     sizes = []
     for sparsity in (0.0, 0.3, 0.6, 0.9):
         state = {k: v.clone() for k, v in dense.items()}
@@ -220,8 +226,7 @@ def test_compressed_checkpoint_round_trip_is_exact_and_shrinks():
             w = back['state_dict'][k]
             assert w.dtype == v.dtype and w.shape == v.shape
             if v.is_floating_point():  # bit for bit, -0.0 and NaN included
-                assert torch.equal(w.view(torch.uint8),
-                                   v.view(torch.uint8)), k
+                assert torch.equal(w.view(torch.uint8), v.view(torch.uint8)), k
             else:
                 assert torch.equal(w, v)
         sizes.append(_saved_size(packed))
@@ -231,5 +236,3 @@ def test_compressed_checkpoint_round_trip_is_exact_and_shrinks():
     assert sizes[1] < sizes[0] and sizes[2] < sizes[1] and \
         sizes[3] < sizes[2]
     assert sizes[3] < 0.2 * dense_size
-
-

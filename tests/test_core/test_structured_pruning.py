@@ -5,17 +5,16 @@ import copy
 
 import pytest
 import torch
+from conftest import ORCNN, RTMDET, SEGFORMER, tracing_cfg
 from mmengine.config import Config
 
 import mmprune  # noqa: F401
 from mmprune.analysis import module_breakdown
-from mmprune.datasets.train_batches import tracing_batch
-from mmprune.models.builder import build_model_from
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      prune_model)
 from mmprune.core.structured.pruning_schedule import PruningSchedule
-
-from conftest import ORCNN, RTMDET, SEGFORMER, tracing_cfg
+from mmprune.datasets.train_batches import tracing_batch
+from mmprune.models.builder import build_model_from
 
 
 def _cfg(path, tmp_path, **shapes):
@@ -25,8 +24,8 @@ def _cfg(path, tmp_path, **shapes):
 def _runs(model, cfg):
     """loss (finite) and predict both run on a fresh batch."""
     model.train()
-    loss, _ = model.parse_losses(model(**tracing_batch(cfg, model),
-                                       mode='loss'))
+    loss, _ = model.parse_losses(
+        model(**tracing_batch(cfg, model), mode='loss'))
     assert torch.isfinite(loss)
     model.eval()
     batch = tracing_batch(cfg, model)
@@ -42,8 +41,9 @@ def rtm_cfg(tmp_path_factory):
 
 def test_ten_methods_are_registered():
     assert set(PRUNING_METHODS) == {
-        'l1', 'random', 'slim', 'group_slim', 'group_norm', 'lamp',
-        'group_sl', 'growing_reg', 'group_taylor', 'group_hessian'}
+        'l1', 'random', 'slim', 'group_slim', 'group_norm', 'lamp', 'group_sl',
+        'growing_reg', 'group_taylor', 'group_hessian'
+    }
 
 
 @pytest.mark.parametrize('method', sorted(PRUNING_METHODS))
@@ -69,8 +69,8 @@ def test_prune_stem_prunes_the_layers_that_read_the_image(rtm_cfg):
     torch.manual_seed(0)
     model = build_model_from(rtm_cfg)
     data = tracing_batch(rtm_cfg, model)
-    result = prune_model(model, data, 'l1', ratio=0.5, round_to=4,
-                         prune_stem=True)
+    result = prune_model(
+        model, data, 'l1', ratio=0.5, round_to=4, prune_stem=True)
     stem = {r['name']: r for r in result.layers}['backbone.stem.0.conv']
     assert stem['out_after'] < stem['out_before']
     assert stem['in_after'] == 3
@@ -84,14 +84,24 @@ def _flops(data):
     return lambda model: module_breakdown(model, hw).total_flops
 
 
-def test_speed_up_target_is_reached_in_steps(rtm_cfg):
+def test_speed_up_target_is_reached_in_steps(rtm_cfg, monkeypatch):
+    import mmprune.core.structured.prune as prune_module
+    logged = []
+    monkeypatch.setattr(prune_module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
     model = build_model_from(rtm_cfg)
     data = tracing_batch(rtm_cfg, model)
     flops = _flops(data)
-    result = prune_model(model, data, 'l1', speed_up=2.0, flops_fn=flops,
-                         max_steps=20)
+    result = prune_model(
+        model, data, 'l1', speed_up=2.0, flops_fn=flops, max_steps=20)
     assert 1 < result.steps < 20
     assert result.speed_up >= 2.0
+    # every step is logged with where the target stands
+    steps = [m for m in logged if m.startswith('pruning step ')]
+    assert len(steps) == result.steps
+    assert steps[0].startswith('pruning step 1/20 (l1): params ')
+    assert f'({result.speed_up:.2f}x fewer)' in steps[-1]
+    assert 'layers narrowed so far' in steps[-1]
     # measured again, independently of the loop
     assert flops(model) == result.flops_after
     _runs(model, rtm_cfg)
@@ -116,8 +126,13 @@ def test_latency_target_is_reached_by_measuring_each_step(rtm_cfg):
     model = build_model_from(rtm_cfg)
     data = tracing_batch(rtm_cfg, model)
     clock = ParamsClock()
-    result = prune_model(model, data, 'l1', latency_speed_up=1.8,
-                         latency_fn=clock, flops_fn=_flops(data))
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.8,
+        latency_fn=clock,
+        flops_fn=_flops(data))
     assert result.target_reached and 1 < result.steps < 20
     # the unpruned copy and the pruned model measured in alternation, 3
     # rounds, after every step; the step that met the target measured a
@@ -135,9 +150,11 @@ def test_latency_target_is_reached_by_measuring_each_step(rtm_cfg):
     assert result.latency_checks[-1]['confirmed_by'] >= 1.8
     assert all('confirmed_by' not in c for c in result.latency_checks[:-1])
     report = result.to_dict()
-    assert report['target'] == dict(ratio=None, speed_up=None,
-                                    latency_speed_up=1.8,
-                                    latency_runtime='onnxruntime')
+    assert report['target'] == dict(
+        ratio=None,
+        speed_up=None,
+        latency_speed_up=1.8,
+        latency_runtime='onnxruntime')
     assert report['target_latency_speed_up'] >= 1.8
     assert report['target_latency_checks'] == result.latency_checks
     assert 'reached' in result.target_line()
@@ -173,14 +190,15 @@ def test_a_lucky_latency_measurement_does_not_stop_the_steps(rtm_cfg):
     data = tracing_batch(rtm_cfg, model)
     reference = copy.deepcopy(model)
     clock = LuckyClock(low=1.8 / 1.4, high=1.8, luck=1.4)
-    result = prune_model(model, data, 'l1', latency_speed_up=1.8,
-                         latency_fn=clock)
+    result = prune_model(
+        model, data, 'l1', latency_speed_up=1.8, latency_fn=clock)
     assert clock.lucky_at is not None  # a step landed in the lucky range
-    lucky = [c for c in result.latency_checks if c['speed_up'] >= 1.8 and
-             c['confirmed_by'] < 1.8]
+    lucky = [
+        c for c in result.latency_checks
+        if c['speed_up'] >= 1.8 and c['confirmed_by'] < 1.8
+    ]
     assert len(lucky) == 1 and lucky[0]['step'] < result.steps
-    assert lucky[0]['confirmed_by'] == pytest.approx(clock.lucky_at,
-                                                     rel=1e-3)
+    assert lucky[0]['confirmed_by'] == pytest.approx(clock.lucky_at, rel=1e-3)
     assert result.target_reached
     true_speed_up = clock(reference) / clock(model)
     assert true_speed_up >= 1.8
@@ -197,16 +215,31 @@ def test_a_latency_target_against_a_given_reference(rtm_cfg):
     data = tracing_batch(rtm_cfg, model)
     reference = copy.deepcopy(model)
     clock = ParamsClock()
-    first = prune_model(model, data, 'l1', latency_speed_up=1.3,
-                        latency_fn=clock, latency_reference=reference)
+    first = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.3,
+        latency_fn=clock,
+        latency_reference=reference)
     assert first.target_reached and first.steps >= 1
     params = sum(p.numel() for p in model.parameters())
-    met = prune_model(model, data, 'l1', latency_speed_up=1.2,
-                      latency_fn=clock, latency_reference=reference)
+    met = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.2,
+        latency_fn=clock,
+        latency_reference=reference)
     assert met.steps == 0 and met.target_reached and not met.history
     assert sum(p.numel() for p in model.parameters()) == params
-    second = prune_model(model, data, 'l1', latency_speed_up=1.69,
-                         latency_fn=clock, latency_reference=reference)
+    second = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.69,
+        latency_fn=clock,
+        latency_reference=reference)
     assert second.latency_before == clock(reference) == first.latency_before
     assert second.latency_speed_up >= 1.69 and second.steps >= 1
     _runs(model, rtm_cfg)
@@ -220,9 +253,14 @@ def test_unreachable_latency_target_is_said(rtm_cfg):
     data = tracing_batch(rtm_cfg, model)
     # a floor of 10x the model's own time: 1.5x can never be reached
     clock = ParamsClock(floor_ms=10 * ParamsClock()(model))
-    result = prune_model(model, data, 'l1', latency_speed_up=1.5,
-                         latency_fn=clock, max_steps=3,
-                         max_layer_ratio=0.5)
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.5,
+        latency_fn=clock,
+        max_steps=3,
+        max_layer_ratio=0.5)
     assert not result.target_reached and result.steps == 3
     assert 'NOT REACHED' in result.target_line()
     assert 'what remains of the latency' in result.limit
@@ -246,8 +284,11 @@ def test_two_stage_rpn_and_roi_head_follow_the_fpn(tmp_path):
 def test_segformer_attention_stays_divisible_by_heads(tmp_path):
     cfg = _cfg(SEGFORMER, tmp_path)
     model = build_model_from(cfg)
-    heads_before = {n: m.num_heads for n, m in model.named_modules()
-                    if isinstance(m, torch.nn.MultiheadAttention)}
+    heads_before = {
+        n: m.num_heads
+        for n, m in model.named_modules()
+        if isinstance(m, torch.nn.MultiheadAttention)
+    }
     prune_model(model, tracing_batch(cfg, model), 'l1', ratio=0.3)
     for n, m in model.named_modules():
         if isinstance(m, torch.nn.MultiheadAttention):
@@ -269,14 +310,13 @@ def test_segformer_attention_stays_divisible_by_heads(tmp_path):
     (dict(), 'exactly one of ratio, speed_up and latency_speed_up'),
     (dict(latency_speed_up=1.5), 'latency_speed_up needs latency_fn'),
     (dict(ratio=0.3, ignored=['stage9']), "ignored: pattern 'stage9'"),
-    (dict(ratio=0.3, layer_ratios={'nekc': 0.2}),
-     "layer_ratios: pattern 'nekc'"),
+    (dict(ratio=0.3, layer_ratios={'nekc': 0.2
+                                   }), "layer_ratios: pattern 'nekc'"),
     (dict(ratio=0.3, round_to='fast'), "round_to = 'fast': must be an "
      "integer >= 1, 'measured'"),
     (dict(ratio=0.3, round_to='measured'), 'needs round_to_fn'),
 ])
-def test_bad_input_is_a_clear_error_before_any_work(rtm_cfg, kwargs,
-                                                    message):
+def test_bad_input_is_a_clear_error_before_any_work(rtm_cfg, kwargs, message):
     model = build_model_from(rtm_cfg)
     before = {k: v.shape for k, v in model.state_dict().items()}
     kwargs.setdefault('method', 'l1')
@@ -296,8 +336,7 @@ def test_faster_rcnn_from_the_model_zoo(tmp_path, rtm_cfg):
         "             roi_head=dict(bbox_head=dict(num_classes=5)))\n")
     model = build_model_from(Config.fromfile(str(path)))
     # the shapes COCO batches (5 classes) feed any mmdet detector
-    result = prune_model(model, tracing_batch(rtm_cfg, model), 'l1',
-                         ratio=0.3)
+    result = prune_model(model, tracing_batch(rtm_cfg, model), 'l1', ratio=0.3)
     width = model.neck.fpn_convs[0].conv.out_channels
     assert width < 256 and width % 8 == 0
     assert model.rpn_head.rpn_conv.in_channels == width
@@ -312,10 +351,12 @@ def test_sensitivity_allocation_by_hand():
     """Two blocks: 'a' saves FLOPs cheaply, 'b' dearly; the budget goes to
     'a' first, and to 'b' only when 'a' has nothing more to give."""
     from mmprune.core.structured.sensitivity import allocate_layer_ratios
-    points = [dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
-              dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
-              dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
-              dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)]
+    points = [
+        dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
+        dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
+        dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
+        dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)
+    ]
     ratios, why = allocate_layer_ratios(dict(points=points), 1 / (1 - .15))
     assert ratios == {'a': .5}  # 0.1 then 0.1 more, both cheaper than b
     assert [c['unit'] for c in why] == ['a', 'a']
@@ -334,10 +375,12 @@ def test_sensitivity_fit_takes_another_step_when_short():
     fits in the savings it was estimated to make, so the fit asks for just
     past them and takes the next step instead of stopping short."""
     from mmprune.core.structured.sensitivity import fit_layer_ratios
-    points = [dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
-              dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
-              dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
-              dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)]
+    points = [
+        dict(unit='a', ratio=.25, loss_increase=.01, flops_saved=.1),
+        dict(unit='a', ratio=.5, loss_increase=.05, flops_saved=.2),
+        dict(unit='b', ratio=.25, loss_increase=.5, flops_saved=.2),
+        dict(unit='b', ratio=.5, loss_increase=2., flops_saved=.4)
+    ]
     estimated = {'a': {.25: .1, .5: .2}, 'b': {.25: .2, .5: .4}}
 
     def speed_up_of(ratios):
@@ -345,15 +388,18 @@ def test_sensitivity_fit_takes_another_step_when_short():
         return 1 / (1 - saved)
 
     target = 1 / (1 - .15)
-    ratios, why, tries = fit_layer_ratios(dict(points=points), target,
-                                          speed_up_of)
-    assert [t['layer_ratios'] for t in tries] == [{'a': .5},
-                                                  {'a': .5, 'b': .25}]
+    ratios, why, tries = fit_layer_ratios(
+        dict(points=points), target, speed_up_of)
+    assert [t['layer_ratios'] for t in tries] == [{
+        'a': .5
+    }, {
+        'a': .5,
+        'b': .25
+    }]
     assert tries[0]['speed_up'] < target <= tries[-1]['speed_up']
     assert ratios == {'a': .5, 'b': .25} and why[-1]['unit'] == 'b'
     # every step taken and still short: it stops, with the last try
-    ratios, _, tries = fit_layer_ratios(dict(points=points), 3.0,
-                                        speed_up_of)
+    ratios, _, tries = fit_layer_ratios(dict(points=points), 3.0, speed_up_of)
     assert ratios == {'a': .5, 'b': .5} and tries[-1]['speed_up'] < 3.0
 
 
@@ -375,10 +421,16 @@ def test_a_latency_target_allocated_by_sensitivity_is_measured(rtm_cfg):
     model = build_model_from(rtm_cfg)
     data = tracing_batch(rtm_cfg, model)
     clock = ParamsClock()
-    result = prune_model(model, data, 'l1', latency_speed_up=1.5,
-                         latency_fn=clock, flops_fn=_flops(data),
-                         allocation='sensitivity', sensitivity_ratios=[0.5],
-                         latency_rounds=1)
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.5,
+        latency_fn=clock,
+        flops_fn=_flops(data),
+        allocation='sensitivity',
+        sensitivity_ratios=[0.5],
+        latency_rounds=1)
     alloc = result.allocation
     assert not any('time_saved' in p for p in alloc['points'])
     assert 'loss_per_flops_saved' in alloc['choices'][-1]
@@ -389,8 +441,13 @@ def test_a_latency_target_allocated_by_sensitivity_is_measured(rtm_cfg):
     assert result.latency_after == pytest.approx(clock(model))
     assert result.latency_before == pytest.approx(clock.measured[0])
     with pytest.raises(ValueError, match='needs latency_speed_up'):
-        prune_model(model, data, 'l1', speed_up=2.0, flops_fn=_flops(data),
-                    allocation='sensitivity_time')
+        prune_model(
+            model,
+            data,
+            'l1',
+            speed_up=2.0,
+            flops_fn=_flops(data),
+            allocation='sensitivity_time')
     _runs(model, rtm_cfg)
 
 
@@ -403,10 +460,16 @@ def test_a_latency_target_allocated_by_measured_time_goes_where_time_is(
     model = build_model_from(rtm_cfg)
     data = tracing_batch(rtm_cfg, model)
     clock = NeckClock()
-    result = prune_model(model, data, 'l1', latency_speed_up=1.3,
-                         latency_fn=clock, flops_fn=_flops(data),
-                         allocation='sensitivity_time',
-                         sensitivity_ratios=[0.5], latency_rounds=1)
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        latency_speed_up=1.3,
+        latency_fn=clock,
+        flops_fn=_flops(data),
+        allocation='sensitivity_time',
+        sensitivity_ratios=[0.5],
+        latency_rounds=1)
     alloc = result.allocation
     assert all('time_saved' in p for p in alloc['points'])
     head_points = [p for p in alloc['points'] if 'bbox_head' in p['unit']]
@@ -425,8 +488,7 @@ def test_a_latency_target_allocated_by_measured_time_goes_where_time_is(
 
 
 def test_sensitivity_points_and_a_sensitivity_allocated_target(rtm_cfg):
-    from mmprune.core.structured.sensitivity import (default_units,
-                                                     mean_loss,
+    from mmprune.core.structured.sensitivity import (default_units, mean_loss,
                                                      prune_sensitivity)
     torch.manual_seed(0)
     model = build_model_from(rtm_cfg)
@@ -436,18 +498,23 @@ def test_sensitivity_points_and_a_sensitivity_allocated_target(rtm_cfg):
     assert r'^backbone\.stage4(\.|$)' in units
     assert not any('rtm_cls' in u for u in units)  # prediction layers
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    points = prune_sensitivity(model, [data], flops, units[3:5],
-                               ratios=(0.5, ), progress=False)
+    points = prune_sensitivity(
+        model, [data], flops, units[3:5], ratios=(0.5, ), progress=False)
     # the model itself is untouched: every trial prunes a copy
-    assert all(torch.equal(v, before[k])
-               for k, v in model.state_dict().items())
+    assert all(
+        torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert points['base_loss'] == pytest.approx(mean_loss(model, [data]))
     assert len(points['points']) == 2
-    assert all(0 < p['flops_saved'] < 1 and p['params'] <
-               sum(v.numel() for v in model.parameters())
-               for p in points['points'])
-    result = prune_model(model, data, 'l1', speed_up=1.3, flops_fn=flops,
-                         allocation='sensitivity', sensitivity_ratios=[0.5])
+    assert all(0 < p['flops_saved'] < 1 and p['params'] < sum(
+        v.numel() for v in model.parameters()) for p in points['points'])
+    result = prune_model(
+        model,
+        data,
+        'l1',
+        speed_up=1.3,
+        flops_fn=flops,
+        allocation='sensitivity',
+        sensitivity_ratios=[0.5])
     chosen = result.allocation['layer_ratios']
     assert chosen and set(chosen) <= set(units)
     assert result.allocation['choices'][-1]['total_flops_saved'] >= \

@@ -7,14 +7,12 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO, build_lsk, lsk_fpn, lsk_tiny_cfg, tracing_cfg
 
 import mmprune  # noqa: F401  (registries, compat shims)
-from mmprune.core.inheritance import ArchitectureMismatchError, \
-    inherit_weights
+from mmprune.core.inheritance import ArchitectureMismatchError, inherit_weights
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
-
-from conftest import REPO, build_lsk, lsk_fpn, lsk_tiny_cfg, tracing_cfg
 
 
 @pytest.fixture(scope='module')
@@ -30,7 +28,8 @@ def _topk(scores: torch.Tensor, k: int) -> list:
 
 def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
     src_cfg, src, data = source
-    tgt = build_lsk(lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    tgt = build_lsk(
+        lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
     report = inherit_weights(src, src.state_dict(), tgt, data)
 
     head, new = src.roi_head.bbox_head, tgt.roi_head.bbox_head
@@ -39,8 +38,7 @@ def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
     wc, wr = head.fc_cls.weight, head.fc_reg.weight
     # L1 per channel in every coupled layer, averaged over the layers
     k1 = _topk((w1.abs().sum(1) + w2.abs().sum(0)) / 2, 48)
-    k2 = _topk((w2.abs().sum(1) + wc.abs().sum(0) + wr.abs().sum(0)) / 3,
-               48)
+    k2 = _topk((w2.abs().sum(1) + wc.abs().sum(0) + wr.abs().sum(0)) / 3, 48)
     assert k1 != list(range(48)) and k2 != list(range(48))  # no slice
     assert torch.equal(new.shared_fcs[0].weight, w1[k1])
     assert torch.equal(new.shared_fcs[0].bias, b1[k1])
@@ -63,7 +61,8 @@ def test_narrowing_the_fc_head_keeps_hand_computed_channels(source):
 @pytest.mark.parametrize('importance', ['l2', 'bn_scale'])
 def test_other_importances_rank_as_documented(source, importance):
     src_cfg, src, data = source
-    tgt = build_lsk(lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
+    tgt = build_lsk(
+        lsk_tiny_cfg(**{'model.roi_head.bbox_head.fc_out_channels': 48}))
     inherit_weights(src, src.state_dict(), tgt, data, importance)
     head = src.roi_head.bbox_head
     w1, w2 = head.shared_fcs[0].weight, head.shared_fcs[1].weight
@@ -76,10 +75,11 @@ def test_other_importances_rank_as_documented(source, importance):
 
 def test_fpn_width_change_narrows_every_consumer_consistently(source):
     src_cfg, src, data = source
-    tgt_cfg = lsk_tiny_cfg(**lsk_fpn(24), **{
-        'model.backbone.mlp_ratios': [3, 3, 3, 3],
-        'model.backbone.lsk_split_dims': [8, 16, 16, 21]
-    })
+    tgt_cfg = lsk_tiny_cfg(
+        **lsk_fpn(24), **{
+            'model.backbone.mlp_ratios': [3, 3, 3, 3],
+            'model.backbone.lsk_split_dims': [8, 16, 16, 21]
+        })
     tgt = build_lsk(tgt_cfg)
     report = inherit_weights(src, src.state_dict(), tgt, data)
     assert report.count('fresh') == 0
@@ -94,8 +94,8 @@ def test_fpn_width_change_narrows_every_consumer_consistently(source):
     # the RoI FC reads the same FPN channels, through the 7x7 flattening
     w1 = src.roi_head.bbox_head.shared_fcs[0].weight.view(64, 32, 49)
     assert torch.equal(
-        tgt.roi_head.bbox_head.shared_fcs[0].weight.view(64, 24, 49),
-        w1[:, kept])
+        tgt.roi_head.bbox_head.shared_fcs[0].weight.view(64, 24, 49), w1[:,
+                                                                         kept])
     rpn_kept = groups['rpn_head.rpn_conv']['kept_channels']
     assert torch.equal(tgt.rpn_head.rpn_conv.weight,
                        src.rpn_head.rpn_conv.weight[rpn_kept][:, kept])
@@ -121,11 +121,13 @@ def test_fpn_width_change_narrows_every_consumer_consistently(source):
 
 def test_single_fc_head_reports_fresh_consumers_of_the_removed_fc(source):
     src_cfg, src, data = source
-    tgt = build_lsk(lsk_tiny_cfg(**{
-        'model.roi_head.bbox_head.type': 'mmdet.ConvFCBBoxHead',
-        'model.roi_head.bbox_head.num_shared_fcs': 1,
-        'model.roi_head.bbox_head.fc_out_channels': 48,
-    }))
+    tgt = build_lsk(
+        lsk_tiny_cfg(
+            **{
+                'model.roi_head.bbox_head.type': 'mmdet.ConvFCBBoxHead',
+                'model.roi_head.bbox_head.num_shared_fcs': 1,
+                'model.roi_head.bbox_head.fc_out_channels': 48,
+            }))
     report = inherit_weights(src, src.state_dict(), tgt, data)
     status = {t.name: t for t in report.tensors}
     assert status['roi_head.bbox_head.shared_fcs.0.weight'].status == \
@@ -139,8 +141,9 @@ def test_checkpoint_of_another_architecture_names_the_module(source):
     src_cfg, src, data = source
     # a deeper backbone: block1.1 does not exist in the source
     tgt = build_lsk(lsk_tiny_cfg(**{'model.backbone.depths': [2, 1, 1, 1]}))
-    with pytest.raises(ArchitectureMismatchError,
-                       match=r'"backbone.block1.1" \(LSKBlock\)'):
+    with pytest.raises(
+            ArchitectureMismatchError,
+            match=r'"backbone.block1.1" \(LSKBlock\)'):
         inherit_weights(src, src.state_dict(), tgt, data)
     # a checkpoint that does not match its source model
     state = copy.copy(src.state_dict())
@@ -157,12 +160,11 @@ def test_one_stage_detector_inherits_through_tensor_mode(tmp_path):
     group (each branch keeps its own width: before that was handled, 58
     tensors came out fresh)."""
     from mmprune.core.tracing import tensor_mode_reaches_all_layers
-    full_cfg, slim_cfg = (tracing_cfg(osp.join(REPO, path), tmp_path,
-                                      img_size=128)
-                          for path in (
-                              'configs/rtmdet/rtmdet_tiny_12e_shapes.py',
-                              'configs/pruning/rtmdet/rtmdet_tiny_slim-'
-                              'half-flops_2e_shapes.py'))
+    full_cfg, slim_cfg = (
+        tracing_cfg(osp.join(REPO, path), tmp_path, img_size=128)
+        for path in ('configs/rtmdet/rtmdet_tiny_12e_shapes.py',
+                     'configs/pruning/rtmdet/rtmdet_tiny_slim-'
+                     'half-flops_2e_shapes.py'))
     full, slim = build_model_from(full_cfg), build_model_from(slim_cfg)
     data = tracing_batch(full_cfg, full)
     assert tensor_mode_reaches_all_layers(full, data)

@@ -8,12 +8,17 @@ import pytest
 import torch
 
 import mmprune  # noqa: F401
-from mmprune.datasets.shapes import (SHAPE_CLASSES, META_FILE,
+from mmprune.datasets.shapes import (META_FILE, SHAPE_CLASSES,
                                      NotAShapesDatasetError, ShapesSpec,
                                      prepare_shapes_dataset, render_scene)
 
-SPEC = dict(num_images=6, img_size=128, min_object_size=16,
-            max_object_size=48, split='val', seed=1)
+SPEC = dict(
+    num_images=6,
+    img_size=128,
+    min_object_size=16,
+    max_object_size=48,
+    split='val',
+    seed=1)
 
 
 def _spec(**kw) -> ShapesSpec:
@@ -40,8 +45,12 @@ def test_generation_is_deterministic(tmp_path):
 def test_scenes_have_several_classes_and_occlusion():
     import cv2
     import numpy as np
-    spec = ShapesSpec(num_images=40, img_size=128, min_object_size=16,
-                      max_object_size=56, split='train')
+    spec = ShapesSpec(
+        num_images=40,
+        img_size=128,
+        min_object_size=16,
+        max_object_size=56,
+        split='train')
     labels, occluded = set(), 0
     for i in range(spec.num_images):
         _, objects = render_scene(spec, i)
@@ -64,49 +73,57 @@ def test_coco_read_by_cocodataset_and_scored_by_cocometric(tmp_path):
     from mmdet.evaluation import CocoMetric
     root = prepare_shapes_dataset(str(tmp_path / 'coco'), 'coco', _spec())
     dataset = CocoDataset(
-        data_root=root, ann_file='annotation.json',
-        data_prefix=dict(img='images/'), metainfo=dict(classes=SHAPE_CLASSES),
+        data_root=root,
+        ann_file='annotation.json',
+        data_prefix=dict(img='images/'),
+        metainfo=dict(classes=SHAPE_CLASSES),
         test_mode=True,
         # the transforms themselves, not registry names: the suite's
         # workers run modules in any order, and one of them left the
         # registry lookup of mmdet's transforms failing
-        pipeline=[LoadImageFromFile(),
-                  LoadAnnotations(with_bbox=True, with_mask=True),
-                  PackDetInputs()])
+        pipeline=[
+            LoadImageFromFile(),
+            LoadAnnotations(with_bbox=True, with_mask=True),
+            PackDetInputs()
+        ])
     assert len(dataset) == SPEC['num_images']
     samples = _samples(dataset)
-    n_objects = sum(len(render_scene(_spec(), i)[1])
-                    for i in range(SPEC['num_images']))
+    n_objects = sum(
+        len(render_scene(_spec(), i)[1]) for i in range(SPEC['num_images']))
     assert sum(len(s.gt_instances) for s in samples) == n_objects
 
     def score(predict_empty: bool) -> dict:
-        metric = CocoMetric(ann_file=osp.join(root, 'annotation.json'),
-                            metric='bbox')
+        metric = CocoMetric(
+            ann_file=osp.join(root, 'annotation.json'), metric='bbox')
         metric.dataset_meta = dataset.metainfo
         results = []
         for s in samples:
             gt = s.gt_instances
             keep = slice(0, 0) if predict_empty else slice(None)
-            results.append(dict(
-                img_id=s.img_id, ori_shape=s.ori_shape,
-                pred_instances=dict(
-                    bboxes=gt.bboxes.tensor[keep],
-                    scores=torch.ones(len(gt))[keep],
-                    labels=gt.labels[keep])))
+            results.append(
+                dict(
+                    img_id=s.img_id,
+                    ori_shape=s.ori_shape,
+                    pred_instances=dict(
+                        bboxes=gt.bboxes.tensor[keep],
+                        scores=torch.ones(len(gt))[keep],
+                        labels=gt.labels[keep])))
         metric.process({}, results)
         return metric.evaluate(len(results))
 
     def score_missing_everything() -> float:
         """One 1x1 box per image in a corner no object reaches."""
-        metric = CocoMetric(ann_file=osp.join(root, 'annotation.json'),
-                            metric='bbox')
+        metric = CocoMetric(
+            ann_file=osp.join(root, 'annotation.json'), metric='bbox')
         metric.dataset_meta = dataset.metainfo
         metric.process({}, [
-            dict(img_id=s.img_id, ori_shape=s.ori_shape,
-                 pred_instances=dict(
-                     bboxes=torch.tensor([[0., 0., 1., 1.]]),
-                     scores=torch.ones(1), labels=torch.zeros(1).long()))
-            for s in samples
+            dict(
+                img_id=s.img_id,
+                ori_shape=s.ori_shape,
+                pred_instances=dict(
+                    bboxes=torch.tensor([[0., 0., 1., 1.]]),
+                    scores=torch.ones(1),
+                    labels=torch.zeros(1).long())) for s in samples
         ])
         return metric.evaluate(len(samples))['coco/bbox_mAP']
 
@@ -124,17 +141,24 @@ def test_dota_read_by_dotadataset_and_scored_by_dotametric(tmp_path):
     from mmrotate.evaluation import DOTAMetric
     root = prepare_shapes_dataset(str(tmp_path / 'dota'), 'dota', _spec())
     dataset = DOTADataset(
-        data_root=root, ann_file='labelTxt/',
-        data_prefix=dict(img_path='images/'), img_shape=(128, 128),
-        metainfo=dict(classes=SHAPE_CLASSES), test_mode=True,
-        pipeline=[LoadImageFromFile(),
-                  LoadAnnotations(with_bbox=True, box_type='qbox'),
-                  ConvertBoxType(box_type_mapping=dict(gt_bboxes='rbox')),
-                  PackDetInputs()])
+        data_root=root,
+        ann_file='labelTxt/',
+        data_prefix=dict(img_path='images/'),
+        img_shape=(128, 128),
+        metainfo=dict(classes=SHAPE_CLASSES),
+        test_mode=True,
+        pipeline=[
+            LoadImageFromFile(),
+            LoadAnnotations(with_bbox=True, box_type='qbox'),
+            ConvertBoxType(box_type_mapping=dict(gt_bboxes='rbox')),
+            PackDetInputs()
+        ])
     assert len(dataset) == SPEC['num_images']
     samples = _samples(dataset)
-    objects = {f'{i:06d}': render_scene(_spec(), i)[1]
-               for i in range(SPEC['num_images'])}
+    objects = {
+        f'{i:06d}': render_scene(_spec(), i)[1]
+        for i in range(SPEC['num_images'])
+    }
     for s in samples:
         gt = s.gt_instances
         want = objects[s.img_id]
@@ -171,7 +195,8 @@ def test_seg_read_by_basesegdataset_and_scored_by_ioumetric(tmp_path):
     dataset = BaseSegDataset(
         data_root=root,
         data_prefix=dict(img_path='images', seg_map_path='labels'),
-        img_suffix='.png', seg_map_suffix='.png',
+        img_suffix='.png',
+        seg_map_suffix='.png',
         metainfo=dict(classes=('background', ) + SHAPE_CLASSES),
         pipeline=[
             dict(type='mmseg.LoadImageFromFile'),

@@ -8,6 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -15,20 +16,17 @@ import mmprune  # noqa: F401
 from mmprune.analysis.latency import (measure_onnxruntime_latency,
                                       measure_torch_latency)
 from mmprune.analysis.latency_breakdown import REST
-from mmprune.datasets.synthetic_batch import synthetic_test_batch
-from mmprune.models.builder import build_model_from
 from mmprune.core.checkpoint_reader import CheckpointMismatchError
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.pruned_structure import PrunedStructure
-from mmprune.datasets.synthetic_batch import (synthetic_training_batch,
+from mmprune.datasets.synthetic_batch import (synthetic_test_batch,
+                                              synthetic_training_batch,
                                               task_of)
-from mmprune.deployment import (OnnxParityError, OnnxRuntimeModel,
-                                export_onnx, load_deployable_model,
-                                prediction_tensors)
+from mmprune.deployment import (OnnxParityError, OnnxRuntimeModel, export_onnx,
+                                load_deployable_model, prediction_tensors)
 from mmprune.deployment.onnx_export import compare_outputs
 from mmprune.deployment.onnx_graphs import onnx_graphs
-
-from conftest import REPO, run_tool
+from mmprune.models.builder import build_model_from
 
 CONFIGS = {
     'det': 'configs/rtmdet/rtmdet_tiny_12e_shapes.py',
@@ -50,8 +48,8 @@ def _pruned_checkpoint(tmp_path, task: str):
     result = prune_model(model, data, 'l1', ratio=0.3)
     assert sum(p.numel() for p in model.parameters()) < 0.9 * params
     ckpt = dict(state_dict=model.state_dict())
-    PrunedStructure(history=result.history, done=[0],
-                    method='l1').to_checkpoint(ckpt)
+    PrunedStructure(
+        history=result.history, done=[0], method='l1').to_checkpoint(ckpt)
     path = str(tmp_path / f'{task}_pruned.pth')
     torch.save(ckpt, path)
     return cfg, model.eval(), path
@@ -89,8 +87,7 @@ def test_pruned_model_exports_and_onnxruntime_predicts_like_pytorch(
     assert 'extract_feat' not in model.__dict__
     # both runtimes time the same graphs
     torch_ms = measure_torch_latency(model, SHAPE, runs=2, warmup=1)
-    ort_ms = measure_onnxruntime_latency(out, runs=2, warmup=1,
-                                         num_rois=16)
+    ort_ms = measure_onnxruntime_latency(out, runs=2, warmup=1, num_rois=16)
     assert torch_ms.median_ms > 0 and ort_ms.median_ms > 0
     assert ort_ms.runtime == 'onnxruntime' and ort_ms.runs == 2
 
@@ -101,12 +98,12 @@ DETR_FAMILY = {
     'detr': ("_base_ = ['mmdet::detr/detr_r18_8xb2-500e_coco.py']\n"
              'model = dict(backbone=dict(init_cfg=None),\n'
              '    encoder=dict(num_layers=1), decoder=dict(num_layers=2))\n'),
-    'deformable-refine-twostage': (
-        "_base_ = ['mmdet::deformable_detr/"
-        "deformable-detr-refine-twostage_r50_16xb2-50e_coco.py']\n"
-        'model = dict(backbone=dict(depth=18, init_cfg=None),\n'
-        '    neck=dict(in_channels=[128, 256, 512]), num_queries=30,\n'
-        '    encoder=dict(num_layers=1), decoder=dict(num_layers=2))\n'),
+    'deformable-refine-twostage':
+    ("_base_ = ['mmdet::deformable_detr/"
+     "deformable-detr-refine-twostage_r50_16xb2-50e_coco.py']\n"
+     'model = dict(backbone=dict(depth=18, init_cfg=None),\n'
+     '    neck=dict(in_channels=[128, 256, 512]), num_queries=30,\n'
+     '    encoder=dict(num_layers=1), decoder=dict(num_layers=2))\n'),
 }
 
 
@@ -155,7 +152,8 @@ def test_static_graph_refuses_another_input_size(tmp_path):
         OnnxRuntimeModel(model, out).predict_preprocessed(data)
     # a dynamic export takes it
     export_onnx(model, out, SHAPE, dynamic=True)
-    assert prediction_tensors(OnnxRuntimeModel(model, out).predict_preprocessed(data))
+    assert prediction_tensors(
+        OnnxRuntimeModel(model, out).predict_preprocessed(data))
 
 
 def test_parity_check_fails_with_the_largest_difference():
@@ -167,8 +165,8 @@ def test_parity_check_fails_with_the_largest_difference():
         want = graph.module(*graph.example_inputs)
     got = [t.numpy().copy() for t in want]
     got[2][0, 0, 0, 0] += 0.5
-    with pytest.raises(OnnxParityError,
-                       match=r'"network", output "head2".*up to 0\.5'):
+    with pytest.raises(
+            OnnxParityError, match=r'"network", output "head2".*up to 0\.5'):
         compare_outputs(graph, got, want)
 
 
@@ -178,12 +176,16 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     # do not fit them, and nothing is exported with the old widths
     bare = str(tmp_path / 'bare.pth')
     torch.save(dict(state_dict=pruned.state_dict()), bare)
-    with pytest.raises(CheckpointMismatchError,
-                       match='bare.pth.*differ in shape.*pruning record'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match='bare.pth.*differ in shape.*pruning record'):
         load_deployable_model(cfg, bare)
     out = tmp_path / 'model.onnx'
-    proc = run_tool(['tools/deployment/export_onnx.py', CONFIGS['det'],
-                     bare, '--out', str(out)], check=False)
+    proc = run_tool([
+        'tools/deployment/export_onnx.py', CONFIGS['det'], bare, '--out',
+        str(out)
+    ],
+                    check=False)
     assert proc.returncode != 0
     assert 'does not fit' in proc.stderr and not out.exists()
 
@@ -191,14 +193,15 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
 def test_export_tool_writes_graphs_manifest_and_latency(tmp_path):
     _, _, path = _pruned_checkpoint(tmp_path, 'rotated')
     out = str(tmp_path / 'deploy' / 'orcnn.onnx')
-    run_tool(['tools/deployment/export_onnx.py', CONFIGS['rotated'], path,
-              '--out', out, '--input-shape', '128', '128',
-              '--latency-runs', '2'])
+    run_tool([
+        'tools/deployment/export_onnx.py', CONFIGS['rotated'], path, '--out',
+        out, '--input-shape', '128', '128', '--latency-runs', '2'
+    ])
     with open(osp.join(tmp_path, 'deploy', 'orcnn.deploy.json')) as f:
         manifest = json.load(f)
     assert manifest['input_shape'] == [128, 128]
-    assert [g['file'] for g in manifest['graphs']] == [
-        'orcnn.onnx', 'orcnn.roi_head.bbox_head.onnx']
+    assert [g['file'] for g in manifest['graphs']
+            ] == ['orcnn.onnx', 'orcnn.roi_head.bbox_head.onnx']
     lat = manifest['latency']
     assert lat['torch']['runs'] == 2 and lat['onnxruntime']['median_ms'] > 0
     assert lat['rois_per_image'] == 500  # the config's test rpn max_per_img
@@ -209,18 +212,20 @@ def test_latency_breakdown_sets_each_part_beside_its_flops(tmp_path):
     cfg, _, pruned = _pruned_checkpoint(tmp_path, 'det')
     torch.manual_seed(0)
     unpruned = str(tmp_path / 'unpruned.pth')
-    torch.save(dict(state_dict=build_model_from(cfg).state_dict()),
-               unpruned)
+    torch.save(dict(state_dict=build_model_from(cfg).state_dict()), unpruned)
     out = str(tmp_path / 'breakdown.json')
-    proc = run_tool(['tools/analysis_tools/latency_breakdown.py',
-                     CONFIGS['det'], unpruned, pruned, '--input-shape',
-                     '96', '128', '--runs', '2', '--json', out])
+    proc = run_tool([
+        'tools/analysis_tools/latency_breakdown.py', CONFIGS['det'], unpruned,
+        pruned, '--input-shape', '96', '128', '--runs', '2', '--json', out
+    ])
     assert '| backbone.stage4 |' in proc.stdout
     assert 'FLOPs reduction' in proc.stdout
     with open(out) as f:
         result = json.load(f)
-    parts = ['backbone.stem', 'backbone.stage1', 'backbone.stage2',
-             'backbone.stage3', 'backbone.stage4', 'neck', 'bbox_head']
+    parts = [
+        'backbone.stem', 'backbone.stage1', 'backbone.stage2',
+        'backbone.stage3', 'backbone.stage4', 'neck', 'bbox_head'
+    ]
     for key in ('before', 'after'):
         t = result[key]['torch']
         assert set(parts) <= set(t) and REST in t

@@ -1,12 +1,16 @@
-"""``StructuredPruningHook`` in the runner and ``tools/prune.py``: optimizer / EMA / schedulers rebound,
-the sparse-training phase, iterative schedules, checkpoints that tools/test.py and
---resume reload, a 2-process run, bad input before any work."""
+"""``StructuredPruningHook`` in the runner and ``tools/prune.py``:
+optimizer / EMA / schedulers rebound, the sparse-training phase, iterative
+schedules, checkpoints that tools/test.py and --resume reload, a 2-process
+run, bad input before any work."""
 import json
 import os
 import os.path as osp
 
 import pytest
 import torch
+from conftest import (REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated,
+                      load_checkpoint, run_tool, run_two_processes,
+                      state_shapes)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -14,10 +18,6 @@ import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.engine import StructuredPruningHook
 from mmprune.engine.hooks import structured_pruning_hook as hook_module
 from mmprune.models.builder import build_model_from
-
-from conftest import (REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated,
-                      load_checkpoint, run_tool, run_two_processes,
-                      state_shapes)
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -28,29 +28,29 @@ from conftest import (REPO, RTMDET, TINY_LOADERS, YOLOX, assert_evaluated,
     (dict(ratio=0.3, speed_up=2.0),
      'exactly one of ratio, speed_up and latency_speed_up'),
     (dict(latency_speed_up=0.9), 'latency_speed_up = 0.9: must be > 1'),
-    (dict(latency_speed_up=1.5, latency_runtime='tensorrt'),
-     "latency_runtime = 'tensorrt'"),
+    (dict(latency_speed_up=1.5,
+          latency_runtime='tensorrt'), "latency_runtime = 'tensorrt'"),
     (dict(latency_speed_up=1.5, latency_rounds=0), 'latency_rounds = 0'),
-    (dict(speed_up=2.0, allocation='sensitivity', prune_at=[0, 10]),
-     'the ratios are chosen for one prune point'),
+    (dict(speed_up=2.0, allocation='sensitivity',
+          prune_at=[0, 10]), 'the ratios are chosen for one prune point'),
     (dict(ratio=0.3, allocation='sensitivity'), 'give speed_up'),
     (dict(speed_up=2.0, allocation='greedy'), "allocation = 'greedy'"),
-    (dict(speed_up=2.0, sensitivity_ratios=[0.5, 1.0]),
-     'sensitivity_ratios'),
+    (dict(speed_up=2.0, sensitivity_ratios=[0.5, 1.0]), 'sensitivity_ratios'),
     (dict(ratio=0.3, layer_ratios={'(': 0.2}), 'layer_ratios'),
     (dict(ratio=0.3, prune_at=[5, 2]), 'prune_at'),
     (dict(ratio=0.3, round_to=0), 'round_to'),
     (dict(ratio=0.3, sparse_training=dict(iters=10)),
      "method 'l1' has no sparse-training phase"),
-    (dict(method='slim', ratio=0.3, sparse_training=dict(steps=10)),
-     'unknown keys'),
-    (dict(method='slim', ratio=0.3, prune_at=[5],
-          sparse_training=dict(iters=10)),
-     'needs 10 iterations before prune point 5'),
+    (dict(method='slim', ratio=0.3,
+          sparse_training=dict(steps=10)), 'unknown keys'),
+    (dict(
+        method='slim', ratio=0.3, prune_at=[5], sparse_training=dict(
+            iters=10)), 'needs 10 iterations before prune point 5'),
 ])
 def test_bad_arguments_fail_when_the_hook_is_built(kwargs, match):
     with pytest.raises(ValueError, match=match):
         StructuredPruningHook(**kwargs)
+
 
 _TINY = '_base_ = {base!r}\n' + TINY_LOADERS + '''
 train_cfg = dict(max_epochs={epochs}, val_interval=10)
@@ -67,16 +67,19 @@ def _write(tmp_path, name, epochs, hook, base=RTMDET, latency=False):
     """A tiny run's config; latency (an ONNX export before and after each
     prune point) only where a test reads it."""
     path = tmp_path / f'{name}.py'
-    path.write_text(_TINY.format(base=base, epochs=epochs,
-                                 hook=hook + ', ' if hook else '',
-                                 latency=latency))
+    path.write_text(
+        _TINY.format(
+            base=base,
+            epochs=epochs,
+            hook=hook + ', ' if hook else '',
+            latency=latency))
     return str(path)
 
 
 def test_a_pattern_matching_no_layer_fails_before_training(tmp_path):
-    cfg = Config.fromfile(_write(
-        tmp_path, 'bad', 1, "method='l1', ratio=0.5, "
-        "ignored=['no_such_layer']"))
+    cfg = Config.fromfile(
+        _write(tmp_path, 'bad', 1, "method='l1', ratio=0.5, "
+               "ignored=['no_such_layer']"))
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ValueError, match="ignored: pattern 'no_such_layer'"):
@@ -85,12 +88,14 @@ def test_a_pattern_matching_no_layer_fails_before_training(tmp_path):
     assert not [f for f in os.listdir(cfg.work_dir) if f.endswith('.pth')]
 
 
-def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
-        tmp_path):
-    cfg = Config.fromfile(_write(tmp_path, 'inrun', 1,
-                                 "method='group_taylor', ratio=0.5, "
-                                 'prune_at=[1], gradient_batches=2',
-                                 latency=True))
+def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(tmp_path):
+    cfg = Config.fromfile(
+        _write(
+            tmp_path,
+            'inrun',
+            1, "method='group_taylor', ratio=0.5, "
+            'prune_at=[1], gradient_batches=2',
+            latency=True))
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -109,15 +114,15 @@ def test_pruning_in_the_runner_rebinds_optimizer_ema_and_schedulers(
     assert ema.ema_model.avg_parameters['bbox_head.cls_convs.0.0.conv.'
                                         'weight'].shape == \
         params['bbox_head.cls_convs.0.0.conv.weight'].shape
-    report = json.load(open(osp.join(cfg.work_dir,
-                                     'pruning_results.json')))
+    report = json.load(open(osp.join(cfg.work_dir, 'pruning_results.json')))
     assert report['method'] == 'group_taylor'
     assert report['params_after'] < 0.6 * report['params_before']
     assert report['flops_after'] < report['flops_before']
     assert report['latency_ms_before'] > 0 and report['latency_ms_after'] > 0
     assert report['events'][0]['iter'] == 1
-    narrowed = [r for r in report['layers'] if r['out_after'] <
-                r['out_before']]
+    narrowed = [
+        r for r in report['layers'] if r['out_after'] < r['out_before']
+    ]
     assert narrowed and all(r['out_after'] % 8 == 0 for r in narrowed)
     reasons = {s['name']: s['reason'] for s in report['skipped']}
     assert 'protected' in reasons['bbox_head.rtm_cls.0']
@@ -131,6 +136,7 @@ def test_an_iterative_latency_target_is_measured_against_the_unpruned(
     model as the prune point finds it (a mocked clock: milliseconds
     proportional to the parameters). round_to='measured' takes each
     point's measured multiple (a mocked choice) into the report."""
+
     def clock(model) -> float:
         return sum(p.numel() for p in model.parameters()) / 1e4
 
@@ -141,16 +147,17 @@ def test_an_iterative_latency_target_is_measured_against_the_unpruned(
                         lambda *args, **kwargs: clock)
     monkeypatch.setattr(hook_module, 'round_to_measure',
                         lambda *args, **kwargs: choice)
-    cfg = Config.fromfile(_write(
-        tmp_path, 'latency', 1,
-        "method='l1', latency_speed_up=1.6, prune_at=[0, 1], "
-        "round_to='measured'"))
+    cfg = Config.fromfile(
+        _write(
+            tmp_path, 'latency', 1,
+            "method='l1', latency_speed_up=1.6, prune_at=[0, 1], "
+            "round_to='measured'"))
     cfg.work_dir = str(tmp_path / 'work')
     Runner.from_cfg(cfg).train()
     report = json.load(open(osp.join(cfg.work_dir, 'pruning_results.json')))
     first, second = report['events']
     unpruned_ms = report['params_before'] / 1e4
-    assert first['target']['latency_speed_up'] == pytest.approx(1.6 ** 0.5)
+    assert first['target']['latency_speed_up'] == pytest.approx(1.6**0.5)
     assert second['target']['latency_speed_up'] == pytest.approx(1.6)
     for event in (first, second):
         before, after = event['target_latency_ms']
@@ -163,8 +170,9 @@ def test_an_iterative_latency_target_is_measured_against_the_unpruned(
     assert report['round_to'] == 'measured'
     assert first['round_to'] == second['round_to'] == 5
     assert report['round_to_choice']['scores'] == {'5': 1.0, '8': 1.1}
-    narrowed = [x for x in report['layers']
-                if x['out_after'] < x['out_before']]
+    narrowed = [
+        x for x in report['layers'] if x['out_after'] < x['out_before']
+    ]
     assert narrowed and all(x['out_after'] % 5 == 0 for x in narrowed)
 
 
@@ -176,8 +184,10 @@ def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
     hook = ("method='slim', speed_up=1.5, prune_at=[1, 4], "
             'sparse_training=dict(iters=1, reg=1e-3)')
     work = str(tmp_path / 'work')
-    proc = run_tool(['tools/train.py', _write(tmp_path, 'it2', 2, hook,
-                                              YOLOX), '--work-dir', work])
+    proc = run_tool([
+        'tools/train.py',
+        _write(tmp_path, 'it2', 2, hook, YOLOX), '--work-dir', work
+    ])
     log = proc.stdout + proc.stderr
     assert 'sparse training (slim' in log
     assert 'pruned at iteration 1' in log
@@ -192,15 +202,19 @@ def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
         {'module.' + k: v.shape for k, v in state.items()}
 
     # the stock test tool rebuilds the pruned model from the same config
-    proc = run_tool(['tools/test.py', _write(tmp_path, 'it2', 2, hook, YOLOX),
-                     osp.join(work, 'epoch_1.pth'), '--work-dir', work])
+    proc = run_tool([
+        'tools/test.py',
+        _write(tmp_path, 'it2', 2, hook, YOLOX),
+        osp.join(work, 'epoch_1.pth'), '--work-dir', work
+    ])
     assert 'rebuilt the pruned structure' in proc.stdout + proc.stderr
     assert_evaluated(proc.stdout + proc.stderr, 'mmdet')
 
     # resume from epoch 2 (before the second prune), into a longer run
-    proc = run_tool(['tools/train.py', _write(tmp_path, 'it3', 3, hook,
-                                              YOLOX), '--work-dir', work,
-                     '--resume'])
+    proc = run_tool([
+        'tools/train.py',
+        _write(tmp_path, 'it3', 3, hook, YOLOX), '--work-dir', work, '--resume'
+    ])
     log = proc.stdout + proc.stderr
     assert 'rebuilt the pruned structure' in log
     assert 'pruned at iteration 4' in log
@@ -211,8 +225,8 @@ def test_iterative_sparse_pruning_survives_checkpoints_test_and_resume(
     report = json.load(open(osp.join(work, 'pruning_results.json')))
     # measured against the unpruned model across the resume
     assert report['params_before'] == sum(
-        v.numel() for k, v in build_model_from(
-            Config.fromfile(YOLOX)).named_parameters())
+        v.numel() for k, v in build_model_from(Config.fromfile(
+            YOLOX)).named_parameters())
     assert report['speed_up'] >= 1.5
     assert [e['iter'] for e in report['events']] == [1, 4]
 
@@ -244,24 +258,31 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
     src = str(tmp_path / 'trained.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), src)
     out = str(tmp_path / 'pruned')
-    proc = run_tool(['tools/prune.py', cfg_path, src, '--method', 'lamp',
-                     '--speed-up', '1.5', '--round-to', '8', '--out', out,
-                     '--no-latency'])
+    proc = run_tool([
+        'tools/prune.py', cfg_path, src, '--method', 'lamp', '--speed-up',
+        '1.5', '--round-to', '8', '--out', out, '--no-latency', '--device',
+        'cpu'
+    ])
     assert 'lamp: params' in proc.stdout
     pruned = load_checkpoint(osp.join(out, 'pruned.pth'))
     assert pruned['pruning']['done'] == [0]
     report = json.load(open(osp.join(out, 'pruning_results.json')))
     assert report['speed_up'] >= 1.5
     assert report['latency_before'] is None  # --no-latency
-    assert os.path.getsize(src) > os.path.getsize(osp.join(out,
-                                                           'pruned.pth'))
+    assert report['device'] == 'cpu'  # --device cpu
+    assert os.path.getsize(src) > os.path.getsize(osp.join(out, 'pruned.pth'))
     # a restore-only hook: test and finetune the pruned checkpoint
-    proc = run_tool(['tools/test.py', cfg_path, osp.join(out, 'pruned.pth'),
-                     '--work-dir', str(tmp_path / 'w')])
+    proc = run_tool([
+        'tools/test.py', cfg_path,
+        osp.join(out, 'pruned.pth'), '--work-dir',
+        str(tmp_path / 'w')
+    ])
     assert 'rebuilt the pruned structure' in proc.stdout + proc.stderr
-    proc = run_tool(['tools/train.py', cfg_path, '--work-dir',
-                     str(tmp_path / 'w'), '--cfg-options',
-                     f'load_from={osp.join(out, "pruned.pth")}'])
+    proc = run_tool([
+        'tools/train.py', cfg_path, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options',
+        f'load_from={osp.join(out, "pruned.pth")}'
+    ])
     tuned = load_checkpoint(osp.join(str(tmp_path / 'w'), 'epoch_1.pth'))
     assert {k: v.shape for k, v in tuned['state_dict'].items()} == \
         {k: v.shape for k, v in pruned['state_dict'].items()}
@@ -271,10 +292,11 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
 
 def _pruning_configs():
     root = osp.join(REPO, 'configs/pruning')
-    return sorted(osp.join(d, f) for sub in ('rtmdet', 'segformer', 'yolox',
-                                             'oriented_rcnn')
-                  for d in [osp.join(root, sub)] for f in os.listdir(d)
-                  if f.endswith('.py') and 'slim-half-flops' not in f)
+    return sorted(
+        osp.join(d, f)
+        for sub in ('rtmdet', 'segformer', 'yolox', 'oriented_rcnn')
+        for d in [osp.join(root, sub)] for f in os.listdir(d)
+        if f.endswith('.py') and 'slim-half-flops' not in f)
 
 
 def test_shipped_pruning_configs_build_their_hooks():
@@ -283,8 +305,10 @@ def test_shipped_pruning_configs_build_their_hooks():
     assert len(configs) >= 10 + 10 + 36 + 2
     for path in configs:
         cfg = Config.fromfile(path)
-        hooks = [h for h in cfg.custom_hooks
-                 if h['type'] == 'mmprune.StructuredPruningHook']
+        hooks = [
+            h for h in cfg.custom_hooks
+            if h['type'] == 'mmprune.StructuredPruningHook'
+        ]
         assert len(hooks) == 1, path
         hook = HOOKS.build(hooks[0])
         assert hook.restore_only == ('-scratch_' in path)

@@ -7,14 +7,13 @@ import pickle
 
 import pytest
 import torch
+from conftest import REPO, RTMDET, TINY_LOADERS, run_tool
 from mmengine.config import Config
 
 import mmprune  # noqa: F401  (registries, compat shims)
 from mmprune.core.sparsity import resolve_sparsity_plan
 from mmprune.engine.hooks import UnstructuredSparsityHook
 from mmprune.models.builder import build_model_from
-
-from conftest import REPO, RTMDET, TINY_LOADERS, run_tool
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -38,17 +37,20 @@ def test_hook_rejects_bad_arguments_when_built(kwargs, message):
 ])
 def test_shipped_configs_resolve_on_their_models(config, protected):
     cfg = Config.fromfile(osp.join(REPO, config))
-    hook_cfg = [h for h in cfg.custom_hooks
-                if h.type == 'mmprune.UnstructuredSparsityHook'][0]
+    hook_cfg = [
+        h for h in cfg.custom_hooks
+        if h.type == 'mmprune.UnstructuredSparsityHook'
+    ][0]
     args = {k: v for k, v in hook_cfg.items() if k != 'type'}
     hook = UnstructuredSparsityHook(**args)
-    plan = resolve_sparsity_plan(build_model_from(cfg), hook.ratios,
-                                 hook.default_ratio, hook.protected,
-                                 hook.semi_structured)
+    plan = resolve_sparsity_plan(
+        build_model_from(cfg), hook.ratios, hook.default_ratio, hook.protected,
+        hook.semi_structured)
     assert protected in {t.name for t in plan.protected}
     assert plan.targets and all(t.ratio > 0 for t in plan.targets)
     if hook.semi_structured:
         assert any(t.semi_structured for t in plan.targets)
+
 
 _TINY_SPARSE = '_base_ = {base!r}\n' + TINY_LOADERS + '''
 train_cfg = dict(max_epochs={epochs}, val_interval=10)
@@ -70,6 +72,7 @@ def _zero_where_masked(state: dict, masks: dict) -> None:
 
 
 def test_masks_survive_training_resume_test_and_export(tmp_path):
+
     def cfg(epochs):
         path = tmp_path / f'sparse_{epochs}.py'
         path.write_text(_TINY_SPARSE.format(base=RTMDET, epochs=epochs))
@@ -77,18 +80,23 @@ def test_masks_survive_training_resume_test_and_export(tmp_path):
 
     work = str(tmp_path / 'work')
     run_tool(['tools/train.py', cfg(2), '--work-dir', work])
-    ckpts = [torch.load(osp.join(work, f'epoch_{e}.pth'), weights_only=True)
-             for e in (1, 2)]
+    ckpts = [
+        torch.load(osp.join(work, f'epoch_{e}.pth'), weights_only=True)
+        for e in (1, 2)
+    ]
     # cubic ramp over iterations 0-1 (fractions 0, 1): epoch 1 ends at it
     for ckpt in ckpts:
         assert ckpt['sparsity']['fraction'] == 1.0
         # AdamW with weight decay moved every weight in each step; the
         # masked ones are zero again, in the model and in the EMA copy
         _zero_where_masked(ckpt['state_dict'], ckpt['sparsity']['masks'])
-        _zero_where_masked(ckpt['ema_state_dict'] if 'ema_state_dict' in
-                           ckpt else {}, {})
-    ema = {k[len('module.'):]: v for k, v in
-           ckpts[1]['ema_state_dict'].items() if k.startswith('module.')}
+        _zero_where_masked(
+            ckpt['ema_state_dict'] if 'ema_state_dict' in ckpt else {}, {})
+    ema = {
+        k[len('module.'):]: v
+        for k, v in ckpts[1]['ema_state_dict'].items()
+        if k.startswith('module.')
+    }
     _zero_where_masked(ema, ckpts[1]['sparsity']['masks'])
     for k, m in ckpts[0]['sparsity']['masks'].items():
         assert torch.equal(m, ckpts[1]['sparsity']['masks'][k])
@@ -101,8 +109,7 @@ def test_masks_survive_training_resume_test_and_export(tmp_path):
         report['latency']['dense_after_ms'] > 0
 
     # resume: the masks come back from the checkpoint and stay enforced
-    proc = run_tool(['tools/train.py', cfg(3), '--work-dir', work,
-                     '--resume'])
+    proc = run_tool(['tools/train.py', cfg(3), '--work-dir', work, '--resume'])
     assert 'restored' in proc.stdout + proc.stderr
     last = torch.load(osp.join(work, 'epoch_3.pth'), weights_only=True)
     assert last['meta']['iter'] == 6
@@ -113,16 +120,20 @@ def test_masks_survive_training_resume_test_and_export(tmp_path):
     # export, then the stock test tool on the dense and compressed files
     dense = osp.join(work, 'epoch_3.pth')
     packed = str(tmp_path / 'sparse.pth')
-    proc = run_tool(['tools/model_converters/compress_sparse_checkpoint.py',
-                     dense, packed, '--json', str(tmp_path / 'sizes.json')])
+    proc = run_tool([
+        'tools/model_converters/compress_sparse_checkpoint.py', dense, packed,
+        '--json',
+        str(tmp_path / 'sizes.json')
+    ])
     assert 'round trip exact' in proc.stdout
     sizes = json.load(open(tmp_path / 'sizes.json'))
     assert sizes['compressed_file_bytes'] < sizes['dense_weights_bytes']
     outs = []
     for ckpt in (dense, packed):
         out = str(tmp_path / f'{osp.basename(ckpt)}.pkl')
-        run_tool(['tools/test.py', cfg(3), ckpt, '--work-dir', work,
-                  '--out', out])
+        run_tool(
+            ['tools/test.py',
+             cfg(3), ckpt, '--work-dir', work, '--out', out])
         with open(out, 'rb') as f:
             outs.append(pickle.load(f))
     for a, b in zip(*outs):  # the same weights give the same predictions
@@ -130,7 +141,8 @@ def test_masks_survive_training_resume_test_and_export(tmp_path):
             assert torch.equal(a['pred_instances'][key],
                                b['pred_instances'][key])
     # the source checkpoint is never the output
-    proc = run_tool(['tools/model_converters/compress_sparse_checkpoint.py',
-                     dense, dense], check=False)
+    proc = run_tool(
+        ['tools/model_converters/compress_sparse_checkpoint.py', dense, dense],
+        check=False)
     assert proc.returncode != 0 and 'refusing to overwrite' in \
         proc.stdout + proc.stderr

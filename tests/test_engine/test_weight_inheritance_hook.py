@@ -4,20 +4,20 @@ import json
 import os.path as osp
 
 import pytest
+from conftest import REPO, lsk_fpn, lsk_tiny_cfg, run_tool
 from mmengine.config import Config
 
 import mmprune  # noqa: F401  (registries, compat shims)
 
-from conftest import REPO, lsk_fpn, lsk_tiny_cfg, run_tool
-
 
 def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
     source_cfg = str(tmp_path / 'source.py')
-    lsk_tiny_cfg(**{
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 2,  # no validation: tools/test.py below
-        'default_hooks.logger.interval': 1,
-    }).dump(source_cfg)
+    lsk_tiny_cfg(
+        **{
+            'train_cfg.max_epochs': 1,
+            'train_cfg.val_interval': 2,  # no validation: tools/test.py below
+            'default_hooks.logger.interval': 1,
+        }).dump(source_cfg)
     src_work = str(tmp_path / 'src')
     run_tool(['tools/train.py', source_cfg, '--work-dir', src_work])
     src_ckpt = osp.join(src_work, 'epoch_1.pth')
@@ -27,18 +27,25 @@ def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
     plan_c = osp.join(
         REPO, 'configs/pruning/lsknet/lsk_s_fpn_3e_shapes_le90_pruneC.py')
     target_cfg = str(tmp_path / 'target.py')
-    lsk_tiny_cfg(plan_c, **lsk_fpn(24), **{
-        'model.backbone.mlp_ratios': [3, 3, 3, 3],
-        'model.backbone.lsk_split_dims': [8, 16, 16, 21],
-        'model.roi_head.bbox_head.fc_out_channels': 48,
-        'custom_hooks': [
-            dict(type='mmprune.WeightInheritanceHook', checkpoint=src_ckpt)
-        ],
-        'train_cfg.max_iters': 2,
-        'train_cfg.val_interval': 3,  # tools/test.py evaluates it below
-        'default_hooks.checkpoint.interval': 2,
-        'default_hooks.logger.interval': 1,
-    }).dump(target_cfg)
+    lsk_tiny_cfg(
+        plan_c,
+        **lsk_fpn(24),
+        **{
+            'model.backbone.mlp_ratios': [3, 3, 3, 3],
+            'model.backbone.lsk_split_dims': [8, 16, 16, 21],
+            'model.roi_head.bbox_head.fc_out_channels':
+            48,
+            'custom_hooks':
+            [dict(type='mmprune.WeightInheritanceHook', checkpoint=src_ckpt)],
+            'train_cfg.max_iters':
+            2,
+            'train_cfg.val_interval':
+            3,  # tools/test.py evaluates it below
+            'default_hooks.checkpoint.interval':
+            2,
+            'default_hooks.logger.interval':
+            1,
+        }).dump(target_cfg)
     work = str(tmp_path / 'tgt')
     proc = run_tool(['tools/train.py', target_cfg, '--work-dir', work])
     log = proc.stdout + proc.stderr
@@ -46,17 +53,17 @@ def test_hook_and_offline_tool_through_the_stock_tools(tmp_path):
     report = json.load(open(osp.join(work, 'weight_inheritance.json')))
     assert report['counts']['fresh'] == 0 and report['counts']['narrowed']
     assert osp.getmtime(src_ckpt) == before  # the source is never touched
-    proc = run_tool(['tools/test.py', target_cfg,
-                     osp.join(work, 'iter_2.pth'), '--work-dir', work])
+    proc = run_tool([
+        'tools/test.py', target_cfg,
+        osp.join(work, 'iter_2.pth'), '--work-dir', work
+    ])
     assert 'dota/mAP' in proc.stdout + proc.stderr
 
     # offline: inherit once, test the result with the stock test tool
     out = str(tmp_path / 'inherited' / 'pruneC.pth')
-    run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt,
-              '--out', out])
+    run_tool(['tools/inherit_weights.py', target_cfg, src_ckpt, '--out', out])
     assert osp.isfile(out.replace('.pth', '_weight_inheritance.json'))
-    proc = run_tool(['tools/test.py', target_cfg, out, '--work-dir',
-                     work])
+    proc = run_tool(['tools/test.py', target_cfg, out, '--work-dir', work])
     assert 'dota/mAP' in proc.stdout + proc.stderr
     # an --out over the source: a bad-input case (bad_inputs.py)
 

@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS as ROOT_MODELS
@@ -15,15 +16,14 @@ import mmprune  # noqa: F401
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
 from mmprune.models.distillers.weight_schedule import distill_weight_factor
-from mmprune.models.losses import (BoxRegressionKDLoss,
-                                   ChannelWiseDivergence, FeatureMSELoss,
-                                   LogitsKDLoss, MGDLoss, PKDLoss)
-
-from conftest import REPO, TINY_LOADERS, run_tool, tracing_cfg
+from mmprune.models.losses import (BoxRegressionKDLoss, ChannelWiseDivergence,
+                                   FeatureMSELoss, LogitsKDLoss, MGDLoss,
+                                   PKDLoss)
 
 RTMDET = osp.join(REPO, 'configs/rtmdet/rtmdet_tiny_12e_shapes.py')
-ORCNN = osp.join(REPO, 'configs/oriented_rcnn/'
-                 'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
+ORCNN = osp.join(
+    REPO, 'configs/oriented_rcnn/'
+    'oriented-rcnn-le90_r18_fpn_4e_shapes.py')
 # KL([.75, .25] || [.5, .5]) = .75 ln 1.5 + .25 ln .5
 KL_75_50 = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
 
@@ -61,8 +61,8 @@ def test_logits_kd_by_hand():
         pytest.approx(4 * KL_75_50)
     # segmentation-shaped logits (N, C, H, W): averaged over pixels
     seg_s = s.reshape(1, 2, 1, 1).expand(1, 2, 2, 2)
-    seg_t = torch.cat([t.reshape(1, 2, 1, 1), s.reshape(1, 2, 1, 1)],
-                      3).expand(1, 2, 2, 2)
+    seg_t = torch.cat(
+        [t.reshape(1, 2, 1, 1), s.reshape(1, 2, 1, 1)], 3).expand(1, 2, 2, 2)
     assert LogitsKDLoss(tau=2.0)(seg_s, seg_t).item() == \
         pytest.approx(4 * KL_75_50 / 2)
     # sigmoid heads: each logit a Bernoulli, sigmoid(ln 3) = .75
@@ -99,8 +99,8 @@ def test_pkd_by_hand():
     assert PKDLoss()(t, t).item() == pytest.approx(0.0, abs=1e-6)
     # a student map of another size is resized to the teacher's
     small = torch.nn.functional.interpolate(t, (2, 3), mode='bilinear')
-    assert PKDLoss()(small, t).item() < PKDLoss()(
-        torch.randn(2, 3, 2, 3), t).item()
+    assert PKDLoss()(small, t).item() < PKDLoss()(torch.randn(2, 3, 2, 3),
+                                                  t).item()
     with pytest.raises(ValueError, match='PKDLoss expects'):
         PKDLoss()(torch.randn(2, 3), torch.randn(2, 3))
 
@@ -121,8 +121,8 @@ def test_mgd_by_hand():
     a, g = loss.adapter, loss.generator
     x = torch.nn.functional.conv2d(s, a.weight, a.bias) * mask
     x = torch.nn.functional.conv2d(x, g[0].weight, g[0].bias, padding=1)
-    x = torch.nn.functional.conv2d(x.clamp(min=0), g[2].weight, g[2].bias,
-                                   padding=1)
+    x = torch.nn.functional.conv2d(
+        x.clamp(min=0), g[2].weight, g[2].bias, padding=1)
     assert value.item() == pytest.approx(
         1e-2 * ((x - t)**2).sum().item() / 2, rel=1e-5)
     big = loss.random_mask(torch.zeros(4, 8, 64, 64))
@@ -155,18 +155,24 @@ def _student_cfg(path: str, **neck) -> dict:
     model = dict(Config.fromfile(path).model)
     if neck:
         model['neck'] = dict(model['neck'], **neck)
-        model['bbox_head'] = dict(model['bbox_head'],
-                                  in_channels=neck['out_channels'],
-                                  feat_channels=neck['out_channels'])
+        model['bbox_head'] = dict(
+            model['bbox_head'],
+            in_channels=neck['out_channels'],
+            feat_channels=neck['out_channels'])
     return model
 
 
 RTM_LOSSES = dict(
     neck=dict(type='mmprune.FeatureMSELoss', student='neck', teacher='neck'),
-    cls=dict(type='mmprune.LogitsKDLoss', student='bbox_head.rtm_cls',
-             teacher='bbox_head.rtm_cls', use_sigmoid=True),
-    reg=dict(type='mmprune.BoxRegressionKDLoss', student='bbox_head.rtm_reg',
-             teacher='bbox_head.rtm_reg'))
+    cls=dict(
+        type='mmprune.LogitsKDLoss',
+        student='bbox_head.rtm_cls',
+        teacher='bbox_head.rtm_cls',
+        use_sigmoid=True),
+    reg=dict(
+        type='mmprune.BoxRegressionKDLoss',
+        student='bbox_head.rtm_reg',
+        teacher='bbox_head.rtm_reg'))
 
 
 def _distiller(config, student, losses, **kw):
@@ -174,8 +180,12 @@ def _distiller(config, student, losses, **kw):
     with DefaultScope.overwrite_default_scope(
             Config.fromfile(config).default_scope):
         return ROOT_MODELS.build(
-            dict(type='mmprune.Distiller', student=student,
-                 distill_losses=losses, probe_shape=(128, 128), **kw))
+            dict(
+                type='mmprune.Distiller',
+                student=student,
+                distill_losses=losses,
+                probe_shape=(128, 128),
+                **kw))
 
 
 @pytest.fixture(scope='module')
@@ -187,8 +197,11 @@ def rtm_teacher_ckpt(tmp_path_factory):
 
 
 def test_teacher_is_frozen_and_never_saved(rtm_teacher_ckpt):
-    d = _distiller(RTMDET, _student_cfg(RTMDET, out_channels=64),
-                   RTM_LOSSES, teacher_checkpoint=rtm_teacher_ckpt)
+    d = _distiller(
+        RTMDET,
+        _student_cfg(RTMDET, out_channels=64),
+        RTM_LOSSES,
+        teacher_checkpoint=rtm_teacher_ckpt)
     teacher_params = {id(p) for p in d.teacher.parameters()}
     assert not teacher_params & {id(p) for p in d.parameters()}
     # the teacher's weights are the checkpoint's
@@ -198,15 +211,20 @@ def test_teacher_is_frozen_and_never_saved(rtm_teacher_ckpt):
     # 64-channel student neck vs 96-channel teacher: a 1x1 adapter
     assert d.distill_losses['neck'].adapter.weight.shape[:2] == (96, 64)
     # the optimizer sees the student and the adapter, nothing of the teacher
-    optim = build_optim_wrapper(
-        d, dict(optimizer=dict(type='AdamW', lr=1e-3)))
-    in_optim = {id(p) for g in optim.optimizer.param_groups
-                for p in g['params']}
+    optim = build_optim_wrapper(d, dict(optimizer=dict(type='AdamW', lr=1e-3)))
+    in_optim = {
+        id(p)
+        for g in optim.optimizer.param_groups
+        for p in g['params']
+    }
     assert in_optim == {id(p) for p in d.parameters()}
     assert not in_optim & teacher_params
 
-    cfg = tracing_cfg(RTMDET, osp.join(osp.dirname(rtm_teacher_ckpt),
-                                       'data'), num_images=4, img_size=128)
+    cfg = tracing_cfg(
+        RTMDET,
+        osp.join(osp.dirname(rtm_teacher_ckpt), 'data'),
+        num_images=4,
+        img_size=128)
     data = tracing_batch(cfg, d.student)
     d.train()
     assert not d.teacher.training  # always eval: BN statistics frozen
@@ -237,22 +255,30 @@ def test_teacher_is_frozen_and_never_saved(rtm_teacher_ckpt):
 
 def test_two_stage_roi_logits_pair_on_the_student_rois(tmp_path):
     losses = dict(
-        rpn=dict(type='mmprune.LogitsKDLoss', student='rpn_head.rpn_cls',
-                 teacher='rpn_head.rpn_cls', use_sigmoid=True),
-        roi_cls=dict(type='mmprune.LogitsKDLoss',
-                     student='roi_head.bbox_head.fc_cls',
-                     teacher='roi_head.bbox_head.fc_cls', tau=2.0),
-        roi_reg=dict(type='mmprune.BoxRegressionKDLoss',
-                     student='roi_head.bbox_head.fc_reg',
-                     teacher='roi_head.bbox_head.fc_reg'))
+        rpn=dict(
+            type='mmprune.LogitsKDLoss',
+            student='rpn_head.rpn_cls',
+            teacher='rpn_head.rpn_cls',
+            use_sigmoid=True),
+        roi_cls=dict(
+            type='mmprune.LogitsKDLoss',
+            student='roi_head.bbox_head.fc_cls',
+            teacher='roi_head.bbox_head.fc_cls',
+            tau=2.0),
+        roi_reg=dict(
+            type='mmprune.BoxRegressionKDLoss',
+            student='roi_head.bbox_head.fc_reg',
+            teacher='roi_head.bbox_head.fc_reg'))
     cfg = tracing_cfg(ORCNN, tmp_path / 'data', num_images=4)
     d = _distiller(ORCNN, dict(cfg.model), losses)
     assert d.align_rois
     seen = {}
 
     def shape_of(who):
+
         def hook(module, args, out):
             seen.setdefault(who, out.shape)
+
         return hook
 
     for who, model in (('student', d.student), ('teacher', d.teacher)):
@@ -268,12 +294,14 @@ def test_two_stage_roi_logits_pair_on_the_student_rois(tmp_path):
 
 
 @pytest.mark.parametrize('losses, message', [
-    (dict(x=dict(type='mmprune.FeatureMSELoss', student='neck',
-                 teacher='nekc')),
+    (dict(
+        x=dict(type='mmprune.FeatureMSELoss', student='neck', teacher='nekc')),
      r'\(teacher\): "nekc" is not a module'),
-    (dict(x=dict(type='mmprune.FeatureMSELoss', student='bbox_head.fc9',
-                 teacher='neck')),
-     r'\(student\): "bbox_head.fc9" is not a module'),
+    (dict(
+        x=dict(
+            type='mmprune.FeatureMSELoss',
+            student='bbox_head.fc9',
+            teacher='neck')), r'\(student\): "bbox_head.fc9" is not a module'),
     (dict(x=dict(type='mmprune.FeatureMSELoss', teacher='neck')),
      r"distill_losses.x: missing \['student'\]"),
 ])
@@ -284,8 +312,11 @@ def test_unknown_modules_are_clear_errors(losses, message):
 
 def test_missing_teacher_checkpoint_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match='teacher_checkpoint'):
-        _distiller(RTMDET, _student_cfg(RTMDET), RTM_LOSSES,
-                   teacher_checkpoint='no/such/teacher.pth')
+        _distiller(
+            RTMDET,
+            _student_cfg(RTMDET),
+            RTM_LOSSES,
+            teacher_checkpoint='no/such/teacher.pth')
 
 
 _TINY_KD = '_base_ = {base!r}\n' + TINY_LOADERS + '''
@@ -297,9 +328,10 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
 def test_distilled_checkpoints_through_the_stock_tools(tmp_path,
                                                        rtm_teacher_ckpt):
     student = tmp_path / 'student.py'
-    student.write_text(_TINY_KD.format(base=RTMDET, epochs=1) +
-                       'model = dict(neck=dict(out_channels=64), bbox_head='
-                       'dict(in_channels=64, feat_channels=64))\n')
+    student.write_text(
+        _TINY_KD.format(base=RTMDET, epochs=1) +
+        'model = dict(neck=dict(out_channels=64), bbox_head='
+        'dict(in_channels=64, feat_channels=64))\n')
 
     def kd(epochs):
         path = tmp_path / f'kd_{epochs}.py'
@@ -322,15 +354,17 @@ def test_distilled_checkpoints_through_the_stock_tools(tmp_path,
     assert not any('teacher' in k for k in ckpt['state_dict'])
     assert any(k.startswith('neck.') for k in ckpt['state_dict'])
     # the student's plain config evaluates the distilled student
-    proc = run_tool(['tools/test.py', str(student),
-                     osp.join(work, 'epoch_1.pth'), '--work-dir', work])
+    proc = run_tool([
+        'tools/test.py',
+        str(student),
+        osp.join(work, 'epoch_1.pth'), '--work-dir', work
+    ])
     log = proc.stdout + proc.stderr
     assert 'coco/bbox_mAP' in log or 'results of the whole dataset is ' \
         'empty' in log
     assert 'missing keys in source state_dict' not in log
     # and a resume into a longer schedule continues the distillation
-    proc = run_tool(['tools/train.py', kd(2), '--work-dir', work,
-                     '--resume'])
+    proc = run_tool(['tools/train.py', kd(2), '--work-dir', work, '--resume'])
     assert 'resumed' in (proc.stdout + proc.stderr).lower()
     last = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=True)
     assert last['meta']['iter'] == 4
@@ -377,8 +411,11 @@ def test_prune_and_distil_from_the_unpruned_self(tmp_path, rtm_teacher_ckpt):
 
     def kd(epochs):
         path = tmp_path / f'prune_kd_{epochs}.py'
-        path.write_text(_PRUNE_AND_DISTIL.format(
-            student=str(student), epochs=epochs, load_from=rtm_teacher_ckpt))
+        path.write_text(
+            _PRUNE_AND_DISTIL.format(
+                student=str(student),
+                epochs=epochs,
+                load_from=rtm_teacher_ckpt))
         return str(path)
 
     work = str(tmp_path / 'work')
@@ -393,8 +430,11 @@ def test_prune_and_distil_from_the_unpruned_self(tmp_path, rtm_teacher_ckpt):
     assert neck_out < 96  # the student's neck was pruned ...
     adapter = distiller.distill_losses['neck'].adapter
     assert tuple(adapter.weight.shape[:2]) == (96, neck_out)  # ... adapted
-    in_optim = {id(p) for g in runner.optim_wrapper.optimizer.param_groups
-                for p in g['params']}
+    in_optim = {
+        id(p)
+        for g in runner.optim_wrapper.optimizer.param_groups
+        for p in g['params']
+    }
     assert in_optim == {id(p) for p in distiller.parameters()}
     assert id(adapter.weight) in in_optim
     # and was stepped: the optimizer holds state for it
@@ -411,8 +451,8 @@ def test_prune_and_distil_from_the_unpruned_self(tmp_path, rtm_teacher_ckpt):
     assert 'adapters sized for the pruned student: neck' in log
 
     # the student's own config tests the pruned, distilled student
-    tester = _run(str(student), work + '_test',
-                  load_from=osp.join(work, 'epoch_1.pth'))
+    tester = _run(
+        str(student), work + '_test', load_from=osp.join(work, 'epoch_1.pth'))
     tester.test()  # (random weights: no box passes the score threshold)
     assert tester.model.neck.out_convs[0].conv.out_channels == neck_out
 
@@ -434,9 +474,11 @@ def _shapes_of(state):
 
 
 def test_a_self_teacher_without_pruning_hook_is_a_clear_error():
-    d = _distiller(RTMDET, dict(Config.fromfile(RTMDET).model),
-                   dict(neck=dict(type='mmprune.PKDLoss', student='neck')),
-                   teacher_config=None)
+    d = _distiller(
+        RTMDET,
+        dict(Config.fromfile(RTMDET).model),
+        dict(neck=dict(type='mmprune.PKDLoss', student='neck')),
+        teacher_config=None)
     assert d.teacher_waits_for_student
     with pytest.raises(RuntimeError, match='the teacher has no weights'):
         d.loss(torch.zeros(1, 3, 64, 64), [])
@@ -444,8 +486,9 @@ def test_a_self_teacher_without_pruning_hook_is_a_clear_error():
     # own unpruned teacher: said, with the way out
     conv = d.student.neck.out_convs[0].conv
     conv.weight = torch.nn.Parameter(conv.weight[:48].detach().clone())
-    with pytest.raises(RuntimeError, match='already pruned.*give '
-                       'teacher_checkpoint'):
+    with pytest.raises(
+            RuntimeError, match='already pruned.*give '
+            'teacher_checkpoint'):
         d.take_teacher_from_student()
 
 
@@ -453,14 +496,16 @@ def test_shipped_prune_and_distil_configs_build():
     """RTMDet-tiny, Oriented R-CNN R18, SegFormer-b0: a Distiller whose
     teacher is the student before pruning, beside a pruning hook."""
     root = osp.join(REPO, 'configs/distillation')
-    paths = sorted(osp.join(root, f) for f in os.listdir(root)
-                   if '-self_' in f)
+    paths = sorted(
+        osp.join(root, f) for f in os.listdir(root) if '-self_' in f)
     families = {osp.basename(p).split('_')[0] for p in paths}
     assert families == {'rtmdet', 'oriented-rcnn-le90', 'segformer'}
     for path in paths:
         cfg = Config.fromfile(path)
-        assert [h for h in cfg.custom_hooks
-                if h['type'] == 'mmprune.StructuredPruningHook'], path
+        assert [
+            h for h in cfg.custom_hooks
+            if h['type'] == 'mmprune.StructuredPruningHook'
+        ], path
         assert cfg.load_from, path  # the teacher comes from it
         model = dict(cfg.model, probe_shape=(128, 128))
         if cfg.get('data_preprocessor') is not None:

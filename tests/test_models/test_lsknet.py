@@ -16,10 +16,10 @@ def test_lsknet_published_sizes_and_shapes(arch, params):
     assert round(sum(p.numel() for p in net.parameters()) / 1e6, 2) == params
     outs = net(torch.randn(2, 3, 96, 128))
     dims = arch['embed_dims']
-    assert [tuple(o.shape) for o in outs] == [
-        (2, dims[0], 24, 32), (2, dims[1], 12, 16), (2, dims[2], 6, 8),
-        (2, dims[3], 3, 4)
-    ]
+    assert [tuple(o.shape) for o in outs] == [(2, dims[0], 24, 32),
+                                              (2, dims[1], 12, 16),
+                                              (2, dims[2], 6, 8),
+                                              (2, dims[3], 3, 4)]
 
 
 def test_lsknet_key_names_follow_the_published_model():
@@ -43,8 +43,11 @@ def test_lsknet_key_names_follow_the_published_model():
 
 
 def test_lsknet_widths_are_config_fields():
-    net = LSKNet(embed_dims=[16, 32, 48, 64], depths=[1, 1, 1, 1],
-                 mlp_ratios=[3, 3, 2, 2], lsk_split_dims=[8, 16, 16, 21])
+    net = LSKNet(
+        embed_dims=[16, 32, 48, 64],
+        depths=[1, 1, 1, 1],
+        mlp_ratios=[3, 3, 2, 2],
+        lsk_split_dims=[8, 16, 16, 21])
     sgu = net.block4[0].attn.spatial_gating_unit
     assert sgu.conv1.out_channels == 21 and sgu.conv.in_channels == 21
     assert net.block1[0].mlp.fc1.out_channels == 48

@@ -3,6 +3,7 @@
 RoI extractor and coupled config widths, and every part of mmprune asks
 the registry."""
 import pytest
+from conftest import ORCNN, RTMDET, SEGFORMER
 from mmengine.config import Config
 
 import mmprune  # noqa: F401  (registries, compat shims)
@@ -13,8 +14,6 @@ from mmprune.core.structured import protected_modules
 from mmprune.datasets.synthetic_batch import task_of
 from mmprune.models.builder import build_model_from
 from mmprune.registry import MODEL_FAMILIES
-
-from conftest import ORCNN, RTMDET, SEGFORMER
 
 ZOO = {
     'faster_rcnn': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
@@ -43,21 +42,22 @@ def test_each_zoo_family_is_recognised_and_its_outputs_kept(
     assert family_of(model).__name__ == family
     assert task_of(cfg) == task
     assert predicts in protected_modules(model)
-    assert roi_extractor_of(model) == (
-        'roi_head.bbox_roi_extractor' if family == 'TwoStageDetectors'
-        else None)
+    assert roi_extractor_of(model) == ('roi_head.bbox_roi_extractor' if family
+                                       == 'TwoStageDetectors' else None)
 
 
 def test_the_coupled_widths_come_from_the_families():
     assert set(coupled_width_keys()) == {
         'bbox_head.in_channels', 'rpn_head.in_channels',
         'roi_head.bbox_roi_extractor.out_channels',
-        'roi_head.bbox_head.in_channels'}
+        'roi_head.bbox_head.in_channels'
+    }
     with pytest.raises(ValueError, match="default_scope = 'mmpose'.*mmdet"):
         task_of_scope('mmpose')
 
 
 def test_a_new_family_is_one_registered_class():
+
     @MODEL_FAMILIES.register_module()
     class PoseEstimators(ModelFamily):
         scope = 'mmpose'
@@ -85,10 +85,13 @@ def test_layers_whose_width_the_model_fixes_are_kept_with_why(tmp_path):
     model = build_model_from(Config.fromfile(str(path)))
     names, skipped = kept_layers(model)
     fixed = {s['name'] for s in skipped if 'v_dims' in s['reason']}
-    assert fixed == {f'{part}.layers.{i}.{attn}.v_proj'
-                     for part, attns in (('encoder', ()), ('decoder', (
-                         'self_attn', 'cross_attn')))
-                     for i in range(6) for attn in attns}
+    assert fixed == {
+        f'{part}.layers.{i}.{attn}.v_proj'
+        for part, attns in (('encoder', ()), ('decoder', ('self_attn',
+                                                          'cross_attn')))
+        for i in range(6)
+        for attn in attns
+    }
     assert fixed <= set(names)
     # other families fix nothing
     cfg = Config.fromfile(RTMDET)

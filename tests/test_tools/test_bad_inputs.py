@@ -10,14 +10,13 @@ import stat
 
 import pytest
 import torch
+from conftest import REPO, run_tool
 
 import mmprune  # noqa: F401
 from mmprune.core.checkpoint_reader import (CheckpointMismatchError,
                                             check_state_fits)
 from mmprune.core.structured import PruningOptions
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
-
-from conftest import REPO, run_tool
 
 BAD_INPUTS = runpy.run_path(
     osp.join(REPO, 'tools/benchmarks/bad_inputs.py'), run_name='bad_inputs')
@@ -41,10 +40,11 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(case, fixtures,
 
 def test_the_case_list_covers_every_tool():
     tools = {c.tool for c in CASES}
-    assert {'tools/prune.py', 'tools/test.py', 'tools/train.py',
-            'tools/analysis_tools/param_breakdown.py',
-            'tools/inherit_weights.py',
-            'tools/model_converters/compress_sparse_checkpoint.py'} <= tools
+    assert {
+        'tools/prune.py', 'tools/test.py', 'tools/train.py',
+        'tools/analysis_tools/param_breakdown.py', 'tools/inherit_weights.py',
+        'tools/model_converters/compress_sparse_checkpoint.py'
+    } <= tools
     assert len({c.name for c in CASES}) == len(CASES)
 
 
@@ -56,9 +56,10 @@ def test_unreached_target_is_reported_and_a_pruned_checkpoint_tests(
     StructuredPruningHook rebuilds the pruned structure by itself instead of
     evaluating a half-loaded model."""
     out = str(tmp_path / 'pruned')
-    proc = run_tool(['tools/prune.py', fixtures['cfg'], fixtures['ckpt'],
-                     '--speed-up', '1000', '--synthetic-batch',
-                     '--input-shape', '64', '64', '--out', out])
+    proc = run_tool([
+        'tools/prune.py', fixtures['cfg'], fixtures['ckpt'], '--speed-up',
+        '1000', '--synthetic-batch', '--input-shape', '64', '64', '--out', out
+    ])
     log = proc.stdout + proc.stderr
     assert 'NOT REACHED' in log and 'max_steps=20' in log
     assert 'synthetic 64x64 batch' in log
@@ -68,9 +69,11 @@ def test_unreached_target_is_reported_and_a_pruned_checkpoint_tests(
     assert report['speed_up'] < 1000
     assert report['events'][0]['target_reached'] is False
 
-    proc = run_tool(['tools/test.py', fixtures['cfg'],
-                     osp.join(out, 'pruned.pth'), '--work-dir',
-                     str(tmp_path / 'test')])
+    proc = run_tool([
+        'tools/test.py', fixtures['cfg'],
+        osp.join(out, 'pruned.pth'), '--work-dir',
+        str(tmp_path / 'test')
+    ])
     log = proc.stdout + proc.stderr
     assert 'carries a pruned structure' in log
     assert 'rebuilt the pruned structure' in log
@@ -79,8 +82,10 @@ def test_unreached_target_is_reported_and_a_pruned_checkpoint_tests(
 
 def test_a_ratio_target_is_reported_reached(fixtures, tmp_path):
     out = str(tmp_path / 'pruned')
-    run_tool(['tools/prune.py', fixtures['cfg'], fixtures['ckpt'],
-              '--ratio', '0.25', '--out', out])
+    run_tool([
+        'tools/prune.py', fixtures['cfg'], fixtures['ckpt'], '--ratio', '0.25',
+        '--out', out
+    ])
     report = json.load(open(osp.join(out, 'pruning_results.json')))
     assert report['target_reached'] is True and report['limit'] is None
     assert report['traced_on'] == 'train_dataloader'
@@ -103,7 +108,8 @@ def test_written_files_get_the_mode_open_would_give(tmp_path, umask):
 
 
 def test_a_checkpoint_that_does_not_fit_names_what_differs():
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
     state = model.state_dict()
     state['0.weight'] = torch.zeros(4, 3, 3, 3)
     del state['1.running_mean']
@@ -123,8 +129,8 @@ def test_a_checkpoint_that_does_not_fit_names_what_differs():
 @pytest.mark.parametrize('options,message', [
     (dict(ratio=0.3, ratioo=0.2), r"unknown option\(s\) \['ratioo'\]"),
     (dict(ratio=0.3, layer_ratios=[0.2]), 'must be a dict'),
-    (dict(ratio=0.3, layer_ratios={'neck': 1.2}),
-     r"layer_ratios\['neck'\] = 1.2"),
+    (dict(ratio=0.3, layer_ratios={'neck': 1.2
+                                   }), r"layer_ratios\['neck'\] = 1.2"),
     (dict(ratio=0.3, ignored=[3]), 'is not a pattern'),
     (dict(ratio=True), 'ratio = True'),
     (dict(speed_up=2.0, max_steps=2.5), 'max_steps = 2.5'),

@@ -24,11 +24,15 @@ def _tool():
 
 def _dump(path, boxes_per_image):
     """mmdet data samples as tools/test.py --out dumps them (tensors)."""
-    samples = [dict(img_id=i, pred_instances=dict(
-        bboxes=torch.tensor(b, dtype=torch.float32).reshape(-1, 4),
-        scores=torch.full((len(b), ), 0.9),
-        labels=torch.zeros(len(b), dtype=torch.long)))
-        for i, b in enumerate(boxes_per_image)]
+    samples = [
+        dict(
+            img_id=i,
+            pred_instances=dict(
+                bboxes=torch.tensor(b, dtype=torch.float32).reshape(-1, 4),
+                scores=torch.full((len(b), ), 0.9),
+                labels=torch.zeros(len(b), dtype=torch.long)))
+        for i, b in enumerate(boxes_per_image)
+    ]
     with open(path, 'wb') as f:
         pickle.dump(samples, f)
     return str(path)
@@ -39,21 +43,29 @@ def test_paired_bbox_map(tmp_path):
     n = 8
     gt_boxes = [[10 + i, 10, 40 + i, 50] for i in range(n)]  # xyxy
     ann = dict(
-        images=[dict(id=i, file_name=f'{i}.png', width=64, height=64)
-                for i in range(n)],
-        categories=[dict(id=1, name='a'), dict(id=2, name='b')],
-        annotations=[dict(id=i + 1, image_id=i, category_id=1,
-                          bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
-                          area=(b[2] - b[0]) * (b[3] - b[1]), iscrowd=0)
-                     for i, b in enumerate(gt_boxes)])
+        images=[
+            dict(id=i, file_name=f'{i}.png', width=64, height=64)
+            for i in range(n)
+        ],
+        categories=[dict(id=1, name='a'),
+                    dict(id=2, name='b')],
+        annotations=[
+            dict(
+                id=i + 1,
+                image_id=i,
+                category_id=1,
+                bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
+                area=(b[2] - b[0]) * (b[3] - b[1]),
+                iscrowd=0) for i, b in enumerate(gt_boxes)
+        ])
     ann_file = tmp_path / 'ann.json'
     ann_file.write_text(json.dumps(ann))
     exact = _dump(tmp_path / 'exact.pkl', [[b] for b in gt_boxes])
     # every other image missed: half the objects found
     half = _dump(tmp_path / 'half.pkl',
                  [[b] if i % 2 else [] for i, b in enumerate(gt_boxes)])
-    rows = tool.paired_maps(str(ann_file), dict(exact=exact, half=half),
-                            chunks=4)
+    rows = tool.paired_maps(
+        str(ann_file), dict(exact=exact, half=half), chunks=4)
     assert rows[0]['map'] == pytest.approx(1.0)
     assert 0 < rows[1]['map'] < 0.6
     assert rows[1]['diff'] == pytest.approx(rows[1]['map'] - 1.0)
@@ -65,7 +77,7 @@ def test_paired_bbox_map(tmp_path):
     # predictions of another test set (fewer images) are refused
     short = _dump(tmp_path / 'short.pkl', [[b] for b in gt_boxes[:5]])
     with pytest.raises(ValueError, match='cover 5 images'):
-        tool.paired_maps(str(ann_file), dict(exact=exact, short=short),
-                         chunks=4)
+        tool.paired_maps(
+            str(ann_file), dict(exact=exact, short=short), chunks=4)
     with pytest.raises(ValueError, match='--chunks 1'):
         tool.paired_maps(str(ann_file), dict(exact=exact), chunks=1)

@@ -16,7 +16,6 @@ Written on pycocotools directly because mmdet's ``CocoMetric`` scores one
 whole dataset, and this scores subsets of the images with the settings it
 uses (``maxDets`` 100/300/1000, mAP read at 1000).
 """
-import argparse
 import contextlib
 import io
 import math
@@ -28,29 +27,34 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from mmprune.utils.cli import tool_parser
+
 MAX_DETS = [100, 300, 1000]  # as mmdet's CocoMetric (proposal_nums)
 
 
-def detections(samples: Sequence[dict], cat_ids: Sequence[int]
-               ) -> List[dict]:
+def detections(samples: Sequence[dict], cat_ids: Sequence[int]) -> List[dict]:
     """COCO result records from dumped mmdet data samples (boxes already
     rescaled to the original image, xyxy)."""
     out = []
     for s in samples:
         pred = s['pred_instances']
         boxes = np.asarray(pred['bboxes'], dtype=float).reshape(-1, 4)
-        for (x1, y1, x2, y2), score, label in zip(
-                boxes, np.asarray(pred['scores']).reshape(-1),
-                np.asarray(pred['labels']).reshape(-1)):
-            out.append(dict(image_id=int(s['img_id']),
-                            category_id=int(cat_ids[int(label)]),
-                            bbox=[x1, y1, x2 - x1, y2 - y1],
-                            score=float(score)))
+        for (x1, y1, x2,
+             y2), score, label in zip(boxes,
+                                      np.asarray(pred['scores']).reshape(-1),
+                                      np.asarray(pred['labels']).reshape(-1)):
+            out.append(
+                dict(
+                    image_id=int(s['img_id']),
+                    category_id=int(cat_ids[int(label)]),
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    score=float(score)))
     return out
 
 
-def bbox_map(gt: COCO, dets: COCO, img_ids: Optional[Sequence[int]] = None
-             ) -> float:
+def bbox_map(gt: COCO,
+             dets: COCO,
+             img_ids: Optional[Sequence[int]] = None) -> float:
     """COCO bbox mAP (IoU 0.50:0.95, all areas, 1000 detections)."""
     ev = COCOeval(gt, dets, 'bbox')
     ev.params.maxDets = list(MAX_DETS)
@@ -63,8 +67,9 @@ def bbox_map(gt: COCO, dets: COCO, img_ids: Optional[Sequence[int]] = None
     return float(ev.stats[0])
 
 
-def paired_maps(ann_file: str, runs: Dict[str, str], chunks: int = 20
-                ) -> List[dict]:
+def paired_maps(ann_file: str,
+                runs: Dict[str, str],
+                chunks: int = 20) -> List[dict]:
     """Per run: its whole-set mAP, its chunk mAPs, and (from the second on)
     its difference to the first run with the standard error of that
     difference over the chunks."""
@@ -88,8 +93,11 @@ def paired_maps(ann_file: str, runs: Dict[str, str], chunks: int = 20
                 'test.py on the same test set')
         with contextlib.redirect_stdout(io.StringIO()):
             dets = gt.loadRes(detections(samples, cat_ids))
-        rows.append(dict(name=name, map=bbox_map(gt, dets),
-                         chunk_maps=[bbox_map(gt, dets, p) for p in parts]))
+        rows.append(
+            dict(
+                name=name,
+                map=bbox_map(gt, dets),
+                chunk_maps=[bbox_map(gt, dets, p) for p in parts]))
     first = np.array(rows[0]['chunk_maps'])
     for row in rows:
         cm = np.array(row['chunk_maps'])
@@ -103,12 +111,18 @@ def paired_maps(ann_file: str, runs: Dict[str, str], chunks: int = 20
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('ann_file', help='the test set COCO annotation json')
-    parser.add_argument('runs', nargs='+', metavar='NAME=PKL',
-                        help='dumped predictions; the first is the reference')
-    parser.add_argument('--chunks', type=int, default=20,
-                        help='image chunks for the standard errors')
+    parser.add_argument(
+        'runs',
+        nargs='+',
+        metavar='NAME=PKL',
+        help='dumped predictions; the first is the reference')
+    parser.add_argument(
+        '--chunks',
+        type=int,
+        default=20,
+        help='image chunks for the standard errors')
     args = parser.parse_args(argv)
     runs = {}
     for item in args.runs:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
@@ -20,24 +20,38 @@ from mmprune.analysis import (ModuleBreakdown, compare_breakdowns,
 from mmprune.engine.run_config import check_fpn_width
 from mmprune.models.builder import build_model_from
 from mmprune.utils import dump_json_atomic, read_config
+from mmprune.utils.cli import add_cfg_options_arg, tool_parser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
-    parser.add_argument('--compare', metavar='CONFIG2',
-                        help='a second config to set beside the first')
-    parser.add_argument('--depth', type=int, default=4,
-                        help='deepest module level listed (default 4: '
-                        'e.g. backbone.block1.0.mlp)')
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'), default=[1024, 1024],
-                        help='image size for FLOPs (default 1024 1024)')
-    parser.add_argument('--no-flops', action='store_true',
-                        help='count parameters only (no forward pass)')
-    parser.add_argument('--json', metavar='OUT',
-                        help='also write every module\'s counts as JSON')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--compare',
+        metavar='CONFIG2',
+        help='a second config to set beside the first')
+    parser.add_argument(
+        '--depth',
+        type=int,
+        default=4,
+        help='deepest module level listed (4: '
+        'e.g. backbone.block1.0.mlp)')
+    parser.add_argument(
+        '--input-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        default=[1024, 1024],
+        help='image size for FLOPs')
+    parser.add_argument(
+        '--no-flops',
+        action='store_true',
+        help='count parameters only (no forward pass)')
+    parser.add_argument(
+        '--json',
+        metavar='OUT',
+        help='also write every module\'s counts as JSON')
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -50,10 +64,11 @@ def check_args(args: argparse.Namespace) -> List[Config]:
                          f'{args.input_shape[1]}: H and W must be positive '
                          '(detectors need at least their largest stride, '
                          'typically 32 to 128 px)')
-    cfgs = [read_config(c, args.cfg_options, what=what)
-            for c, what in ((args.config, 'config'),
-                            (args.compare, '--compare config'))
-            if c is not None]
+    cfgs = [
+        read_config(c, args.cfg_options, what=what)
+        for c, what in ((args.config, 'config'),
+                        (args.compare, '--compare config')) if c is not None
+    ]
     for cfg in cfgs:
         check_fpn_width(cfg)
     return cfgs
@@ -65,8 +80,8 @@ def build(cfg: Config, input_shape, no_flops) -> ModuleBreakdown:
     # SyncBN cannot run outside a process group on CPU; it counts the same
     model = revert_sync_batchnorm(model)
     try:
-        return module_breakdown(model, None if no_flops else
-                                tuple(input_shape))
+        return module_breakdown(model,
+                                None if no_flops else tuple(input_shape))
     except RuntimeError as e:
         raise ValueError(
             f'--input-shape {input_shape[0]} {input_shape[1]}: the forward '
@@ -84,46 +99,46 @@ def _pct(n: int, total: int) -> str:
 
 def single_table(b: ModuleBreakdown, depth: int) -> List[str]:
     with_flops = b.total_flops > 0
-    lines = [f'{"module":<58} {"params":>10} {"%":>7}' +
-             (f' {"FLOPs":>10} {"%":>7}' if with_flops else '')]
+    lines = [
+        f'{"module":<58} {"params":>10} {"%":>7}' +
+        (f' {"FLOPs":>10} {"%":>7}' if with_flops else '')
+    ]
     for name in b.rows(depth) + ['']:
         p, f = b.params.get(name, 0), b.flops.get(name, 0)
         indent = '  ' * name.count('.') if name else ''
-        lines.append(
-            f'{(indent + name) if name else "total":<58} '
-            f'{_fmt(p, 1e6, "M"):>10} {_pct(p, b.total_params):>7}' +
-            (f' {_fmt(f, 1e9, "G"):>10} {_pct(f, b.total_flops):>7}'
-             if with_flops else ''))
+        lines.append(f'{(indent + name) if name else "total":<58} '
+                     f'{_fmt(p, 1e6, "M"):>10} {_pct(p, b.total_params):>7}' +
+                     (f' {_fmt(f, 1e9, "G"):>10} {_pct(f, b.total_flops):>7}'
+                      if with_flops else ''))
     return lines
 
 
 def compare_table(a: ModuleBreakdown, b: ModuleBreakdown,
                   depth: int) -> List[str]:
     with_flops = a.total_flops > 0
-    lines = [f'{"module":<52} {"params A":>9} {"params B":>9} '
-             f'{"delta":>9} {"d%":>8}' +
-             (f' {"FLOPs A":>9} {"FLOPs B":>9} {"d%":>8}'
-              if with_flops else '')]
+    lines = [
+        f'{"module":<52} {"params A":>9} {"params B":>9} '
+        f'{"delta":>9} {"d%":>8}' +
+        (f' {"FLOPs A":>9} {"FLOPs B":>9} {"d%":>8}' if with_flops else '')
+    ]
     names = [
-        n for n in compare_breakdowns(a, b) if n and n.count('.') < depth
-        and (a.params.get(n, 0) or b.params.get(n, 0) or a.flops.get(n, 0)
-             or b.flops.get(n, 0))
+        n for n in compare_breakdowns(a, b)
+        if n and n.count('.') < depth and (a.params.get(n, 0) or b.params.get(
+            n, 0) or a.flops.get(n, 0) or b.flops.get(n, 0))
     ] + ['']
 
     def dpct(x, y):
-        return f'{100.0 * (y - x) / x:+.1f}%' if x else (
-            'new' if y else '-')
+        return f'{100.0 * (y - x) / x:+.1f}%' if x else ('new' if y else '-')
 
     for name in names:
         pa, pb = a.params.get(name, 0), b.params.get(name, 0)
         fa, fb = a.flops.get(name, 0), b.flops.get(name, 0)
         indent = '  ' * name.count('.') if name else ''
-        lines.append(
-            f'{(indent + name) if name else "total":<52} '
-            f'{_fmt(pa, 1e6, "M"):>9} {_fmt(pb, 1e6, "M"):>9} '
-            f'{_fmt(pb - pa, 1e6, "M"):>9} {dpct(pa, pb):>8}' +
-            (f' {_fmt(fa, 1e9, "G"):>9} {_fmt(fb, 1e9, "G"):>9} '
-             f'{dpct(fa, fb):>8}' if with_flops else ''))
+        lines.append(f'{(indent + name) if name else "total":<52} '
+                     f'{_fmt(pa, 1e6, "M"):>9} {_fmt(pb, 1e6, "M"):>9} '
+                     f'{_fmt(pb - pa, 1e6, "M"):>9} {dpct(pa, pb):>8}' +
+                     (f' {_fmt(fa, 1e9, "G"):>9} {_fmt(fb, 1e9, "G"):>9} '
+                      f'{dpct(fa, fb):>8}' if with_flops else ''))
     return lines
 
 
@@ -148,11 +163,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'B saves {saved / 1e6:.3f}M parameters '
               f'({_pct(saved, a.total_params)} of A){flops}')
     if args.json:
-        out = dict(config=args.config, input_shape=list(args.input_shape),
-                   params=a.params, flops=a.flops)
+        out = dict(
+            config=args.config,
+            input_shape=list(args.input_shape),
+            params=a.params,
+            flops=a.flops)
         if b is not None:
-            out['compare'] = dict(config=args.compare, params=b.params,
-                                  flops=b.flops)
+            out['compare'] = dict(
+                config=args.compare, params=b.params, flops=b.flops)
         dump_json_atomic(out, args.json)
     sys.stdout.flush()
 

@@ -21,51 +21,66 @@ import os
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis import module_breakdown
-from mmprune.core.structured.sensitivity import (default_units,
-                                                fit_layer_ratios, mean_loss,
-                                                prune_sensitivity,
-                                                unit_label)
-from mmprune.datasets.train_batches import train_batches
-from mmprune.models.builder import build_model_from
-from mmprune.core.checkpoint_reader import (check_state_fits,
-                                            read_checkpoint, state_dict_of)
+from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
+                                            state_dict_of)
 from mmprune.core.module_patterns import check_pattern, matching_modules
 from mmprune.core.structured import PRUNING_METHODS, prune_model
 from mmprune.core.structured.options import PRUNABLE
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
-from mmprune.utils import atomic_write, dump_json_atomic, read_config
+from mmprune.core.structured.sensitivity import (default_units,
+                                                 fit_layer_ratios, mean_loss,
+                                                 prune_sensitivity, unit_label)
+from mmprune.datasets.train_batches import train_batches
+from mmprune.models.builder import build_model_from
+from mmprune.utils import (atomic_write, dump_json_atomic, read_config,
+                           resolve_device)
+from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--method', default='l1',
-                        choices=sorted(PRUNING_METHODS))
-    parser.add_argument('--ratios', type=float, nargs='+',
-                        default=[0.25, 0.5, 0.75])
-    parser.add_argument('--units', nargs='+', metavar='PATTERN',
-                        help='module-name patterns (default: one per '
-                        'block, e.g. backbone.stage1, neck.top_down_blocks)')
-    parser.add_argument('--batches', type=int, default=4,
-                        help='training batches the loss is averaged over')
+    parser.add_argument(
+        '--method', default='l1', choices=sorted(PRUNING_METHODS))
+    parser.add_argument(
+        '--ratios', type=float, nargs='+', default=[0.25, 0.5, 0.75])
+    parser.add_argument(
+        '--units',
+        nargs='+',
+        metavar='PATTERN',
+        help='module-name patterns (default: one per '
+        'block, e.g. backbone.stage1, neck.top_down_blocks)')
+    parser.add_argument(
+        '--batches',
+        type=int,
+        default=4,
+        help='training batches the loss is averaged over')
     parser.add_argument('--round-to', type=int, default=8)
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'),
-                        help='H W for FLOPs (default: a training batch)')
-    parser.add_argument('--allocate', type=float, metavar='SPEED_UP',
-                        help='choose per-unit ratios for this FLOPs '
-                        'reduction and check them by pruning a copy')
-    parser.add_argument('--out', help='output folder (default: '
-                        'work_dirs/<config name>_sensitivity)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--input-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='H W for FLOPs (default: a training batch)')
+    parser.add_argument(
+        '--allocate',
+        type=float,
+        metavar='SPEED_UP',
+        help='choose per-unit ratios for this FLOPs '
+        'reduction and check them by pruning a copy')
+    parser.add_argument(
+        '--out',
+        help='output folder (default: '
+        'work_dirs/<config name>_sensitivity)')
+    add_device_arg(parser)
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -80,6 +95,7 @@ def check_args(args: argparse.Namespace) -> None:
                          'factor, must be > 1')
     for p in args.units or []:
         check_pattern(p, '--units')
+    resolve_device(args.device)
 
 
 def plot_sensitivity(sensitivity: dict, path: str) -> None:
@@ -90,9 +106,11 @@ def plot_sensitivity(sensitivity: dict, path: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for unit in sensitivity['units']:
         pts = [p for p in sensitivity['points'] if p['unit'] == unit]
-        ax.plot([0] + [100 * p['flops_saved'] for p in pts],
-                [0] + [p['loss_increase'] for p in pts], marker='o',
-                label=unit_label(unit))
+        ax.plot(
+            [0] + [100 * p['flops_saved'] for p in pts],
+            [0] + [p['loss_increase'] for p in pts],
+            marker='o',
+            label=unit_label(unit))
     ax.set_xlabel('FLOPs saved (%)')
     ax.set_ylabel('training loss increase')
     ax.set_title(f'{sensitivity["method"]}: each unit pruned alone at '
@@ -100,8 +118,7 @@ def plot_sensitivity(sensitivity: dict, path: str) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format='png',
-                                                   dpi=100))
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100))
     finally:
         plt.close(fig)
 
@@ -114,6 +131,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     logger = MMLogger.get_instance('mmprune.sensitivity', log_level='INFO')
     model = build_model_from(cfg)
+    # before the batches: the data preprocessor moves them to its device
+    model.to(resolve_device(args.device))
     for p in args.units or []:
         matching_modules(model, p, '--units', PRUNABLE)
     stream = train_batches(cfg, model)
@@ -123,8 +142,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if earlier is not None:
         replay_pruning_history(model, batches[0], earlier.history)
     state = state_dict_of(checkpoint)
-    check_state_fits(model, state, args.checkpoint,
-                     model_desc=f'the model of config "{args.config}"')
+    check_state_fits(
+        model,
+        state,
+        args.checkpoint,
+        model_desc=f'the model of config "{args.config}"')
     model.load_state_dict(state, strict=True)
     del checkpoint, state
     shape = tuple(args.input_shape or batches[0]['inputs'].shape[-2:])
@@ -137,8 +159,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                 f'({args.method}), loss over {args.batches} batches')
     result = prune_sensitivity(model, batches, flops, units, args.ratios,
                                args.method, args.round_to)
-    result.update(config=args.config, checkpoint=args.checkpoint,
-                  input_shape=list(shape))
+    result.update(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        input_shape=list(shape))
     for unit in units:
         pts = [p for p in result['points'] if p['unit'] == unit]
         logger.info(f'{unit_label(unit)}: ' + ', '.join(
@@ -148,18 +172,26 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         def prune_copy(ratios):
             trial = copy.deepcopy(model)
-            result = prune_model(trial, batches[0], args.method,
-                                 layer_ratios=ratios, round_to=args.round_to,
-                                 gradient_data=batches, flops_fn=flops)
+            result = prune_model(
+                trial,
+                batches[0],
+                args.method,
+                layer_ratios=ratios,
+                round_to=args.round_to,
+                gradient_data=batches,
+                flops_fn=flops)
             return trial, result.speed_up
 
         # the same checked allocation as allocation='sensitivity'
-        ratios, choices, tries = fit_layer_ratios(
-            result, args.allocate, lambda r: prune_copy(r)[1])
+        ratios, choices, tries = fit_layer_ratios(result, args.allocate,
+                                                  lambda r: prune_copy(r)[1])
         trial, reached = prune_copy(ratios)
         result['allocation'] = dict(
-            speed_up=args.allocate, layer_ratios=ratios, choices=choices,
-            tries=tries, measured_speed_up=reached,
+            speed_up=args.allocate,
+            layer_ratios=ratios,
+            choices=choices,
+            tries=tries,
+            measured_speed_up=reached,
             loss_increase=mean_loss(trial, batches) - result['base_loss'],
             target_reached=reached >= args.allocate * (1 - 1e-6))
         logger.info(
@@ -170,12 +202,13 @@ def main(argv: Optional[List[str]] = None) -> None:
              ' (TARGET NOT REACHED: the largest measured ratios are not '
              'enough; add units or larger --ratios)'))
     out = args.out or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0] +
-        '_sensitivity')
+        'work_dirs',
+        osp.splitext(osp.basename(args.config))[0] + '_sensitivity')
     os.makedirs(out, exist_ok=True)
     dump_json_atomic(result, osp.join(out, 'prune_sensitivity.json'))
     plot_sensitivity(result, osp.join(out, 'prune_sensitivity.png'))
-    logger.info(f'prune sensitivity: {osp.join(out, "prune_sensitivity.json")}')
+    logger.info(
+        f'prune sensitivity: {osp.join(out, "prune_sensitivity.json")}')
 
 
 if __name__ == '__main__':

@@ -17,7 +17,6 @@ prediction file.
 (as ``python tools/X.py ARGS`` would, through ``runpy``) so that the suite
 pays the import cost once.
 """
-import argparse
 import contextlib
 import io
 import os
@@ -32,11 +31,12 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
+from mmprune.utils.cli import tool_parser
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BEFORE_WORK_S = 10.0
 # what a run writes when it does work (logs are diagnostics, not results)
-RESULT_SUFFIXES = ('.pth', '.pkl', '.png', 'results.json',
-                   'inheritance.json')
+RESULT_SUFFIXES = ('.pth', '.pkl', '.png', 'results.json', 'inheritance.json')
 
 TINY = '''_base_ = '$repo/configs/rtmdet/rtmdet_tiny_12e_shapes.py'
 shapes_tiny = dict(img_size=128, min_object_size=16, max_object_size=48,
@@ -82,48 +82,49 @@ P = ['$cfg', '$ckpt', '--out', '$work/out']
 
 CASES: List[Case] = [
     # -- tools/prune.py: options --------------------------------------------
-    Case('prune: speed-up out of reach, strict', PRUNE,
-         P + ['--speed-up', '1000', '--strict-target', '--synthetic-batch',
-              '--input-shape', '64', '64'], 'was not reached'),
-    Case('prune: gradient criterion, 0 batches', PRUNE,
-         P + ['--method', 'group_taylor', '--ratio', '0.3',
-              '--gradient-batches', '0'], 'gradient_batches = 0'),
-    Case('prune: gradient criterion on a synthetic batch', PRUNE,
-         P + ['--method', 'group_hessian', '--ratio', '0.3',
-              '--synthetic-batch'],
-         'ranks channels by the loss on real training data'),
-    Case('prune: round-to 0', PRUNE, P + ['--ratio', '0.3', '--round-to',
-                                          '0'], 'round_to = 0'),
-    Case('prune: round-to -8', PRUNE, P + ['--ratio', '0.3', '--round-to',
-                                           '-8'], 'round_to = -8'),
+    Case(
+        'prune: speed-up out of reach, strict', PRUNE, P + [
+            '--speed-up', '1000', '--strict-target', '--synthetic-batch',
+            '--input-shape', '64', '64'
+        ], 'was not reached'),
+    Case(
+        'prune: gradient criterion, 0 batches', PRUNE, P + [
+            '--method', 'group_taylor', '--ratio', '0.3', '--gradient-batches',
+            '0'
+        ], 'gradient_batches = 0'),
+    Case(
+        'prune: gradient criterion on a synthetic batch', PRUNE, P +
+        ['--method', 'group_hessian', '--ratio', '0.3', '--synthetic-batch'],
+        'ranks channels by the loss on real training data'),
+    Case('prune: round-to 0', PRUNE, P + ['--ratio', '0.3', '--round-to', '0'],
+         'round_to = 0'),
+    Case('prune: round-to -8', PRUNE,
+         P + ['--ratio', '0.3', '--round-to', '-8'], 'round_to = -8'),
     Case('prune: round-to neither a number nor measured', PRUNE,
          P + ['--ratio', '0.3', '--round-to', 'fast'],
          "round_to = 'fast': must be an integer >= 1, 'measured'"),
     Case('prune: max-layer-ratio 1.5', PRUNE,
          P + ['--ratio', '0.3', '--max-layer-ratio', '1.5'],
          'max_layer_ratio = 1.5'),
-    Case('prune: max-steps 0', PRUNE, P + ['--speed-up', '2',
-                                           '--max-steps', '0'],
-         'max_steps = 0'),
+    Case('prune: max-steps 0', PRUNE,
+         P + ['--speed-up', '2', '--max-steps', '0'], 'max_steps = 0'),
     Case('prune: ratio 1.0', PRUNE, P + ['--ratio', '1.0'], 'ratio = 1.0'),
     Case('prune: ratio nan', PRUNE, P + ['--ratio', 'nan'], 'ratio = nan'),
     Case('prune: ratio and speed-up together', PRUNE,
          P + ['--ratio', '0.3', '--speed-up', '2'], 'not allowed'),
     Case('prune: speed-up 0.5', PRUNE, P + ['--speed-up', '0.5'],
          'speed_up = 0.5'),
-    Case('prune: no target', PRUNE, P, 'one of the arguments --ratio '
-         '--speed-up --latency-speed-up is required'),
+    Case(
+        'prune: no target', PRUNE, P, 'one of the arguments --ratio '
+        '--speed-up --latency-speed-up is required'),
     Case('prune: latency-speed-up 0.5', PRUNE,
          P + ['--latency-speed-up', '0.5'], 'latency_speed_up = 0.5'),
     Case('export: --out not .onnx', EXPORT,
-         ['$cfg', '$ckpt', '--out', '$work/model.pth'],
-         'must end with .onnx'),
+         ['$cfg', '$ckpt', '--out', '$work/model.pth'], 'must end with .onnx'),
     Case('export: missing checkpoint', EXPORT,
-         ['$cfg', '$work/none.pth', '--out', '$work/model.onnx'],
-         'none.pth'),
-    Case('prune: unknown method', PRUNE, P + ['--method', 'l2',
-                                              '--ratio', '0.3'],
-         "invalid choice: 'l2'"),
+         ['$cfg', '$work/none.pth', '--out', '$work/model.onnx'], 'none.pth'),
+    Case('prune: unknown method', PRUNE,
+         P + ['--method', 'l2', '--ratio', '0.3'], "invalid choice: 'l2'"),
     Case('prune: ignored pattern matches nothing', PRUNE,
          P + ['--ratio', '0.3', '--ignored', 'no_such_layer'],
          "ignored: pattern 'no_such_layer' matches no module"),
@@ -184,20 +185,21 @@ CASES: List[Case] = [
          ['$cfg', '$ckpt', '--work-dir', '$work', '--out', '$work/p.txt'],
          '--out must be a .pkl file'),
     # -- tools/train.py: hooks and models -----------------------------------
-    Case('train: pruning ratio 1.5', TRAIN, ['$case_cfg', '--work-dir',
-                                             '$work'],
-         'ratio = 1.5', _hook("method='l1', ratio=1.5")),
+    Case('train: pruning ratio 1.5', TRAIN,
+         ['$case_cfg', '--work-dir', '$work'], 'ratio = 1.5',
+         _hook("method='l1', ratio=1.5")),
     Case('train: pruning option misspelt', TRAIN,
          ['$case_cfg', '--work-dir', '$work'], "unknown option(s) ['ratios']",
          _hook("method='l1', ratios=0.5")),
     Case('train: gradient criterion, 0 batches', TRAIN,
          ['$case_cfg', '--work-dir', '$work'], 'gradient_batches = 0',
          _hook("method='group_taylor', ratio=0.3, gradient_batches=0")),
-    Case('train: sensitivity allocation over two prune points', TRAIN,
-         ['$case_cfg', '--work-dir', '$work'],
-         'the ratios are chosen for one prune point',
-         _hook("method='l1', speed_up=2.0, allocation='sensitivity', "
-               'prune_at=[0, 2]')),
+    Case(
+        'train: sensitivity allocation over two prune points', TRAIN,
+        ['$case_cfg', '--work-dir', '$work'],
+        'the ratios are chosen for one prune point',
+        _hook("method='l1', speed_up=2.0, allocation='sensitivity', "
+              'prune_at=[0, 2]')),
     Case('prune: sensitivity allocation with a ratio', PRUNE,
          P + ['--ratio', '0.3', '--allocation', 'sensitivity'],
          'give speed_up'),
@@ -217,35 +219,37 @@ CASES: List[Case] = [
     Case('train: load_from missing', TRAIN,
          ['$case_cfg', '--work-dir', '$work'], 'none.pth" does not exist',
          "load_from = '$work/none.pth'\n"),
-    Case('train: load_from empty', TRAIN,
-         ['$case_cfg', '--work-dir', '$work'], 'is empty (0 bytes)',
-         "load_from = '$empty_ckpt'\n"),
-    Case('train: distiller teacher checkpoint of another architecture',
-         TRAIN, ['$case_cfg', '--work-dir', '$work'],
-         'teacher_checkpoint "$other_arch_ckpt" does not fit teacher_config',
-         '''model = dict(_delete_=True, type='mmprune.Distiller',
+    Case('train: load_from empty', TRAIN, ['$case_cfg', '--work-dir', '$work'],
+         'is empty (0 bytes)', "load_from = '$empty_ckpt'\n"),
+    Case(
+        'train: distiller teacher checkpoint of another architecture', TRAIN,
+        ['$case_cfg', '--work-dir', '$work'],
+        'teacher_checkpoint "$other_arch_ckpt" does not fit teacher_config',
+        '''model = dict(_delete_=True, type='mmprune.Distiller',
     student={{_base_.model}}, teacher_config='$cfg',
     teacher_checkpoint='$other_arch_ckpt',
     distill_losses=dict(neck=dict(type='mmprune.FeatureMSELoss',
                                   student='neck', teacher='neck')))
 '''),
-    Case('train: distiller teacher config with a syntax error', TRAIN,
-         ['$case_cfg', '--work-dir', '$work'], 'bad_syntax.py", line 2',
-         '''model = dict(_delete_=True, type='mmprune.Distiller',
+    Case(
+        'train: distiller teacher config with a syntax error', TRAIN,
+        ['$case_cfg', '--work-dir', '$work'], 'bad_syntax.py", line 2',
+        '''model = dict(_delete_=True, type='mmprune.Distiller',
     student={{_base_.model}}, teacher_config='$bad_syntax_cfg',
     teacher_checkpoint='$ckpt',
     distill_losses=dict(neck=dict(type='mmprune.FeatureMSELoss',
                                   student='neck', teacher='neck')))
 '''),
-    Case('train: weight inheritance from another architecture', TRAIN,
-         ['$case_cfg', '--work-dir', '$work'],
-         'does not fit its source model',
-         "custom_hooks = [dict(type='mmprune.WeightInheritanceHook', "
-         "checkpoint='$other_arch_ckpt', source_config='$cfg')]\n"),
-    Case('train: weight inheritance checkpoint truncated', TRAIN,
-         ['$case_cfg', '--work-dir', '$work'], 'is truncated or corrupt',
-         "custom_hooks = [dict(type='mmprune.WeightInheritanceHook', "
-         "checkpoint='$truncated_ckpt', source_config='$cfg')]\n"),
+    Case(
+        'train: weight inheritance from another architecture', TRAIN,
+        ['$case_cfg', '--work-dir', '$work'], 'does not fit its source model',
+        "custom_hooks = [dict(type='mmprune.WeightInheritanceHook', "
+        "checkpoint='$other_arch_ckpt', source_config='$cfg')]\n"),
+    Case(
+        'train: weight inheritance checkpoint truncated', TRAIN,
+        ['$case_cfg', '--work-dir', '$work'], 'is truncated or corrupt',
+        "custom_hooks = [dict(type='mmprune.WeightInheritanceHook', "
+        "checkpoint='$truncated_ckpt', source_config='$cfg')]\n"),
     # -- analysis and conversion tools --------------------------------------
     Case('param_breakdown: input shape 0 0', BREAKDOWN,
          ['$cfg', '--input-shape', '0', '0'], 'H and W must be positive'),
@@ -264,8 +268,8 @@ CASES: List[Case] = [
          'is empty (0 bytes)'),
     Case('compress: checkpoint truncated', COMPRESS,
          ['$truncated_ckpt', '$work/x.pth'], 'is truncated or corrupt'),
-    Case('compress: output over its source', COMPRESS,
-         ['$ckpt', '$ckpt'], 'refusing to overwrite the source'),
+    Case('compress: output over its source', COMPRESS, ['$ckpt', '$ckpt'],
+         'refusing to overwrite the source'),
 ]
 
 
@@ -295,8 +299,8 @@ def make_fixtures(root: str) -> Dict[str, str]:
         return path
 
     f['cfg'] = write('tiny_rtmdet.py', string.Template(TINY).substitute(f))
-    f['bad_syntax_cfg'] = write(
-        'bad_syntax.py', f"_base_ = '{f['cfg']}'\nmodel = dict(\n")
+    f['bad_syntax_cfg'] = write('bad_syntax.py',
+                                f"_base_ = '{f['cfg']}'\nmodel = dict(\n")
     f['missing_base_cfg'] = write('missing_base.py',
                                   "_base_ = 'no_such_base.py'\n")
     cfg = Config.fromfile(f['cfg'])
@@ -304,8 +308,8 @@ def make_fixtures(root: str) -> Dict[str, str]:
     torch.manual_seed(0)
     state = build_model_from(cfg).state_dict()
     f['ckpt'] = osp.join(root, 'rtmdet.pth')
-    torch.save(dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)),
-               f['ckpt'])
+    torch.save(
+        dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)), f['ckpt'])
     f['ckpt_dir'] = osp.join(root, 'source')
     os.makedirs(f['ckpt_dir'], exist_ok=True)
     f['ckpt_in_dir'] = osp.join(f['ckpt_dir'], 'pruned.pth')
@@ -314,12 +318,15 @@ def make_fixtures(root: str) -> Dict[str, str]:
     narrow['backbone.stem.1.conv.weight'] = torch.zeros(8, 12, 3, 3)
     f['other_width_ckpt'] = osp.join(root, 'other_width.pth')
     torch.save(dict(state_dict=narrow), f['other_width_ckpt'])
-    seg = Config.fromfile(osp.join(
-        REPO, 'configs/segformer/segformer_mit-b0_8xb8-2k_shapes-128x128.py'))
+    seg = Config.fromfile(
+        osp.join(
+            REPO,
+            'configs/segformer/segformer_mit-b0_8xb8-2k_shapes-128x128.py'))
     init_default_scope('mmseg')
     f['other_arch_ckpt'] = osp.join(root, 'segformer.pth')
-    torch.save(dict(state_dict=build_model_from(seg).state_dict()),
-               f['other_arch_ckpt'])
+    torch.save(
+        dict(state_dict=build_model_from(seg).state_dict()),
+        f['other_arch_ckpt'])
     init_default_scope('mmdet')
     f['empty_ckpt'] = write('empty.pth', '')
     with open(f['ckpt'], 'rb') as src:
@@ -331,8 +338,8 @@ def make_fixtures(root: str) -> Dict[str, str]:
     f['list_ckpt'] = osp.join(root, 'list.pth')
     torch.save([1, 2, 3], f['list_ckpt'])
     f['unsafe_ckpt'] = osp.join(root, 'unsafe.pth')
-    torch.save(dict(state_dict={}, payload=_CodeInCheckpoint()),
-               f['unsafe_ckpt'])
+    torch.save(
+        dict(state_dict={}, payload=_CodeInCheckpoint()), f['unsafe_ckpt'])
     return f
 
 
@@ -346,8 +353,11 @@ class Outcome:
 
 
 def _results(folder: str) -> set:
-    return {osp.join(d, n) for d, _, names in os.walk(folder)
-            for n in names if n.endswith(RESULT_SUFFIXES)}
+    return {
+        osp.join(d, n)
+        for d, _, names in os.walk(folder)
+        for n in names if n.endswith(RESULT_SUFFIXES)
+    }
 
 
 def _run_tool(tool: str, args: List[str]) -> Tuple[bool, str]:
@@ -401,7 +411,7 @@ def run_case(case: Case, fixtures: Dict[str, str], work: str) -> Outcome:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--only', nargs='*', help='case names to run')
     args = parser.parse_args()
     os.environ.setdefault('MMPRUNE_DATA', tempfile.mkdtemp())
@@ -413,10 +423,12 @@ def main() -> None:
             continue
         out = run_case(case, fixtures, osp.join(root, f'case{i}'))
         outcomes.append(out)
-        print(f'| {out.name} | {out.classification} | {out.seconds:.1f} s | '
-              f'{"WROTE " + ", ".join(out.written) if out.written else "-"} '
-              f'| {out.message.splitlines()[-1][:160] if out.message else ""}'
-              ' |', flush=True)
+        print(
+            f'| {out.name} | {out.classification} | {out.seconds:.1f} s | '
+            f'{"WROTE " + ", ".join(out.written) if out.written else "-"} '
+            f'| {out.message.splitlines()[-1][:160] if out.message else ""}'
+            ' |',
+            flush=True)
     counts: Dict[str, int] = {}
     for out in outcomes:
         counts[out.classification] = counts.get(out.classification, 0) + 1

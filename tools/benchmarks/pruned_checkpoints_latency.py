@@ -21,17 +21,25 @@ from mmprune.analysis.latency import paired_latencies
 from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.deployment import load_deployable_model
 from mmprune.utils import read_config
+from mmprune.utils.cli import tool_parser
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='the unpruned model\'s config')
     parser.add_argument('checkpoint', help='the unpruned checkpoint')
-    parser.add_argument('pruned', nargs='+', metavar='NAME=CONFIG:CKPT',
-                        help='pruned checkpoints with the config that '
-                        'rebuilds each')
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'), default=[640, 640])
+    parser.add_argument(
+        'pruned',
+        nargs='+',
+        metavar='NAME=CONFIG:CKPT',
+        help='pruned checkpoints with the config that '
+        'rebuilds each')
+    parser.add_argument(
+        '--input-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        default=[640, 640])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--runs', type=int, default=10)
     args = parser.parse_args(argv)
@@ -54,8 +62,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         check_checkpoint_path(ckpt)
         read_config(cfg)
     shape = tuple(args.input_shape)
-    unpruned = load_deployable_model(read_config(args.config),
-                                     args.checkpoint)
+    unpruned = load_deployable_model(read_config(args.config), args.checkpoint)
     flops_before = module_breakdown(unpruned, shape).total_flops
     print(f'| run | GFLOPs at {shape[0]}x{shape[1]} | PyTorch ms | PyTorch '
           'speed-up (/ FLOPs) | ONNX Runtime ms | ONNX Runtime speed-up '
@@ -65,16 +72,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         model = load_deployable_model(read_config(cfg), ckpt)
         flops = module_breakdown(model, shape).total_flops
         fr = flops_before / flops
-        lat = paired_latencies(unpruned, model, shape, args.rounds,
-                               args.runs)
+        lat = paired_latencies(unpruned, model, shape, args.rounds, args.runs)
         cells = []
         for rt in ('torch', 'onnxruntime'):
             r = lat[rt]
-            cells += [f'{r["before"]["median_ms"]:.1f} -> '
-                      f'{r["after"]["median_ms"]:.1f}',
-                      f'{r["speed_up"]:.2f}x ({r["speed_up"] / fr:.2f})']
-        print(f'| {name} | {flops_before / 1e9:.2f} -> {flops / 1e9:.2f} '
-              f'({fr:.2f}x) | ' + ' | '.join(cells) + ' |', flush=True)
+            cells += [
+                f'{r["before"]["median_ms"]:.1f} -> '
+                f'{r["after"]["median_ms"]:.1f}',
+                f'{r["speed_up"]:.2f}x ({r["speed_up"] / fr:.2f})'
+            ]
+        print(
+            f'| {name} | {flops_before / 1e9:.2f} -> {flops / 1e9:.2f} '
+            f'({fr:.2f}x) | ' + ' | '.join(cells) + ' |',
+            flush=True)
 
 
 if __name__ == '__main__':

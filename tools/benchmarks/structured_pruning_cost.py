@@ -27,23 +27,24 @@ def measure(config: str, data_config: str) -> dict:
     from mmengine.config import Config
 
     import mmprune  # noqa: F401
+    from mmprune.core.structured import prune_model
     from mmprune.datasets.train_batches import tracing_batch
     from mmprune.models.builder import build_model_from
-    from mmprune.core.structured import prune_model
     cfg = Config.fromfile(config if '::' not in config else _zoo(config))
     data_cfg = Config.fromfile(data_config or config)
-    data_cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                     persistent_workers=False)
+    data_cfg.train_dataloader.update(
+        batch_size=2, num_workers=0, persistent_workers=False)
     model = build_model_from(cfg)
     data = tracing_batch(data_cfg, model)
     start = time.perf_counter()
     result = prune_model(model, data, 'l1', ratio=0.3, round_to=8)
     seconds = time.perf_counter() - start
-    return dict(seconds=round(seconds, 2),
-                peak_rss_mb=round(resource.getrusage(
-                    resource.RUSAGE_SELF).ru_maxrss / 1024),
-                params_before=result.params_before,
-                params_after=result.params_after)
+    return dict(
+        seconds=round(seconds, 2),
+        peak_rss_mb=round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        params_before=result.params_before,
+        params_after=result.params_after)
 
 
 def _zoo(base: str) -> str:
@@ -67,7 +68,10 @@ def main() -> None:
     for name, (config, data_config) in MODELS.items():
         out = subprocess.run(
             [sys.executable, __file__, config, data_config or ''],
-            cwd=REPO, capture_output=True, text=True, check=True)
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f'| {name} | {r["seconds"]} | {r["peak_rss_mb"]} | '
               f'{r["params_before"] / 1e6:.2f}M -> '

@@ -29,6 +29,8 @@ import sys
 
 import torch
 
+from mmprune.utils.cli import tool_parser
+
 RUNS, ROUNDS = 10, 3
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # name: (config, H, W); every model traces on a synthetic training batch
@@ -46,9 +48,12 @@ MODELS = {
 }
 
 
-def measure(config: str, h: int, w: int, targets=('speed_up',
-                                                  'latency_speed_up'),
-            prune_stem: bool = False, round_tos=('8', )) -> dict:
+def measure(config: str,
+            h: int,
+            w: int,
+            targets=('speed_up', 'latency_speed_up'),
+            prune_stem: bool = False,
+            round_tos=('8', )) -> dict:
     import copy
     import tempfile
 
@@ -58,9 +63,9 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
     from mmprune.analysis import module_breakdown
     from mmprune.analysis.latency import latency_measure, paired_latencies
     from mmprune.analysis.width_latency import round_to_measure
-    from mmprune.models.builder import build_model_from
     from mmprune.core.structured import prune_model
     from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
+    from mmprune.models.builder import build_model_from
     path = osp.join(tempfile.mkdtemp(), 'zoo.py')
     with open(path, 'w') as f:  # no pretrained download
         f.write(f'_base_ = [{config!r}]\n'
@@ -77,16 +82,22 @@ def measure(config: str, h: int, w: int, targets=('speed_up',
 
         reference = copy.deepcopy(model)
         result = prune_model(
-            model, data, 'l1', round_to=int(round_to) if round_to.isdigit()
-            else round_to, prune_stem=prune_stem, flops_fn=flops,
+            model,
+            data,
+            'l1',
+            round_to=int(round_to) if round_to.isdigit() else round_to,
+            prune_stem=prune_stem,
+            flops_fn=flops,
             latency_fn=latency_measure('onnxruntime', (h, w), runs=10),
             round_to_fn=round_to_measure('onnxruntime', (h, w)),
             **{target: 2.0})
         out[f'{target} round_to={round_to}'] = dict(
             round_to_choice=result.round_to_choice,
-            flops_before=result.flops_before, flops_after=result.flops_after,
+            flops_before=result.flops_before,
+            flops_after=result.flops_after,
             params_before=result.params_before,
-            params_after=result.params_after, steps=result.steps,
+            params_after=result.params_after,
+            steps=result.steps,
             target_reached=result.target_reached,
             target_latency=[result.latency_before, result.latency_after],
             latency_checks=result.latency_checks,
@@ -100,21 +111,26 @@ def _ms(stats: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--models', nargs='*',
-                        help='words of the model names to run')
-    parser.add_argument('--targets', nargs='*',
-                        choices=['speed_up', 'latency_speed_up'],
-                        default=['speed_up', 'latency_speed_up'])
+    parser = tool_parser(__doc__)
+    parser.add_argument(
+        '--models', nargs='*', help='words of the model names to run')
+    parser.add_argument(
+        '--targets',
+        nargs='*',
+        choices=['speed_up', 'latency_speed_up'],
+        default=['speed_up', 'latency_speed_up'])
     parser.add_argument('--prune-stem', action='store_true')
-    parser.add_argument('--round-to', nargs='+', default=['8'],
-                        help='integers, or "measured" (each is run)')
+    parser.add_argument(
+        '--round-to',
+        nargs='+',
+        default=['8'],
+        help='integers, or "measured" (each is run)')
     parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # one model, in this process
         config, h, w = args.child
-        out = measure(config, int(h), int(w), args.targets,
-                      args.prune_stem, args.round_to)
+        out = measure(config, int(h), int(w), args.targets, args.prune_stem,
+                      args.round_to)
         print()  # after any progress bar: the parent reads the last line
         print(json.dumps(out))
         return
@@ -123,10 +139,15 @@ def main() -> None:
         if args.models and not any(k in name for k in args.models):
             continue
         out = subprocess.run(
-            [sys.executable, __file__, '--child', config, str(h), str(w),
-             '--targets', *args.targets, '--round-to', *args.round_to] +
-            (['--prune-stem'] if args.prune_stem else []),
-            cwd=REPO, capture_output=True, text=True)
+            [
+                sys.executable, __file__, '--child', config,
+                str(h),
+                str(w), '--targets', *args.targets, '--round-to',
+                *args.round_to
+            ] + (['--prune-stem'] if args.prune_stem else []),
+            cwd=REPO,
+            capture_output=True,
+            text=True)
         if out.returncode:
             print(f'{name}: failed\n{out.stderr[-3000:]}', file=sys.stderr)
             continue
@@ -137,8 +158,8 @@ def main() -> None:
         if target not in args.targets:
             continue
         for round_to in args.round_to:
-            table(rows, target, round_to, title + (
-                ', input stem pruned' if args.prune_stem else ''))
+            table(rows, target, round_to,
+                  title + (', input stem pruned' if args.prune_stem else ''))
 
 
 def table(rows: dict, target: str, round_to: str, title: str) -> None:
@@ -160,25 +181,25 @@ def table(rows: dict, target: str, round_to: str, title: str) -> None:
             cells.append(f'{su:.2f}x ({su / fr:.2f})')
         h, w = MODELS[name][1:]
         print(f'| {name} ({h}x{w}) | {r["flops_before"] / 1e9:.2f} -> '
-              f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | '
-              + ' | '.join(cells) + ' |')
+              f'{r["flops_after"] / 1e9:.2f} | {fr:.2f}x | ' +
+              ' | '.join(cells) + ' |')
     for name, r in rows.items():
         r = r[key]
         if r['round_to_choice']:
-            scores = ', '.join(f'{k}: {v}' for k, v in
-                               r['round_to_choice']['scores'].items())
+            scores = ', '.join(
+                f'{k}: {v}' for k, v in r['round_to_choice']['scores'].items())
             print(f'\n{name}: round_to={r["round_to_choice"]["round_to"]} '
                   'measured (time per multiply-add kept by candidate: '
                   f'{scores})')
         if target == 'latency_speed_up':
             # what the stepping itself measured, step by step
-            checks = ', '.join(
-                f'{c["speed_up"]:.2f}x' + (
-                    f' (confirmed by {c["confirmed_by"]:.2f}x)'
-                    if 'confirmed_by' in c else '')
-                for c in r['latency_checks'])
+            checks = ', '.join(f'{c["speed_up"]:.2f}x' +
+                               (f' (confirmed by {c["confirmed_by"]:.2f}x)'
+                                if 'confirmed_by' in c else '')
+                               for c in r['latency_checks'])
             print(f'\n{name}: {r["steps"]} steps, measured while '
                   f'stepping: {checks}')
+
 
 if __name__ == '__main__':
     main()

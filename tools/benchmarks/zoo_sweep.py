@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from mmprune.utils.cli import tool_parser
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 INPUT = 128
 
@@ -51,16 +53,16 @@ def export_check(model, size: int) -> str:
             manifest = export_onnx(model, path, (size, size))
             data = synthetic_test_batch(model, size, size)
             with torch.no_grad():
-                want = model(data['inputs'], data['data_samples'],
-                             mode='predict')
+                want = model(
+                    data['inputs'], data['data_samples'], mode='predict')
             got = OnnxRuntimeModel(model, path).predict_preprocessed(data)
         except Exception as e:  # noqa: BLE001 - a cell, not a crash
             return f'fails: {type(e).__name__}: {str(e)[:200]}'
     diff = predictions_max_difference(want, got)
     graphs = max(g['max_abs_diff'] for g in manifest['graphs'])
     return (f'{len(manifest["graphs"])} graphs (max diff {graphs:.1g}); '
-            'predictions ' + ('equal' if diff <= 1e-3 else
-                              f'differ by {diff:.3g}'))
+            'predictions ' +
+            ('equal' if diff <= 1e-3 else f'differ by {diff:.3g}'))
 
 
 def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
@@ -74,8 +76,7 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     from mmprune.core.model_family import bounded_structure_runs
     from mmprune.core.structured import prune_model
     from mmprune.core.structured.model_check import run_error
-    from mmprune.core.structured.pruning_history import \
-        replay_pruning_history
+    from mmprune.core.structured.pruning_history import replay_pruning_history
     from mmprune.core.tracing import tensor_forward
     from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
 
@@ -86,8 +87,10 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     try:
         cfg = Config.fromfile(f.name)
     except ImportError as e:  # its custom_imports name another package
-        row.update(status='not counted', detail='needs a package outside '
-                   f'the pinned stack: {str(e)[:160]}')
+        row.update(
+            status='not counted',
+            detail='needs a package outside '
+            f'the pinned stack: {str(e)[:160]}')
         return row
     finally:
         os.remove(f.name)
@@ -102,23 +105,28 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     data = synthetic_batch_of_config(model, cfg, (size, size))
     error = run_error(model, data)
     if error is not None:
-        row.update(status='not counted',
-                   detail=f'the unpruned model does not run here: {error}')
+        row.update(
+            status='not counted',
+            detail=f'the unpruned model does not run here: {error}')
         return row
     start = time.perf_counter()
     result = prune_model(model, data, 'l1', ratio=0.3)
-    row.update(seconds=round(time.perf_counter() - start, 1),
-               params_before=result.params_before,
-               params_after=result.params_after)
-    skipped = [s for s in result.skipped
-               if not s['reason'].startswith(('protected', 'frozen'))]
+    row.update(
+        seconds=round(time.perf_counter() - start, 1),
+        params_before=result.params_before,
+        params_after=result.params_after)
+    skipped = [
+        s for s in result.skipped
+        if not s['reason'].startswith(('protected', 'frozen'))
+    ]
     error = run_error(model, data)
     if error is not None:
         row.update(status='fail', detail=f'pruned model: {error}')
         return row
     fresh = build()
-    replay_pruning_history(fresh, synthetic_batch_of_config(
-        fresh, cfg, (size, size)), result.history)
+    replay_pruning_history(fresh,
+                           synthetic_batch_of_config(fresh, cfg, (size, size)),
+                           result.history)
     fresh.load_state_dict(model.state_dict(), strict=True)
     model.eval()
     fresh.eval()
@@ -133,8 +141,10 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
         torch.manual_seed(0)
         b = tensor_forward(fresh, data)
     if len(a) != len(b) or not all(torch.equal(x, y) for x, y in zip(a, b)):
-        row.update(status='fail', detail='the replayed model predicts '
-                   'differently from the pruned one')
+        row.update(
+            status='fail',
+            detail='the replayed model predicts '
+            'differently from the pruned one')
         return row
     if export:
         row['export'] = export_check(model, size)
@@ -146,17 +156,21 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('list', nargs='?',
-                        default=osp.join(REPO, 'tools/benchmarks/'
-                                         'zoo_configs.txt'))
+    parser = tool_parser(__doc__)
+    parser.add_argument(
+        'list',
+        nargs='?',
+        default=osp.join(REPO, 'tools/benchmarks/'
+                         'zoo_configs.txt'))
     parser.add_argument('--one', help=argparse.SUPPRESS)
     parser.add_argument('--timeout', type=int, default=300)
     parser.add_argument('--limit', type=int)
     parser.add_argument('--json', help='also write the rows as JSON lines')
-    parser.add_argument('--export', action='store_true',
-                        help='also export each pruned model to ONNX and '
-                        'compare its ONNX Runtime predictions')
+    parser.add_argument(
+        '--export',
+        action='store_true',
+        help='also export each pruned model to ONNX and '
+        'compare its ONNX Runtime predictions')
     args = parser.parse_args()
     if args.one:
         config, _, size = args.one.partition(' ')
@@ -165,23 +179,29 @@ def main() -> None:
         except Exception as e:  # noqa: BLE001 - a row, not a crash
             # where in mmprune (or this sweep) it was raised
             import traceback
-            ours = [f for f in traceback.extract_tb(e.__traceback__)
-                    if '/mmprune/' in f.filename or f.filename == __file__]
+            ours = [
+                f for f in traceback.extract_tb(e.__traceback__)
+                if '/mmprune/' in f.filename or f.filename == __file__
+            ]
             where = ' (in ' + ' < '.join(
                 f'{osp.basename(f.filename)}:{f.lineno} {f.name}'
                 for f in reversed(ours[-4:])) + ')' if ours else ''
 
-            row = dict(config=config, status='fail',
-                       detail=f'{type(e).__name__}: {str(e)[:300]}{where}')
+            row = dict(
+                config=config,
+                status='fail',
+                detail=f'{type(e).__name__}: {str(e)[:300]}{where}')
         row['peak_mb'] = round(_peak_mb())
         print('ZOO_ROW ' + json.dumps(row), flush=True)
         return
     # "lib::path [size]": a few models need more than 128 px to run
-    configs = [' '.join(line.split()) for line in open(args.list)
-               if line.strip() and not line.startswith('#')]
+    configs = [
+        ' '.join(line.split()) for line in open(args.list)
+        if line.strip() and not line.startswith('#')
+    ]
     configs = configs[:args.limit] if args.limit else configs
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get(
-        'OMP_NUM_THREADS', '2'))
+    env = dict(
+        os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
     rows = []
     extra = ' ONNX export |' if args.export else ''
     print('| config | result | s | peak MB | params | detail |' + extra)
@@ -191,27 +211,35 @@ def main() -> None:
         try:
             proc = subprocess.run(
                 [sys.executable, __file__, '--one', config] +
-                (['--export'] if args.export else []), cwd=REPO,
-                env=env, capture_output=True, text=True,
+                (['--export'] if args.export else []),
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
                 timeout=args.timeout)
-            found = [line for line in proc.stdout.splitlines()
-                     if line.startswith('ZOO_ROW ')]
+            found = [
+                line for line in proc.stdout.splitlines()
+                if line.startswith('ZOO_ROW ')
+            ]
             row = json.loads(found[-1][8:]) if found else dict(
-                config=config, status='fail',
+                config=config,
+                status='fail',
                 detail=f'exit {proc.returncode}: '
                 f'{proc.stderr.strip().splitlines()[-1:]}')
         except subprocess.TimeoutExpired:
-            row = dict(config=config, status='fail',
-                       detail=f'over {args.timeout} s')
+            row = dict(
+                config=config, status='fail', detail=f'over {args.timeout} s')
         rows.append(row)
         params = (f'{row["params_before"] / 1e6:.1f}M -> '
                   f'{row["params_after"] / 1e6:.1f}M'
                   if 'params_after' in row else '')
-        print(f'| {config.replace(" ", " @")} | {row["status"]} | {row.get("seconds", "")} | '
-              f'{row.get("peak_mb", "")} | {params} | '
-              f'{row.get("detail", "")} |' +
-              (f' {row.get("export", "")} |' if args.export else ''),
-              flush=True)
+        name = config.replace(' ', ' @')
+        print(
+            f'| {name} | {row["status"]} | {row.get("seconds", "")} | '
+            f'{row.get("peak_mb", "")} | {params} | '
+            f'{row.get("detail", "")} |' +
+            (f' {row.get("export", "")} |' if args.export else ''),
+            flush=True)
         if args.json:
             with open(args.json, 'a') as f:
                 f.write(json.dumps(row) + '\n')

@@ -17,34 +17,50 @@ Python.
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis.latency import (measure_onnxruntime_latency,
-                                      measure_torch_latency, rois_at_test)
+                                      measure_torch_latency,
+                                      onnxruntime_providers, rois_at_test)
 from mmprune.deployment import (export_onnx, load_deployable_model,
                                 manifest_path)
-from mmprune.utils import dump_json_atomic, read_config
+from mmprune.utils import dump_json_atomic, read_config, resolve_device
+from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config', help='the config the checkpoint was '
-                        'trained or pruned with')
+    parser = tool_parser(__doc__)
+    parser.add_argument(
+        'config',
+        help='the config the checkpoint was '
+        'trained or pruned with')
     parser.add_argument('checkpoint', help='checkpoint (pruned or not)')
     parser.add_argument('--out', required=True, help='the .onnx file')
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'), default=None,
-                        help='image size of the graph (default: the test '
-                        "pipeline's resize scale, else 640 640)")
-    parser.add_argument('--dynamic', action='store_true',
-                        help='dynamic batch, height and width')
-    parser.add_argument('--latency-runs', type=int, default=20,
-                        help='timed runs per runtime (0: no latency)')
-    parser.add_argument('--threads', type=int, default=0,
-                        help='CPU threads of both runtimes (0: torch\'s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--input-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        default=None,
+        help='image size of the graph (default: the test '
+        "pipeline's resize scale, else 640 640)")
+    parser.add_argument(
+        '--dynamic',
+        action='store_true',
+        help='dynamic batch, height and width')
+    parser.add_argument(
+        '--latency-runs',
+        type=int,
+        default=20,
+        help='timed runs per runtime (0: no latency)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=0,
+        help='CPU threads of both runtimes (0: torch\'s)')
+    add_device_arg(parser)
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -70,24 +86,29 @@ def main(argv=None) -> None:
         raise ValueError('--out is the checkpoint itself')
     if args.latency_runs < 0:
         raise ValueError(f'--latency-runs {args.latency_runs}: must be >= 0')
+    device = resolve_device(args.device)
     cfg = read_config(args.config, args.cfg_options)
     logger = MMLogger.get_instance('mmprune.export', log_level='INFO')
     shape = tuple(args.input_shape or test_input_shape(cfg))
-    model = load_deployable_model(cfg, args.checkpoint)
+    model = load_deployable_model(cfg, args.checkpoint).to(device)
     manifest = export_onnx(model, args.out, shape, args.dynamic)
     for g in manifest['graphs']:
         logger.info(f'{g["file"]}: ONNX Runtime agrees with PyTorch (max '
                     f'abs difference {g["max_abs_diff"]:.2g}, outputs up to '
                     f'{g["max_abs_output"]:.2g})')
     if args.latency_runs:
-        torch_ms = measure_torch_latency(model, shape, runs=args.latency_runs,
-                                         threads=args.threads)
+        torch_ms = measure_torch_latency(
+            model, shape, runs=args.latency_runs, threads=args.threads)
         ort_ms = measure_onnxruntime_latency(
-            args.out, runs=args.latency_runs, threads=args.threads,
-            num_rois=rois_at_test(model))
-        manifest['latency'] = dict(torch=torch_ms.to_dict(),
-                                   onnxruntime=ort_ms.to_dict(),
-                                   rois_per_image=rois_at_test(model))
+            args.out,
+            runs=args.latency_runs,
+            threads=args.threads,
+            num_rois=rois_at_test(model),
+            providers=onnxruntime_providers(model))
+        manifest['latency'] = dict(
+            torch=torch_ms.to_dict(),
+            onnxruntime=ort_ms.to_dict(),
+            rois_per_image=rois_at_test(model))
         dump_json_atomic(manifest, manifest_path(args.out))
         logger.info(f'latency at {shape[0]}x{shape[1]}, batch 1: PyTorch '
                     f'{torch_ms}; ONNX Runtime {ort_ms}')

@@ -19,10 +19,11 @@ from mmprune.core.checkpoint_reader import read_checkpoint
 from mmprune.core.sparsity import (compress_checkpoint, decompress_checkpoint,
                                    tensor_identity)
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
+from mmprune.utils.cli import tool_parser
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('checkpoint', help='a (sparse) mmengine checkpoint')
     parser.add_argument('out', help='the compressed checkpoint to write')
     parser.add_argument('--json', help='also write the sizes as JSON')
@@ -38,8 +39,9 @@ def serialized_size(obj: dict) -> int:
 def check_round_trip(dense: dict, back: dict) -> None:
     for k, v in dense.items():
         w = back[k]
-        same = w.dtype == v.dtype and w.shape == v.shape and (
-            torch.equal(w.view(torch.uint8), v.contiguous().view(
+        same = w.dtype == v.dtype and w.shape == v.shape and (torch.equal(
+            w.view(torch.uint8),
+            v.contiguous().view(
                 torch.uint8)) if v.is_floating_point() else torch.equal(w, v))
         if not same:
             raise SystemExit(f'compressed round trip differs at {k}')
@@ -60,19 +62,25 @@ def main() -> None:
                      decompress_checkpoint(compressed)['state_dict'])
     save_checkpoint_atomic(compressed, args.out)
     # and once more from the file, as a user will load it
-    check_round_trip(dense['state_dict'], decompress_checkpoint(
-        torch.load(args.out, map_location='cpu',
-                   weights_only=True))['state_dict'])
+    check_round_trip(
+        dense['state_dict'],
+        decompress_checkpoint(
+            torch.load(args.out, map_location='cpu',
+                       weights_only=True))['state_dict'])
     # count a tensor shared by several keys once, as it is stored
-    unique = {tensor_identity(v): v
-              for v in dense['state_dict'].values()}.values()
+    unique = {
+        tensor_identity(v): v
+        for v in dense['state_dict'].values()
+    }.values()
     n = sum(v.numel() for v in unique)
     nz = sum(int(v.count_nonzero()) for v in unique)
     sizes = dict(
         source_file_bytes=osp.getsize(args.checkpoint),
         dense_weights_bytes=serialized_size(dense),
         compressed_file_bytes=osp.getsize(args.out),
-        params=n, nonzero_params=nz, sparsity=round(1 - nz / max(n, 1), 6))
+        params=n,
+        nonzero_params=nz,
+        sparsity=round(1 - nz / max(n, 1), 6))
     sizes['compressed_vs_dense_weights'] = round(
         sizes['compressed_file_bytes'] / sizes['dense_weights_bytes'], 4)
     print(json.dumps(sizes, indent=2))

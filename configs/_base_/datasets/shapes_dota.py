@@ -15,8 +15,11 @@ shapes_classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
 _dataset_type = 'mmprune.ShapesDOTADataset'
 _data_root = '{{$MMPRUNE_DATA:data}}/shapes_dota_128/'
 _img_scale = (128, 128)
-_shapes = dict(img_size=128, min_object_size=20, max_object_size=64,
-               classes=shapes_classes)
+_shapes = dict(
+    img_size=128,
+    min_object_size=20,
+    max_object_size=64,
+    classes=shapes_classes)
 shapes_train_pipeline = [
     dict(type='mmdet.LoadImageFromFile'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
@@ -66,5 +69,4 @@ shapes_two_stage_cfg = dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=500),
         rcnn=dict(sampler=dict(num=256))),
     test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=500),
-        rcnn=dict(max_per_img=100)))
+        rpn=dict(nms_pre=1000, max_per_img=500), rcnn=dict(max_per_img=100)))

@@ -13,8 +13,11 @@ _base_ = './shapes_loaders.py'
 shapes_classes = ('rectangle', 'ellipse', 'triangle', 'cross', 'star')
 _dataset_type = 'mmprune.ShapesSegDataset'
 _data_root = '{{$MMPRUNE_DATA:data}}/shapes_seg_128/'
-_shapes = dict(img_size=128, min_object_size=16, max_object_size=56,
-               classes=shapes_classes)
+_shapes = dict(
+    img_size=128,
+    min_object_size=16,
+    max_object_size=56,
+    classes=shapes_classes)
 shapes_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

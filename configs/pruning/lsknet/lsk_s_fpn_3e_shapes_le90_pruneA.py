@@ -17,8 +17,7 @@ custom_hooks = [
 
 # short finetune: 100 iterations at a constant 4e-5
 train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=100,
-    val_interval=100)
+    _delete_=True, type='IterBasedTrainLoop', max_iters=100, val_interval=100)
 param_scheduler = None
 optim_wrapper = dict(optimizer=dict(lr=4e-5))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=100))

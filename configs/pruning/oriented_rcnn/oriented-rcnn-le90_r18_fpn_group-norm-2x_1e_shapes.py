@@ -6,6 +6,9 @@
 _base_ = '../../oriented_rcnn/oriented-rcnn-le90_r18_fpn_finetune-1e_shapes.py'
 
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8)
 ]

@@ -6,7 +6,11 @@
 _base_ = './oriented-rcnn-le90_r18_fpn_group-norm-2x_1e_shapes.py'
 
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8, allocation='sensitivity',
-         gradient_batches=4)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8,
+        allocation='sensitivity',
+        gradient_batches=4)
 ]

@@ -4,6 +4,10 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune_8xb32-300e_coco.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='group_hessian',
-         speed_up=2.0, round_to=8, gradient_batches=16)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_hessian',
+        speed_up=2.0,
+        round_to=8,
+        gradient_batches=16)
 ]

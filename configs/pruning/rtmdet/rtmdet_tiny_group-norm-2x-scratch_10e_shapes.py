@@ -13,11 +13,17 @@ load_from = 'work_dirs/rtmdet_tiny_group-norm-2x_scratch_init/pruned.pth'
 max_epochs = 10
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
-         end=200),
-    dict(type='CosineAnnealingLR', eta_min=0.004 * 0.05,
-         begin=max_epochs // 2, end=max_epochs, T_max=max_epochs // 2,
-         by_epoch=True, convert_to_iter_based=True)
+    dict(
+        type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
+        end=200),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=0.004 * 0.05,
+        begin=max_epochs // 2,
+        end=max_epochs,
+        T_max=max_epochs // 2,
+        by_epoch=True,
+        convert_to_iter_based=True)
 ]
 default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=2))
 # rebuilds the pruned structure from load_from, prunes nothing more

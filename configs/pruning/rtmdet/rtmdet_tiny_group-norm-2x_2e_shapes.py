@@ -4,6 +4,9 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8)
 ]

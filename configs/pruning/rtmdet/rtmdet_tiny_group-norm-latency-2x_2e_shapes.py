@@ -6,7 +6,11 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         latency_speed_up=2.0, latency_runtime='onnxruntime', round_to=8,
-         input_shape=(640, 640))
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        latency_speed_up=2.0,
+        latency_runtime='onnxruntime',
+        round_to=8,
+        input_shape=(640, 640))
 ]

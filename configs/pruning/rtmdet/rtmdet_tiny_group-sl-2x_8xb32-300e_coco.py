@@ -5,7 +5,14 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune_8xb32-300e_coco.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='group_sl',
-         speed_up=2.0, round_to=8, prune_at=[4580],
-         sparse_training={'iters': 4580, 'reg': 0.0005})
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_sl',
+        speed_up=2.0,
+        round_to=8,
+        prune_at=[4580],
+        sparse_training={
+            'iters': 4580,
+            'reg': 0.0005
+        })
 ]

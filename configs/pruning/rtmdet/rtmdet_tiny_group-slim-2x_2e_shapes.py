@@ -4,7 +4,14 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune-2e_shapes.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='group_slim',
-         speed_up=2.0, round_to=8, prune_at=[100],
-         sparse_training={'iters': 100, 'reg': 0.0001})
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_slim',
+        speed_up=2.0,
+        round_to=8,
+        prune_at=[100],
+        sparse_training={
+            'iters': 100,
+            'reg': 0.0001
+        })
 ]

@@ -11,8 +11,8 @@ load_from = 'work_dirs/rtmdet_tiny_l1-2x_scratch_init/pruned.pth'
 max_epochs = 2
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
-         end=50)
+    dict(
+        type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0, end=50)
 ]
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))
 # rebuilds the pruned structure from load_from, prunes nothing more

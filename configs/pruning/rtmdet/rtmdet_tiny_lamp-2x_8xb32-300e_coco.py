@@ -4,6 +4,9 @@
 _base_ = '../../rtmdet/rtmdet_tiny_finetune_8xb32-300e_coco.py'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='lamp', speed_up=2.0,
-         round_to=8)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='lamp',
+        speed_up=2.0,
+        round_to=8)
 ]

@@ -13,8 +13,13 @@ model = dict(
     bbox_head=dict(in_channels=width, feat_channels=width))
 
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
-         update_buffers=True, priority=49),
-    dict(type='mmprune.WeightInheritanceHook',
-         checkpoint='work_dirs/main_job/epoch_8.pth'),
+    dict(
+        type='EMAHook',
+        ema_type='ExpMomentumEMA',
+        momentum=0.0002,
+        update_buffers=True,
+        priority=49),
+    dict(
+        type='mmprune.WeightInheritanceHook',
+        checkpoint='work_dirs/main_job/epoch_8.pth'),
 ]

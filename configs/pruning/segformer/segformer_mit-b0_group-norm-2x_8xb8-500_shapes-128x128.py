@@ -5,6 +5,9 @@
 _base_ = '../../segformer/segformer_mit-b0_finetune-500_shapes-128x128.py'
 
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8)
 ]

@@ -6,7 +6,11 @@
 _base_ = './segformer_mit-b0_group-norm-2x_8xb8-500_shapes-128x128.py'
 
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='group_norm',
-         speed_up=2.0, round_to=8, allocation='sensitivity',
-         gradient_batches=4)
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='group_norm',
+        speed_up=2.0,
+        round_to=8,
+        allocation='sensitivity',
+        gradient_batches=4)
 ]

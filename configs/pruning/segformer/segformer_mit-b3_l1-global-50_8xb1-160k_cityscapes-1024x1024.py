@@ -8,6 +8,11 @@ custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 load_from = 'checkpoints/segformer_mit-b3_8xb1-160k_cityscapes-1024x1024.pth'
 model = dict(backbone=dict(init_cfg=None))
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='l1', ratio=0.5,
-         global_pruning=True, round_to=8, input_shape=(1024, 1024))
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='l1',
+        ratio=0.5,
+        global_pruning=True,
+        round_to=8,
+        input_shape=(1024, 1024))
 ]

@@ -8,6 +8,11 @@ custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 load_from = 'checkpoints/segformer_mit-b4_8xb2-160k_ade20k-512x512.pth'
 model = dict(backbone=dict(init_cfg=None))
 custom_hooks = [
-    dict(type='mmprune.StructuredPruningHook', method='l1', ratio=0.5,
-         global_pruning=True, round_to=8, input_shape=(512, 512))
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='l1',
+        ratio=0.5,
+        global_pruning=True,
+        round_to=8,
+        input_shape=(512, 512))
 ]

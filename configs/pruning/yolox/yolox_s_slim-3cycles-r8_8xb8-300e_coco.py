@@ -10,7 +10,12 @@ custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 load_from = 'checkpoints/yolox_s_8xb8-300e_coco.pth'
 
 custom_hooks = _base_.custom_hooks + [
-    dict(type='mmprune.StructuredPruningHook', method='slim', ratio=0.5,
-         round_to=8, prune_at=[5000, 20000, 35000],
-         sparse_training=dict(iters=5000, reg=1e-4), input_shape=(640, 640))
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='slim',
+        ratio=0.5,
+        round_to=8,
+        prune_at=[5000, 20000, 35000],
+        sparse_training=dict(iters=5000, reg=1e-4),
+        input_shape=(640, 640))
 ]

@@ -18,20 +18,28 @@ max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0,
-         end=50)
+    dict(
+        type='LinearLR', start_factor=1.0e-3, by_epoch=False, begin=0, end=50)
 ]
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2),
-                     logger=dict(interval=20))
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=2), logger=dict(interval=20))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 # the base's mode switch and norm sync hooks are for its 300-epoch mosaic
 # schedule on several GPUs
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001,
-         update_buffers=True, priority=49),
-    dict(type='mmprune.StructuredPruningHook', method='slim', ratio=0.5,
-         round_to=8, prune_at=[100, 200, 300],
-         sparse_training=dict(iters=50, reg=1e-4))
+    dict(
+        type='EMAHook',
+        ema_type='ExpMomentumEMA',
+        momentum=0.0001,
+        update_buffers=True,
+        priority=49),
+    dict(
+        type='mmprune.StructuredPruningHook',
+        method='slim',
+        ratio=0.5,
+        round_to=8,
+        prune_at=[100, 200, 300],
+        sparse_training=dict(iters=50, reg=1e-4))
 ]
 
 # Data: the synthetic shapes set (../../_base_/datasets/shapes_coco.py).

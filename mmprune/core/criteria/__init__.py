@@ -13,8 +13,11 @@ for _info in pkgutil.iter_modules(__path__):
     importlib.import_module(f'{__name__}.{_info.name}')
 
 # each use and the method that gives its scores
-_USES = {'channel': 'channel_importance', 'element': 'element_scores',
-         'internal-group': 'member_scores'}
+_USES = {
+    'channel': 'channel_importance',
+    'element': 'element_scores',
+    'internal-group': 'member_scores'
+}
 
 
 def build_criterion(cfg: Union[str, dict, Criterion],
@@ -36,7 +39,10 @@ def build_criterion(cfg: Union[str, dict, Criterion],
                 f'importance {cfg["type"]!r} is not a criterion; known: '
                 f'{", ".join(criterion_names())}')
         try:
-            criterion = CRITERIA.build(cfg)
+            # built in mmprune's scope: the registry has no parent, and
+            # under a config's default scope (mmdet, ...) mmengine warns
+            # that it found no such registry there
+            criterion = CRITERIA.build(dict(cfg, _scope_='mmprune'))
         except TypeError as e:
             raise ValueError(f'importance = {cfg}: {e}') from None
     if criterion.short_name not in criteria_with(use):
@@ -52,10 +58,14 @@ def criterion_names() -> List[str]:
 def criteria_with(use: str) -> List[str]:
     """Short names of the criteria that have scores for ``use``."""
     method = _USES[use]
-    return sorted({cls.short_name for cls in CRITERIA.module_dict.values()
-                   if getattr(cls, method) is not getattr(Criterion,
-                                                          method)})
+    return sorted({
+        cls.short_name
+        for cls in CRITERIA.module_dict.values()
+        if getattr(cls, method) is not getattr(Criterion, method)
+    })
 
 
-__all__ = ['CRITERIA', 'Criterion', 'build_criterion', 'criteria_with',
-           'criterion_names']
+__all__ = [
+    'CRITERIA', 'Criterion', 'build_criterion', 'criteria_with',
+    'criterion_names'
+]

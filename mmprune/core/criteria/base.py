@@ -39,7 +39,8 @@ class Criterion:
                       members: List[Tuple[str, str]]) -> torch.Tensor:
         raise ValueError(self._missing('internal-group'))
 
-    def element_scores(self, weight: torch.Tensor,
+    def element_scores(self,
+                       weight: torch.Tensor,
                        normalize: bool = False) -> torch.Tensor:
         raise ValueError(self._missing('element'))
 
@@ -58,7 +59,8 @@ class Criterion:
         return f'{type(self).__name__}()'
 
 
-def p_norm_scores(weight: torch.Tensor, p: int,
+def p_norm_scores(weight: torch.Tensor,
+                  p: int,
                   out: bool = True) -> torch.Tensor:
     """Per channel (output channels, or input channels with ``out=False``):
     the sum of |w|^p over its weights."""
@@ -77,4 +79,5 @@ def members_p_norm(layer: nn.Module, members: List[Tuple[str, str]],
     ``GroupMagnitudeImportance`` averages over a group)."""
     return torch.stack([
         p_norm_scores(layer.get_submodule(sub).weight, p, side == 'out')
-        for sub, side in members]).mean(0)
+        for sub, side in members
+    ]).mean(0)

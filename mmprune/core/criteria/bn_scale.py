@@ -37,8 +37,11 @@ class BNGroupL2Importance(WidestFirstReduce,
     penalty of group slimming)."""
 
     def __init__(self) -> None:
-        super().__init__(p=2, group_reduction='mean', normalizer=None,
-                         target_types=[nn.modules.batchnorm._BatchNorm])
+        super().__init__(
+            p=2,
+            group_reduction='mean',
+            normalizer=None,
+            target_types=[nn.modules.batchnorm._BatchNorm])
 
 
 @CRITERIA.register_module(name=['BNScale', 'bn_scale'])

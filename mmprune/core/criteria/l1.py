@@ -20,7 +20,8 @@ class L1(Criterion):
     def member_scores(self, layer, members) -> torch.Tensor:
         return members_p_norm(layer, members, self.p)
 
-    def element_scores(self, weight: torch.Tensor,
+    def element_scores(self,
+                       weight: torch.Tensor,
                        normalize: bool = False) -> torch.Tensor:
         s = weight.detach().abs().float().pow(self.p)
         return mean_normalized(s) if normalize else s

@@ -18,7 +18,8 @@ class L1L2(Criterion):
             raise ValueError(f'l1_weight = {l1_weight}: must be in [0, 1]')
         self.l1_weight = l1_weight
 
-    def element_scores(self, weight: torch.Tensor,
+    def element_scores(self,
+                       weight: torch.Tensor,
                        normalize: bool = False) -> torch.Tensor:
         a = weight.detach().abs().float()
         return (self.l1_weight * mean_normalized(a) +

@@ -17,8 +17,7 @@ import torch
 
 FORMAT = 'mmprune.bitmask_sparse.v1'
 _BITS = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
-_INT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32,
-                8: torch.int64}
+_INT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
 def _nonzero_bits(t: torch.Tensor) -> torch.Tensor:
@@ -48,8 +47,11 @@ def compress_tensor(t: torch.Tensor):
     if nnz * t.element_size() + (t.numel() + 7) // 8 >= \
             t.numel() * t.element_size():
         return t
-    return dict(format=FORMAT, shape=list(t.shape), bitmask=pack_bits(keep),
-                values=t.flatten()[keep].clone())
+    return dict(
+        format=FORMAT,
+        shape=list(t.shape),
+        bitmask=pack_bits(keep),
+        values=t.flatten()[keep].clone())
 
 
 def decompress_tensor(item) -> torch.Tensor:
@@ -70,8 +72,8 @@ def decompress_tensor(item) -> torch.Tensor:
 def tensor_identity(t: torch.Tensor) -> tuple:
     """Equal for two keys that hold the same tensor (shared storage,
     offset, shape, strides and dtype)."""
-    return (t.untyped_storage().data_ptr(), t.storage_offset(),
-            tuple(t.shape), t.stride(), t.dtype)
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape),
+            t.stride(), t.dtype)
 
 
 def compress_state_dict(state: Dict[str, torch.Tensor]) -> Dict:
@@ -117,6 +119,6 @@ def decompress_checkpoint(checkpoint: Dict) -> Dict:
     meta = dict(checkpoint.get('meta', {}))
     if meta.pop('sparse_format', FORMAT) != FORMAT:
         raise ValueError('unknown sparse checkpoint format')
-    return dict(meta=meta,
-                state_dict=decompress_state_dict(
-                    checkpoint['sparse_state_dict']))
+    return dict(
+        meta=meta,
+        state_dict=decompress_state_dict(checkpoint['sparse_state_dict']))

@@ -38,8 +38,8 @@ def element_importance(weight: torch.Tensor,
     its share. ``l1+l2`` mixes the two normalised scores as the
     module-aware sparsity ratios do (``l1_weight`` * L1 + (1 -
     ``l1_weight``) * L2)."""
-    return sparsity_criterion(importance, l1_weight).element_scores(
-        weight, normalize)
+    return sparsity_criterion(importance,
+                              l1_weight).element_scores(weight, normalize)
 
 
 def semi_structured_mask(weight: torch.Tensor) -> torch.Tensor:
@@ -129,7 +129,6 @@ def check_masks_fit(model: nn.Module, masks: Masks, source: str) -> None:
             raise ValueError(f'{source}: sparsity mask for "{name}", which '
                              'this model does not have')
         if tuple(mask.shape) != tuple(params[name].shape):
-            raise ValueError(
-                f'{source}: sparsity mask for "{name}" has shape '
-                f'{tuple(mask.shape)}, the model\'s weight '
-                f'{tuple(params[name].shape)}')
+            raise ValueError(f'{source}: sparsity mask for "{name}" has shape '
+                             f'{tuple(mask.shape)}, the model\'s weight '
+                             f'{tuple(params[name].shape)}')

@@ -17,7 +17,6 @@ import torch.nn as nn
 from ..model_family import default_protected
 from ..module_patterns import check_pattern
 
-
 RatioSpec = Union[Dict[str, float], Sequence[Tuple[str, float]],
                   Sequence[dict], None]
 
@@ -102,8 +101,7 @@ def eligible_weights(model: nn.Module) -> List[Tuple[str, str, nn.Module]]:
 def semi_structured_problem(module: nn.Module, p_name: str,
                             shape: Sequence[int]) -> Optional[str]:
     """Why a 2:4 pattern cannot be applied to this weight, or None."""
-    if p_name != 'weight' or not isinstance(module,
-                                            (nn.Linear, nn.Conv2d)):
+    if p_name != 'weight' or not isinstance(module, (nn.Linear, nn.Conv2d)):
         return (f'{type(module).__name__}: 2:4 sparsity applies to '
                 'nn.Linear and nn.Conv2d kernels only')
     if shape[1] % 4:
@@ -112,12 +110,13 @@ def semi_structured_problem(module: nn.Module, p_name: str,
     return None
 
 
-def resolve_sparsity_plan(model: nn.Module,
-                          ratios: RatioSpec = None,
-                          default_ratio: float = 0.0,
-                          protected: Optional[Sequence[str]] = None,
-                          semi_structured: Sequence[str] = ()
-                          ) -> SparsityPlan:
+def resolve_sparsity_plan(
+    model: nn.Module,
+    ratios: RatioSpec = None,
+    default_ratio: float = 0.0,
+    protected: Optional[Sequence[str]] = None,
+    semi_structured: Sequence[str] = ()
+) -> SparsityPlan:
     """Assign every eligible weight its ratio. A user pattern (in
     ``ratios``, ``protected`` or ``semi_structured``) that matches no
     eligible weight's module is an error naming it; ``protected=None``
@@ -139,8 +138,7 @@ def resolve_sparsity_plan(model: nn.Module,
     names = [m for _, m, _ in weights]
     for key, patterns in (('ratios', [p for p, _ in pairs]),
                           ('semi_structured', list(semi_structured)),
-                          ('protected',
-                           protected if user_protected else [])):
+                          ('protected', protected if user_protected else [])):
         for pattern in patterns:
             if not any(re.search(pattern, n) for n in names):
                 examples = ', '.join(sorted(set(names))[:8])
@@ -152,8 +150,9 @@ def resolve_sparsity_plan(model: nn.Module,
     plan = SparsityPlan(targets=[], protected=[])
     for full, mod_name, module in weights:
         param = module.get_parameter(full.rsplit('.', 1)[-1])
-        target = SparsityTarget(full, mod_name, type(module).__name__,
-                                param.numel(), 0.0, 'protected')
+        target = SparsityTarget(full, mod_name,
+                                type(module).__name__, param.numel(), 0.0,
+                                'protected')
         if any(re.search(p, mod_name) for p in protected):
             plan.protected.append(target)
             continue

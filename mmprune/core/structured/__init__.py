@@ -4,11 +4,11 @@ from .methods import (PRUNING_METHODS, PruningMethod, get_pruning_method,
                       register_pruning_method)
 from .options import PruningOptions, check_target
 from .prune import (StructuredPruningResult, TargetNotReachedError,
-                    prune_model, protected_modules)
+                    protected_modules, prune_model)
 
 __all__ = [
     'PRUNING_METHODS', 'PruningMethod', 'PruningOptions',
-    'StructuredPruningResult', 'TargetNotReachedError',
-    'check_target', 'get_pruning_method', 'protected_modules',
-    'prune_model', 'register_pruning_method'
+    'StructuredPruningResult', 'TargetNotReachedError', 'check_target',
+    'get_pruning_method', 'protected_modules', 'prune_model',
+    'register_pruning_method'
 ]

@@ -47,6 +47,6 @@ class BNScalePruner(tp.pruner.BNScalePruner):
                 if isinstance(layer, nn.modules.batchnorm._BatchNorm) and \
                         layer.affine and layer not in self.ignored_layers \
                         and layer.weight.grad is not None:
-                    g = gamma[torch.tensor(item.root_idxs,
-                                           device=gamma.device)]
+                    g = gamma[torch.tensor(
+                        item.root_idxs, device=gamma.device)]
                     layer.weight.grad.data.add_(g * layer.weight.data)

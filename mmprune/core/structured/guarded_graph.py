@@ -17,8 +17,9 @@ from typing import Dict, Iterator
 import torch.nn as nn
 import torch_pruning as tp
 from torch_pruning import ops
-from torch_pruning.dependency import Group, index_mapping
+from torch_pruning.dependency import Group
 from torch_pruning.dependency import graph as tp_graph
+from torch_pruning.dependency import index_mapping
 from torch_pruning.pruner.algorithms import base_pruner
 
 # Torch-Pruning's update_index_mapping, node type by node type (the
@@ -61,12 +62,16 @@ def _flatten_indices(self, idxs):
     make = functools.partial(tuple.__new__, tp._helpers._HybridIndex)
     stride = self._stride
     if self.reverse:
-        return list(set(map(make, ((i.idx // stride, i.root_idx)
-                                   for i in idxs))))
+        return list(
+            set(map(make, ((i.idx // stride, i.root_idx) for i in idxs))))
     out = []
     for i in idxs:
-        out.extend(map(make, zip(range(i.idx * stride, (i.idx + 1) * stride),
-                                 itertools.repeat(i.root_idx))))
+        out.extend(
+            map(
+                make,
+                zip(
+                    range(i.idx * stride, (i.idx + 1) * stride),
+                    itertools.repeat(i.root_idx))))
     return out
 
 
@@ -188,8 +193,9 @@ class GuardedDependencyGraph(tp.DependencyGraph):
             with _guarded_index_mapping():
                 return super().get_pruning_group(module, pruning_fn, idxs)
         except Exception as e:  # noqa: BLE001 - recorded, group skipped
-            self.failed.setdefault(module, 'Torch-Pruning could not build '
-                                   f'its group: {_error_text(e)}')
+            self.failed.setdefault(
+                module, 'Torch-Pruning could not build '
+                f'its group: {_error_text(e)}')
             group = Group()
             group._DG = self
             return group

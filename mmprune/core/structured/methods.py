@@ -51,13 +51,15 @@ for _m in (
         PruningMethod('lamp', 'lamp'),
         PruningMethod('group_norm', 'l2'),
         PruningMethod('slim', 'bn_scale', sparse_training=BNScalePruner),
-        PruningMethod('group_slim', 'bn_scale',
-                      sparse_training=BNScalePruner,
-                      sparse_training_args=(('group_lasso', True), )),
-        PruningMethod('group_sl', 'l2',
-                      sparse_training=tp.pruner.GroupNormPruner),
-        PruningMethod('growing_reg', 'l2',
-                      sparse_training=tp.pruner.GrowingRegPruner),
+        PruningMethod(
+            'group_slim',
+            'bn_scale',
+            sparse_training=BNScalePruner,
+            sparse_training_args=(('group_lasso', True), )),
+        PruningMethod(
+            'group_sl', 'l2', sparse_training=tp.pruner.GroupNormPruner),
+        PruningMethod(
+            'growing_reg', 'l2', sparse_training=tp.pruner.GrowingRegPruner),
         PruningMethod('group_taylor', 'taylor'),
         PruningMethod('group_hessian', 'hessian'),
 ):

@@ -41,8 +41,10 @@ def run_error(model: nn.Module, data: dict) -> Optional[str]:
             model.eval()
             with torch.no_grad():
                 step = 'predict'
-                model(data['inputs'], copy.deepcopy(data['data_samples']),
-                      mode='predict')
+                model(
+                    data['inputs'],
+                    copy.deepcopy(data['data_samples']),
+                    mode='predict')
                 step = 'tensor forward'
                 tensor_forward(model, data)
         return None
@@ -60,10 +62,11 @@ def snapshot_modules(modules: Iterable[nn.Module]) -> list:
     buffers. Torch-Pruning replaces tensors rather than editing them, so
     references are enough to restore the modules in place (a whole model:
     ``snapshot_modules(model.modules())``)."""
-    return [(m, {k: v for k, v in m.__dict__.items()
-                 if k not in ('_parameters', '_buffers', '_modules')},
-             dict(m._parameters), dict(m._buffers))
-            for m in modules]
+    return [(m, {
+        k: v
+        for k, v in m.__dict__.items()
+        if k not in ('_parameters', '_buffers', '_modules')
+    }, dict(m._parameters), dict(m._buffers)) for m in modules]
 
 
 def restore_modules(snapshot: list) -> None:
@@ -75,10 +78,14 @@ def restore_modules(snapshot: list) -> None:
         m._buffers.update(buffers)
 
 
-def remove_breaking_groups(model: nn.Module, data: dict, snapshot: list,
-                           history: List[list], error: str,
-                           forward_fn: Optional[Callable] = None
-                           ) -> Tuple[List[list], List[dict]]:
+def remove_breaking_groups(
+        model: nn.Module,
+        data: dict,
+        snapshot: list,
+        history: List[list],
+        error: str,
+        forward_fn: Optional[Callable] = None
+) -> Tuple[List[list], List[dict]]:
     """``model`` (pruned by ``history``) fails with ``error``: find the
     groups whose pruning breaks it, one at a time, as the last entry of
     the shortest failing prefix of the history (each test restores the
@@ -122,9 +129,11 @@ def remove_breaking_groups(model: nn.Module, data: dict, snapshot: list,
             else:
                 hi, error = mid, e
         root = history[hi - 1][0]
-        removed.append(dict(
-            name=root, reason='pruning its group broke the model and was '
-            f'rolled back ({error})'))
+        removed.append(
+            dict(
+                name=root,
+                reason='pruning its group broke the model and was '
+                f'rolled back ({error})'))
         # the prefix that ran still runs without the group when none of
         # its entries were in it; the next search starts after it
         runs = lo if all(h[0] != root for h in history[:lo]) else 0

@@ -19,14 +19,14 @@ from .methods import PRUNING_METHODS, get_pruning_method
 
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
-
 LATENCY_RUNTIMES = ('torch', 'onnxruntime')
 ALLOCATIONS = ('uniform', 'sensitivity', 'sensitivity_time')
 # round_to chosen by measuring widths on the target runtime
 MEASURED = 'measured'
 
 
-def check_target(ratio: Optional[float], speed_up: Optional[float],
+def check_target(ratio: Optional[float],
+                 speed_up: Optional[float],
                  latency_speed_up: Optional[float] = None) -> None:
     given = [x is not None for x in (ratio, speed_up, latency_speed_up)]
     if sum(given) != 1:
@@ -34,8 +34,8 @@ def check_target(ratio: Optional[float], speed_up: Optional[float],
             'give exactly one of ratio, speed_up and latency_speed_up (got '
             f'ratio={ratio}, speed_up={speed_up}, latency_speed_up='
             f'{latency_speed_up})')
-    if latency_speed_up is not None and not (
-            _is_number(latency_speed_up) and latency_speed_up > 1):
+    if latency_speed_up is not None and not (_is_number(latency_speed_up)
+                                             and latency_speed_up > 1):
         raise ValueError(f'latency_speed_up = {latency_speed_up}: must be '
                          '> 1 (a measured latency reduction factor)')
     if ratio is not None and not (_is_number(ratio) and 0 <= ratio < 1):
@@ -143,8 +143,9 @@ class PruningOptions:
         self.validate()
 
     @classmethod
-    def from_dict(cls, options: dict, where: str = 'pruning options'
-                  ) -> 'PruningOptions':
+    def from_dict(cls,
+                  options: dict,
+                  where: str = 'pruning options') -> 'PruningOptions':
         """Build from config keys; an unknown key names itself and lists
         the known ones (a typo must not be silently ignored)."""
         known = [f.name for f in dataclasses.fields(cls)]
@@ -171,7 +172,7 @@ class PruningOptions:
             raise ValueError(f'allocation = {self.allocation!r}: must be one '
                              f'of {ALLOCATIONS}')
         if self.allocation != 'uniform' and (
-                (self.speed_up is None and self.latency_speed_up is None)
+            (self.speed_up is None and self.latency_speed_up is None)
                 or self.layer_ratios or self.global_pruning):
             raise ValueError(
                 f"allocation = '{self.allocation}' chooses per-layer ratios "
@@ -212,14 +213,13 @@ class PruningOptions:
         if not (_is_int(self.max_steps) and self.max_steps >= 1):
             raise ValueError(f'max_steps = {self.max_steps}: must be an '
                              'integer >= 1')
-        if not (_is_int(self.gradient_batches)
-                and self.gradient_batches >= 1):
+        if not (_is_int(self.gradient_batches) and self.gradient_batches >= 1):
             needs = self.criterion.needs_gradients
             raise ValueError(
                 f'gradient_batches = {self.gradient_batches}: must be an '
-                'integer >= 1' + (
-                    f' ({self.method!r} ranks channels by loss gradients '
-                    'and needs training batches)' if needs else ''))
+                'integer >= 1' +
+                (f' ({self.method!r} ranks channels by loss gradients '
+                 'and needs training batches)' if needs else ''))
 
     @property
     def criterion(self) -> Criterion:
@@ -244,13 +244,16 @@ class PruningOptions:
 
     @property
     def target(self) -> dict:
-        target = dict(ratio=self.ratio, speed_up=self.speed_up,
-                      layer_ratios=self.layer_ratios or None)
+        target = dict(
+            ratio=self.ratio,
+            speed_up=self.speed_up,
+            layer_ratios=self.layer_ratios or None)
         if self.allocation != 'uniform':
             target.update(allocation=self.allocation)
         if self.latency_speed_up is not None:
-            target.update(latency_speed_up=self.latency_speed_up,
-                          latency_runtime=self.latency_runtime)
+            target.update(
+                latency_speed_up=self.latency_speed_up,
+                latency_runtime=self.latency_runtime)
         return target
 
     def replace(self, **changes) -> 'PruningOptions':

@@ -25,14 +25,13 @@ def _consumes(graph: tp.DependencyGraph, handler) -> bool:
         not graph.is_out_channel_pruning_fn(handler)
 
 
-def task_output_layers(graph: tp.DependencyGraph,
-                       ignored: Sequence[nn.Module],
+def task_output_layers(graph: tp.DependencyGraph, ignored: Sequence[nn.Module],
                        root_types: Sequence[type]) -> List[nn.Module]:
     """The prunable layers of every group whose channels no layer
     consumes."""
     found: Dict[nn.Module, None] = {}
-    for group in graph.get_all_groups(ignored_layers=list(ignored),
-                                      root_module_types=root_types):
+    for group in graph.get_all_groups(
+            ignored_layers=list(ignored), root_module_types=root_types):
         if any(_consumes(graph, dep.handler) for dep, _ in group):
             continue
         for dep, _ in group:

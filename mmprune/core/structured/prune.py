@@ -5,11 +5,11 @@ import copy
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 import torch_pruning as tp
+from mmengine.logging import print_log
 
 from ..layer_pruners import pruner_for
 from ..model_family import (bounded_structure_runs, default_protected,
@@ -19,8 +19,8 @@ from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers, release_graph,
                        zero_non_finite_parameters)
 from .guarded_graph import guarded_graphs
-from .model_check import (remove_breaking_groups, restore_modules,
-                          run_error, snapshot_modules)
+from .model_check import (remove_breaking_groups, restore_modules, run_error,
+                          snapshot_modules)
 from .options import MEASURED, PRUNABLE, PruningOptions
 from .output_layers import STRUCTURE_REASON, task_output_layers
 from .pruning_history import plain_history
@@ -58,22 +58,28 @@ class StructuredPruningResult:
     round_to_choice: Optional[dict] = None
 
     def to_dict(self) -> dict:
-        return dict(method=self.method, target=self.target, steps=self.steps,
-                    target_reached=self.target_reached, limit=self.limit,
-                    params_before=self.params_before,
-                    params_after=self.params_after,
-                    flops_before=self.flops_before,
-                    flops_after=self.flops_after, speed_up=self.speed_up,
-                    **({} if self.latency_before is None else dict(
-                        target_latency_ms_before=self.latency_before,
-                        target_latency_ms_after=self.latency_after,
-                        target_latency_speed_up=self.latency_speed_up,
-                        target_latency_checks=self.latency_checks)),
-                    **({} if self.allocation is None else dict(
-                        allocation=self.allocation)),
-                    **({} if self.round_to_choice is None else dict(
-                        round_to_choice=self.round_to_choice)),
-                    layers=self.layers, skipped=self.skipped)
+        return dict(
+            method=self.method,
+            target=self.target,
+            steps=self.steps,
+            target_reached=self.target_reached,
+            limit=self.limit,
+            params_before=self.params_before,
+            params_after=self.params_after,
+            flops_before=self.flops_before,
+            flops_after=self.flops_after,
+            speed_up=self.speed_up,
+            **({} if self.latency_before is None else dict(
+                target_latency_ms_before=self.latency_before,
+                target_latency_ms_after=self.latency_after,
+                target_latency_speed_up=self.latency_speed_up,
+                target_latency_checks=self.latency_checks)),
+            **({} if self.allocation is None else dict(
+                allocation=self.allocation)),
+            **({} if self.round_to_choice is None else dict(
+                round_to_choice=self.round_to_choice)),
+            layers=self.layers,
+            skipped=self.skipped)
 
     @property
     def latency_speed_up(self) -> Optional[float]:
@@ -88,11 +94,13 @@ class StructuredPruningResult:
                  f' on {self.target["latency_runtime"]}')
             got = (f'{self.latency_before:.2f} -> {self.latency_after:.2f} '
                    f'ms ({self.latency_speed_up:.2f}x; FLOPs '
-                   f'{self.speed_up:.2f}x)' if self.speed_up else
-                   f'{self.latency_speed_up:.2f}x')
-            unconfirmed = [c for c in self.latency_checks
-                           if c.get('confirmed_by', float('inf')) <
-                           self.target['latency_speed_up']]
+                   f'{self.speed_up:.2f}x)'
+                   if self.speed_up else f'{self.latency_speed_up:.2f}x')
+            unconfirmed = [
+                c for c in self.latency_checks
+                if c.get('confirmed_by', float('inf')) <
+                self.target['latency_speed_up']
+            ]
             if unconfirmed:
                 got += '; ' + ', '.join(
                     f'{c["speed_up"]:.2f}x at step {c["step"]} not '
@@ -134,23 +142,29 @@ def layer_widths(model: nn.Module) -> Dict[str, tuple]:
     return out
 
 
-def layer_changes(model: nn.Module,
-                  before: Dict[str, tuple]) -> List[dict]:
+def layer_changes(model: nn.Module, before: Dict[str, tuple]) -> List[dict]:
     """Per-layer in/out channels of ``model`` now against ``before``
     (:func:`layer_widths` of the model as it was)."""
     modules = dict(model.named_modules())
     after = layer_widths(model)
-    return [dict(name=n, type=type(modules[n]).__name__, in_before=b[0],
-                 out_before=b[1], in_after=after[n][0], out_after=after[n][1])
-            for n, b in before.items()]
+    return [
+        dict(
+            name=n,
+            type=type(modules[n]).__name__,
+            in_before=b[0],
+            out_before=b[1],
+            in_after=after[n][0],
+            out_after=after[n][1]) for n, b in before.items()
+    ]
 
 
 def protected_modules(model: nn.Module,
                       protected: Optional[Sequence[str]] = None,
                       protect_stem: bool = True) -> List[str]:
-    """The prediction layers (the model families' ``default_protected()`` unless ``protected``
-    is given: then every pattern must match) and the layers that read the
-    image (the input stem, whose inputs are the 3 image channels)."""
+    """The prediction layers (the model families' ``default_protected()``
+    unless ``protected`` is given: then every pattern must match) and the
+    layers that read the image (the input stem, whose inputs are the 3
+    image channels)."""
     names = []
     patterns = default_protected() if protected is None else protected
     for p in patterns:
@@ -172,9 +186,11 @@ def frozen_modules(model: nn.Module) -> List[str]:
     """Prunable layers whose own parameters all have requires_grad=False
     (frozen stages): they keep their channels, since a frozen layer would
     not recover from losing them."""
-    return [n for n, m in model.named_modules()
-            if isinstance(m, PRUNABLE)
-            and not any(p.requires_grad for p in m.parameters(False))]
+    return [
+        n for n, m in model.named_modules()
+        if isinstance(m, PRUNABLE) and not any(
+            p.requires_grad for p in m.parameters(False))
+    ]
 
 
 def _snapshot(group) -> list:
@@ -199,10 +215,12 @@ def _prune_step(pruner, names: Dict[nn.Module, str],
         except Exception as e:  # noqa: BLE001 - reported, model restored
             restore_modules(snap)
             root = group[0].dep.target.module
-            skipped.append(dict(
-                name=names.get(root, type(root).__name__),
-                reason=f'pruning its group failed and was rolled back: '
-                f'{type(e).__name__}: {e}'))
+            skipped.append(
+                dict(
+                    name=names.get(root,
+                                   type(root).__name__),
+                    reason=f'pruning its group failed and was rolled back: '
+                    f'{type(e).__name__}: {e}'))
 
 
 def kept_layers(model: nn.Module,
@@ -220,8 +238,10 @@ def kept_layers(model: nn.Module,
     for p in ignored:
         found = matching_modules(model, p, 'ignored')
         names += found
-        skipped += [dict(name=n, reason=f'ignored (pattern {p!r})')
-                    for n in found if isinstance(modules[n], PRUNABLE)]
+        skipped += [
+            dict(name=n, reason=f'ignored (pattern {p!r})') for n in found
+            if isinstance(modules[n], PRUNABLE)
+        ]
     for n in frozen_modules(model):
         if n not in names:
             names.append(n)
@@ -239,28 +259,40 @@ def kept_layers(model: nn.Module,
     return names, skipped
 
 
-def build_pruner(pruner_cls: type, model: nn.Module, data: dict,
-                 importance, ignored_layers: List[nn.Module],
+def build_pruner(pruner_cls: type,
+                 model: nn.Module,
+                 data: dict,
+                 importance,
+                 ignored_layers: List[nn.Module],
                  forward_fn: Optional[Callable] = None,
                  **kwargs) -> tp.pruner.BasePruner:
     """A Torch-Pruning pruner over mmprune's tracing: opaque layers with
     their own pruners, tensor- or loss-mode forward (``forward_fn``, chosen
     on ``model`` when not given), and attention whose embedding width stays
     divisible by its head count."""
-    customized = {type(m): pruner_for(m) for m in model.modules()
-                  if pruner_for(m) is not None}
-    heads = {m: m.num_heads for m in model.modules()
-             if isinstance(m, nn.MultiheadAttention)}
+    customized = {
+        type(m): pruner_for(m)
+        for m in model.modules() if pruner_for(m) is not None
+    }
+    heads = {
+        m: m.num_heads
+        for m in model.modules() if isinstance(m, nn.MultiheadAttention)
+    }
     zero_non_finite_parameters(model)
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
     with opaque_layers(model), all_parameters_require_grad(model), \
             guarded_graphs(), bounded_structure_runs(model):
         return pruner_cls(
-            model, data, importance=importance,
-            ignored_layers=ignored_layers, customized_pruners=customized,
-            out_channel_groups=heads, in_channel_groups=heads,
-            forward_fn=forward_fn, **kwargs)
+            model,
+            data,
+            importance=importance,
+            ignored_layers=ignored_layers,
+            customized_pruners=customized,
+            out_channel_groups=heads,
+            in_channel_groups=heads,
+            forward_fn=forward_fn,
+            **kwargs)
 
 
 def _accumulate_gradients(model, criterion, importance, batches) -> None:
@@ -269,8 +301,9 @@ def _accumulate_gradients(model, criterion, importance, batches) -> None:
         importance.zero_grad()
         for data in batches:
             for i in range(len(data['data_samples'])):
-                single = dict(inputs=data['inputs'][i:i + 1],
-                              data_samples=data['data_samples'][i:i + 1])
+                single = dict(
+                    inputs=data['inputs'][i:i + 1],
+                    data_samples=data['data_samples'][i:i + 1])
                 model.zero_grad()
                 loss_forward(model, single).backward()
                 importance.accumulate_grad(model)
@@ -335,8 +368,7 @@ def prune_model(model: nn.Module,
         opts = dataclasses.replace(opts, round_to=choice['round_to'])
     if opts.allocation != 'uniform':
         result = _prune_by_sensitivity(model, data, opts, gradient_data,
-                                       flops_fn, latency_fn,
-                                       latency_reference)
+                                       flops_fn, latency_fn, latency_reference)
         result.round_to_choice = choice
         return result
     ratio = opts.ratio
@@ -355,9 +387,12 @@ def prune_model(model: nn.Module,
 
     result = StructuredPruningResult(
         method=opts.method,
-        target={k: v for k, v in opts.target.items()
-                if k != 'layer_ratios'},
-        skipped=skipped, round_to_choice=choice)
+        target={
+            k: v
+            for k, v in opts.target.items() if k != 'layer_ratios'
+        },
+        skipped=skipped,
+        round_to_choice=choice)
     result.params_before = sum(p.numel() for p in model.parameters())
     before = layer_widths(model)
     if flops_fn is not None:
@@ -377,20 +412,25 @@ def prune_model(model: nn.Module,
     zero_non_finite_parameters(model)
     forward_fn = choose_forward_fn(model, data)
     pruner = build_pruner(
-        SegmentAwarePruner, model, data, importance,
-        [modules[n] for n in ignored_names], forward_fn=forward_fn,
+        SegmentAwarePruner,
+        model,
+        data,
+        importance, [modules[n] for n in ignored_names],
+        forward_fn=forward_fn,
         global_pruning=opts.global_pruning,
         pruning_ratio=ratio if ratio is not None else opts.max_layer_ratio,
         pruning_ratio_dict=ratio_dict or None,
-        max_pruning_ratio=opts.max_layer_ratio, iterative_steps=steps,
+        max_pruning_ratio=opts.max_layer_ratio,
+        iterative_steps=steps,
         round_to=opts.round_to)
     names = {m: n for n, m in modules.items()}
     # heads the name list has never seen keep their task dimension too
     for m in task_output_layers(pruner.DG, pruner.ignored_layers,
                                 pruner.root_module_types):
         pruner.ignored_layers.append(m)
-        skipped.append(dict(name=names.get(m, type(m).__name__),
-                            reason=STRUCTURE_REASON))
+        skipped.append(
+            dict(name=names.get(m,
+                                type(m).__name__), reason=STRUCTURE_REASON))
     unpruned = snapshot_modules(model.modules())
     if latency_reference is not None and reference is not None and \
             _latency_target_met(result, latency_fn, reference, model, opts,
@@ -399,21 +439,30 @@ def prune_model(model: nn.Module,
     for step in range(steps):
         if criterion.needs_gradients:
             model.train()
-            _accumulate_gradients(model, criterion, importance,
-                                  gradient_data or [data])
+            _accumulate_gradients(model, criterion, importance, gradient_data
+                                  or [data])
         _prune_step(pruner, names, skipped)
         result.steps = step + 1
+        done = False
         if opts.speed_up is not None:
             result.flops_after = flops_fn(model)
-            if result.flops_before / result.flops_after >= opts.speed_up:
-                break
-        if reference is not None and _latency_target_met(
-                result, latency_fn, reference, model, opts, step + 1):
+            done = result.flops_before / result.flops_after >= opts.speed_up
+        elif reference is not None:
+            done = _latency_target_met(result, latency_fn, reference, model,
+                                       opts, step + 1)
+        if stepped:
+            print_log(
+                step_line(result, model, before, step + 1, steps),
+                logger='current')
+        if done:
             break
     model.zero_grad(set_to_none=True)
     for module, reason in pruner.DG.failed.items():
-        skipped.append(dict(name=names.get(module, type(module).__name__),
-                            reason=f'{reason}; its channels are kept'))
+        skipped.append(
+            dict(
+                name=names.get(module,
+                               type(module).__name__),
+                reason=f'{reason}; its channels are kept'))
     result.history = plain_history(pruner.pruning_history())
     release_graph(pruner.DG)
     del pruner
@@ -455,9 +504,33 @@ def prune_model(model: nn.Module,
     return result
 
 
-def paired_latency(latency_fn: Callable[[nn.Module], float],
-                   reference: nn.Module, model: nn.Module,
-                   rounds: int) -> Tuple[float, float]:
+def step_line(result: StructuredPruningResult, model: nn.Module,
+              widths_before: Dict[str, tuple], step: int, steps: int) -> str:
+    """One log line for a pruning step: where its target stands."""
+    params = sum(p.numel() for p in model.parameters())
+    parts = [
+        f'pruning step {step}/{steps} ({result.method}): params '
+        f'{result.params_before / 1e6:.3f}M -> {params / 1e6:.3f}M'
+    ]
+    if result.flops_after:
+        parts.append(f'FLOPs {result.flops_after / 1e9:.3f}G '
+                     f'({result.flops_before / result.flops_after:.2f}x '
+                     'fewer)')
+    checks = [c for c in result.latency_checks if c['step'] == step]
+    if checks:
+        confirmed = checks[-1].get('confirmed_by')
+        parts.append(f'latency {checks[-1]["speed_up"]:.2f}x' + (
+            f', confirmed {confirmed:.2f}x' if confirmed is not None else '') +
+                     f' on {result.target.get("latency_runtime")}')
+    narrowed = sum(1 for x in layer_changes(model, widths_before)
+                   if x['out_after'] < x['out_before'])
+    parts.append(f'{narrowed} layers narrowed so far')
+    return ', '.join(parts)
+
+
+def paired_latency(latency_fn: Callable[[nn.Module],
+                                        float], reference: nn.Module,
+                   model: nn.Module, rounds: int) -> Tuple[float, float]:
     """``(reference ms, model ms)``: the two timed in alternation,
     ``rounds`` times, each keeping its fastest round. A machine whose speed
     drifts (measured: +-30% over minutes on 2 shared cores) then slows both
@@ -494,13 +567,12 @@ def _latency_target_met(result: StructuredPruningResult,
     return result.latency_speed_up >= target
 
 
-def _prune_by_sensitivity(model: nn.Module, data: dict,
-                          opts: PruningOptions,
-                          gradient_data: Optional[Sequence[dict]],
-                          flops_fn: Optional[Callable[[nn.Module], float]],
-                          latency_fn: Optional[Callable[[nn.Module], float]],
-                          latency_reference: Optional[nn.Module]
-                          ) -> StructuredPruningResult:
+def _prune_by_sensitivity(
+        model: nn.Module, data: dict, opts: PruningOptions,
+        gradient_data: Optional[Sequence[dict]],
+        flops_fn: Optional[Callable[[nn.Module], float]],
+        latency_fn: Optional[Callable[[nn.Module], float]],
+        latency_reference: Optional[nn.Module]) -> StructuredPruningResult:
     """``speed_up`` (or ``latency_speed_up``) with non-uniform ratios: every
     block pruned alone at several ratios (on copies), the FLOPs spent where
     the loss rose least, then one prune with the chosen ``layer_ratios``.
@@ -537,19 +609,30 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
         return 1.0 - after / before
 
     sensitivity = prune_sensitivity(
-        model, batches, flops_fn, ratios=opts.sensitivity_ratios,
-        method=opts.method, importance=opts.importance,
-        round_to=opts.round_to, ignored=opts.ignored,
-        protected=opts.protected, progress=False,
+        model,
+        batches,
+        flops_fn,
+        ratios=opts.sensitivity_ratios,
+        method=opts.method,
+        importance=opts.importance,
+        round_to=opts.round_to,
+        ignored=opts.ignored,
+        protected=opts.protected,
         time_saved_fn=time_saved if by_time else None)
-    one_shot = opts.replace(speed_up=None, latency_speed_up=None,
-                            allocation='uniform', strict_target=False)
+    one_shot = opts.replace(
+        speed_up=None,
+        latency_speed_up=None,
+        allocation='uniform',
+        strict_target=False)
 
     def speed_up_of(ratios: Dict[str, float]) -> float:
         trial = copy.deepcopy(model)
-        got = prune_model(trial, data, one_shot.replace(layer_ratios=ratios),
-                          gradient_data=gradient_data,
-                          flops_fn=flops_fn).speed_up
+        got = prune_model(
+            trial,
+            data,
+            one_shot.replace(layer_ratios=ratios),
+            gradient_data=gradient_data,
+            flops_fn=flops_fn).speed_up
         if by_latency:
             got = 1.0 / (1.0 - time_saved(trial))
             if got >= target:  # a lucky reading must not end the fit
@@ -557,23 +640,35 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
         return got
 
     ratios, choices, tries = fit_layer_ratios(
-        sensitivity, target, speed_up_of, opts.max_steps,
+        sensitivity,
+        target,
+        speed_up_of,
+        opts.max_steps,
         saved='time_saved' if by_time else 'flops_saved')
-    result = prune_model(model, data, one_shot.replace(layer_ratios=ratios),
-                         gradient_data=gradient_data, flops_fn=flops_fn)
-    result.target = {k: v for k, v in opts.target.items()
-                     if k != 'layer_ratios'}
-    result.allocation = dict(layer_ratios=ratios, choices=choices,
-                             tries=tries,
-                             base_loss=sensitivity['base_loss'],
-                             points=sensitivity['points'])
+    result = prune_model(
+        model,
+        data,
+        one_shot.replace(layer_ratios=ratios),
+        gradient_data=gradient_data,
+        flops_fn=flops_fn)
+    result.target = {
+        k: v
+        for k, v in opts.target.items() if k != 'layer_ratios'
+    }
+    result.allocation = dict(
+        layer_ratios=ratios,
+        choices=choices,
+        tries=tries,
+        base_loss=sensitivity['base_loss'],
+        points=sensitivity['points'])
     got = result.speed_up
     if by_latency:
         result.latency_before, result.latency_after = paired_latency(
             latency_fn, reference, model, opts.latency_rounds)
         result.latency_checks = [
             dict(step=i + 1, speed_up=round(t['speed_up'], 4))
-            for i, t in enumerate(tries)]
+            for i, t in enumerate(tries)
+        ]
         got = result.latency_speed_up
     if got < target:
         what = 'latency_speed_up' if by_latency else 'speed_up'
@@ -591,9 +686,8 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
                 'the ratios chosen from the sensitivity points (each block '
                 'pruned alone at ratios '
                 f'{sensitivity["ratios"]}, tried as in allocation.tries) '
-                f'reach {got:.2f}x' + (
-                    ' measured on the model handed back' if by_latency
-                    else '') +
+                f'reach {got:.2f}x' +
+                (' measured on the model handed back' if by_latency else '') +
                 ': blocks pruned together save less than their measured '
                 'savings add up to, and the largest measured ratios are not '
                 'enough; add a larger ratio to sensitivity_ratios or use '
@@ -605,7 +699,8 @@ def _prune_by_sensitivity(model: nn.Module, data: dict,
     return result
 
 
-def unreached_target_limit(opts: PruningOptions, kept: int,
+def unreached_target_limit(opts: PruningOptions,
+                           kept: int,
                            what: str = 'FLOPs') -> str:
     """Which limit stopped a speed-up target: every step ran, and the
     last one cut every group to ``max_layer_ratio`` (each keeping at least

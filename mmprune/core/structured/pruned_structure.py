@@ -25,29 +25,38 @@ class PrunedStructure:
 
     def to_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = dict(
-            history=self.history, done=sorted(self.done), method=self.method,
+            history=self.history,
+            done=sorted(self.done),
+            method=self.method,
             report=self.report,
-            widths=None if self.widths is None else
-            {n: list(w) for n, w in self.widths.items()})
+            widths=None if self.widths is None else {
+                n: list(w)
+                for n, w in self.widths.items()
+            })
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict,
-                        where: str = 'checkpoint'
-                        ) -> Optional['PrunedStructure']:
+    def from_checkpoint(
+            cls,
+            checkpoint: dict,
+            where: str = 'checkpoint') -> Optional['PrunedStructure']:
         """The record in ``checkpoint``, checked; None when it has none."""
         record = checkpoint.get(CHECKPOINT_KEY)
         if not record:
             return None
-        history = check_history(record.get('history', []),
-                                f'{where}: key "{CHECKPOINT_KEY}"')
+        history = check_history(
+            record.get('history', []), f'{where}: key "{CHECKPOINT_KEY}"')
         widths = record.get('widths')
-        return cls(history=history,
-                   done=sorted(int(i) for i in record.get('done', [])),
-                   method=record.get('method'), report=record.get('report'),
-                   widths=None if not widths else
-                   {n: tuple(w) for n, w in widths.items()})
+        return cls(
+            history=history,
+            done=sorted(int(i) for i in record.get('done', [])),
+            method=record.get('method'),
+            report=record.get('report'),
+            widths=None if not widths else {
+                n: tuple(w)
+                for n, w in widths.items()
+            })
 
 
 def has_pruned_structure(checkpoint: dict) -> bool:
-    return bool(isinstance(checkpoint, dict)
-                and checkpoint.get(CHECKPOINT_KEY))
+    return bool(
+        isinstance(checkpoint, dict) and checkpoint.get(CHECKPOINT_KEY))

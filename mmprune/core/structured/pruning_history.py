@@ -32,7 +32,8 @@ def check_history(history, source: str) -> PruningHistory:
             f'is_out_channel_pruning, [indices]] ({e})') from None
 
 
-def replay_pruning_history(model: nn.Module, data: dict,
+def replay_pruning_history(model: nn.Module,
+                           data: dict,
                            history: Sequence,
                            forward_fn: Optional[Callable] = None) -> None:
     """Prune ``model`` (built from the unpruned config) in place exactly as

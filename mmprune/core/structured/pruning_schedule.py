@@ -29,7 +29,7 @@ def step_speed_up(total: float, k: int, n: int, flops_original: float,
                   flops_now: float) -> float:
     """The further FLOPs reduction step ``k`` of ``n`` must bring (1.0 or
     less: already there)."""
-    return total ** (k / n) * flops_now / flops_original
+    return total**(k / n) * flops_now / flops_original
 
 
 class PruningSchedule:
@@ -63,15 +63,18 @@ class PruningSchedule:
 
     def points_due(self, iteration: int, done: Sequence[int]) -> List[int]:
         """The 1-based indices of the prune points due at ``iteration``."""
-        return [k for k, p in enumerate(self.prune_at, 1)
-                if p == iteration and p not in done]
+        return [
+            k for k, p in enumerate(self.prune_at, 1)
+            if p == iteration and p not in done
+        ]
 
     def step_options(self, target: dict) -> PruningOptions:
         """The options of a prune point with ``target`` (its share, from
         :meth:`step_target`), never strict (the run decides what an
         unreached target means)."""
         return self.options.replace(
-            ratio=target.get('ratio'), speed_up=target.get('speed_up'),
+            ratio=target.get('ratio'),
+            speed_up=target.get('speed_up'),
             latency_speed_up=target.get('latency_speed_up'),
             layer_ratios=target.get('layer_ratios') or {},
             strict_target=False)
@@ -81,13 +84,15 @@ class PruningSchedule:
         n, opts = len(self.prune_at), self.options
         if opts.latency_speed_up is not None:
             # measured against the unpruned model at every prune point
-            return dict(latency_speed_up=opts.latency_speed_up ** (k / n))
+            return dict(latency_speed_up=opts.latency_speed_up**(k / n))
         if opts.speed_up is not None:
-            return dict(speed_up=step_speed_up(opts.speed_up, k, n,
-                                               flops_before, flops_now))
+            return dict(
+                speed_up=step_speed_up(opts.speed_up, k, n, flops_before,
+                                       flops_now))
         ratio = opts.ratio if opts.ratio is not None else 0.0
-        return dict(ratio=step_ratio(ratio, k, n),
-                    layer_ratios=step_layer_ratios(opts.layer_ratios, k, n))
+        return dict(
+            ratio=step_ratio(ratio, k, n),
+            layer_ratios=step_layer_ratios(opts.layer_ratios, k, n))
 
     @staticmethod
     def already_met(target: dict) -> bool:

@@ -24,10 +24,10 @@ def concat_segments(graph: tp.DependencyGraph, group) -> List[Tuple[int, ...]]:
     if len(segments) < 2:
         return []
     size = len(segments[0])
-    expected = [tuple(range(i * size, (i + 1) * size))
-                for i in range(len(segments))]
-    if segments != expected or size * len(segments) != len(
-            group[0].root_idxs):
+    expected = [
+        tuple(range(i * size, (i + 1) * size)) for i in range(len(segments))
+    ]
+    if segments != expected or size * len(segments) != len(group[0].root_idxs):
         return []
     return segments
 

@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
 from ..model_family import default_protected
@@ -27,8 +28,7 @@ from .options import PRUNABLE
 
 
 def default_units(model: nn.Module,
-                  protected: Optional[Sequence[str]] = None
-                  ) -> List[str]:
+                  protected: Optional[Sequence[str]] = None) -> List[str]:
     """One unit per block of prunable layers, named by the first two parts
     of their names (``backbone.stage1``, ``neck.top_down_blocks``,
     ``bbox_head.cls_convs``); prediction layers are not units."""
@@ -59,26 +59,26 @@ def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
     model.eval()
     try:
         with torch.no_grad(), buffers_unchanged(model):
-            return float(sum(loss_forward(model, b).item()
-                             for b in batches) / len(batches))
+            return float(
+                sum(loss_forward(model, b).item()
+                    for b in batches) / len(batches))
     finally:
         model.train(was)
 
 
-def prune_sensitivity(model: nn.Module,
-                      batches: Sequence[dict],
-                      flops_fn: Callable[[nn.Module], float],
-                      units: Optional[Sequence[str]] = None,
-                      ratios: Sequence[float] = (0.25, 0.5, 0.75),
-                      method: str = 'l1',
-                      round_to: Optional[int] = 8,
-                      ignored: Sequence[str] = (),
-                      protected: Optional[Sequence[str]] = None,
-                      progress: bool = True,
-                      importance: Optional[Union[str, dict]] = None,
-                      time_saved_fn: Optional[Callable[[nn.Module],
-                                                       float]] = None
-                      ) -> dict:
+def prune_sensitivity(
+        model: nn.Module,
+        batches: Sequence[dict],
+        flops_fn: Callable[[nn.Module], float],
+        units: Optional[Sequence[str]] = None,
+        ratios: Sequence[float] = (0.25, 0.5, 0.75),
+        method: str = 'l1',
+        round_to: Optional[int] = 8,
+        ignored: Sequence[str] = (),
+        protected: Optional[Sequence[str]] = None,
+        progress: bool = True,
+        importance: Optional[Union[str, dict]] = None,
+        time_saved_fn: Optional[Callable[[nn.Module], float]] = None) -> dict:
     """Prune each unit alone at each ratio (on copies; ``model`` is left
     as it is) and measure the loss increase and FLOPs saved, and with
     ``time_saved_fn(pruned copy)`` the share of the latency it saves.
@@ -90,6 +90,11 @@ def prune_sensitivity(model: nn.Module,
     # prune_model imports this module lazily (allocation='sensitivity')
     from .prune import prune_model
     units = list(units or default_units(model, protected))
+    if progress:
+        print_log(
+            f'sensitivity scan: {len(units)} blocks, each pruned alone at '
+            f'ratios {list(ratios)} on a copy ({method})',
+            logger='current')
     base_loss = mean_loss(model, batches)
     base_flops = flops_fn(model)
     points = []
@@ -97,33 +102,51 @@ def prune_sensitivity(model: nn.Module,
     for unit in units:
         for ratio in ratios:
             trial = copy.deepcopy(model)
-            result = prune_model(trial, batches[0], method,
-                                 importance=importance,
-                                 layer_ratios={unit: ratio},
-                                 round_to=round_to, ignored=list(ignored),
-                                 protected=protected,
-                                 gradient_data=list(batches))
+            result = prune_model(
+                trial,
+                batches[0],
+                method,
+                importance=importance,
+                layer_ratios={unit: ratio},
+                round_to=round_to,
+                ignored=list(ignored),
+                protected=protected,
+                gradient_data=list(batches))
             loss = mean_loss(trial, batches)
             flops = flops_fn(trial)
-            points.append(dict(
-                unit=unit, ratio=ratio, loss=loss,
-                loss_increase=loss - base_loss, flops=flops,
-                flops_saved=1.0 - flops / base_flops,
-                params=sum(p.numel() for p in trial.parameters()),
-                kept=[s for s in result.skipped
-                      if re.search(unit, s['name'])]))
+            points.append(
+                dict(
+                    unit=unit,
+                    ratio=ratio,
+                    loss=loss,
+                    loss_increase=loss - base_loss,
+                    flops=flops,
+                    flops_saved=1.0 - flops / base_flops,
+                    params=sum(p.numel() for p in trial.parameters()),
+                    kept=[
+                        s for s in result.skipped
+                        if re.search(unit, s['name'])
+                    ]))
             if time_saved_fn is not None:
                 points[-1]['time_saved'] = time_saved_fn(trial)
             del trial
             if bar is not None:
                 bar.update()
-    return dict(method=method, base_loss=base_loss, base_flops=base_flops,
-                units=units, ratios=list(ratios), points=points)
+    if bar is not None:
+        bar.file.write('\n')  # as track_iter_progress ends its bar
+    return dict(
+        method=method,
+        base_loss=base_loss,
+        base_flops=base_flops,
+        units=units,
+        ratios=list(ratios),
+        points=points)
 
 
-def allocate_layer_ratios(sensitivity: dict, speed_up: float,
-                          saved: str = 'flops_saved'
-                          ) -> Tuple[Dict[str, float], List[dict]]:
+def allocate_layer_ratios(
+        sensitivity: dict,
+        speed_up: float,
+        saved: str = 'flops_saved') -> Tuple[Dict[str, float], List[dict]]:
     """Per-unit ratios that save ``1 - 1/speed_up`` of the FLOPs (or, with
     ``saved='time_saved'``, of the measured latency) with the least summed
     loss increase, from the measured points: starting from nothing pruned,
@@ -164,8 +187,7 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float,
 
     while total < need:
         options = [(c, u, p) for u in curves
-                   for c, p in [step_cost(u) or (None, None)]
-                   if c is not None]
+                   for c, p in [step_cost(u) or (None, None)] if c is not None]
         if not options:
             break
         cost, unit, point = min(options, key=lambda o: o[0])
@@ -173,18 +195,25 @@ def allocate_layer_ratios(sensitivity: dict, speed_up: float,
             curves[unit][at[unit]][saved]
         at[unit] += 1
         total += point[saved] - prev_saved
-        choices.append({'unit': unit, 'ratio': point['ratio'],
-                        f'loss_per_{saved}': cost,
-                        'loss_increase': point['loss_increase'],
-                        saved: point[saved], f'total_{saved}': total})
+        choices.append({
+            'unit': unit,
+            'ratio': point['ratio'],
+            f'loss_per_{saved}': cost,
+            'loss_increase': point['loss_increase'],
+            saved: point[saved],
+            f'total_{saved}': total
+        })
     ratios = {u: curves[u][i]['ratio'] for u, i in at.items() if i >= 0}
     return ratios, choices
 
 
-def fit_layer_ratios(sensitivity: dict, speed_up: float,
-                     speed_up_of: Callable[[Dict[str, float]], float],
-                     max_tries: int = 20, saved: str = 'flops_saved'
-                     ) -> Tuple[Dict[str, float], List[dict], List[dict]]:
+def fit_layer_ratios(
+    sensitivity: dict,
+    speed_up: float,
+    speed_up_of: Callable[[Dict[str, float]], float],
+    max_tries: int = 20,
+    saved: str = 'flops_saved'
+) -> Tuple[Dict[str, float], List[dict], List[dict]]:
     """:func:`allocate_layer_ratios`, checked: blocks pruned together save
     less than their savings alone add up to (a stage's output channels are
     the next block's input), so each allocation's real speed-up is measured
@@ -214,8 +243,16 @@ def fit_layer_ratios(sensitivity: dict, speed_up: float,
             continue
         ratios, choices = new, why
         got = speed_up_of(ratios)
-        tries.append({f'asked_{saved}': asked, 'layer_ratios': ratios,
-                      'speed_up': got})
+        tries.append({
+            f'asked_{saved}': asked,
+            'layer_ratios': ratios,
+            'speed_up': got
+        })
+        print_log(
+            f'sensitivity allocation, try {len(tries)}: asked for '
+            f'{1.0 / (1.0 - asked):.2f}x, measured {got:.2f}x (target '
+            f'{speed_up}x) with {len(ratios)} blocks cut',
+            logger='current')
         if got >= speed_up:
             break
         asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))

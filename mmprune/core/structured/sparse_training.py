@@ -12,8 +12,8 @@ from .prune import build_pruner
 SCHEDULES = ('constant', 'linear')
 
 
-def regularization_strength(reg: float, schedule: str, progress: float
-                            ) -> float:
+def regularization_strength(reg: float, schedule: str,
+                            progress: float) -> float:
     """The penalty strength at ``progress`` (0 to 1) through the phase:
     ``constant``, or ``linear`` from 0 up to ``reg``."""
     if schedule not in SCHEDULES:
@@ -32,8 +32,12 @@ class SparseRegularizer:
     by the strength given to :meth:`regularize`.
     """
 
-    def __init__(self, model: nn.Module, data: dict, method: str,
-                 reg: float, ignored_layers: List[nn.Module],
+    def __init__(self,
+                 model: nn.Module,
+                 data: dict,
+                 method: str,
+                 reg: float,
+                 ignored_layers: List[nn.Module],
                  update_interval: int = 10) -> None:
         pm = get_pruning_method(method)
         if pm.sparse_training is None:
@@ -46,9 +50,14 @@ class SparseRegularizer:
         self.method = method
         self.update_interval = update_interval
         self.calls = 0
-        self.pruner = build_pruner(pm.sparse_training, model, data,
-                                   pm.importance(), ignored_layers, reg=reg,
-                                   **extra)
+        self.pruner = build_pruner(
+            pm.sparse_training,
+            model,
+            data,
+            pm.importance(),
+            ignored_layers,
+            reg=reg,
+            **extra)
 
     def regularize(self, model: nn.Module, strength: float) -> None:
         if self.method == 'growing_reg':
@@ -77,8 +86,11 @@ class SparseTrainingPhase:
     """
     KEYS = ('iters', 'reg', 'schedule', 'update_interval')
 
-    def __init__(self, method: str, prune_at: Sequence[int],
-                 iters: int = 100, reg: float = 1e-4,
+    def __init__(self,
+                 method: str,
+                 prune_at: Sequence[int],
+                 iters: int = 100,
+                 reg: float = 1e-4,
                  schedule: str = 'constant',
                  update_interval: int = 10) -> None:
         if get_pruning_method(method).sparse_training is None:
@@ -86,12 +98,14 @@ class SparseTrainingPhase:
                 f'sparse_training is given but method {method!r} has no '
                 'sparse-training phase (slim, group_slim, group_sl, '
                 'growing_reg do)')
-        self.config = dict(iters=iters, reg=reg, schedule=schedule,
-                           update_interval=update_interval)
+        self.config = dict(
+            iters=iters,
+            reg=reg,
+            schedule=schedule,
+            update_interval=update_interval)
         if iters < 1 or reg <= 0 or update_interval < 1:
-            raise ValueError(
-                f'sparse_training = {self.config}: iters and '
-                'update_interval must be >= 1 and reg > 0')
+            raise ValueError(f'sparse_training = {self.config}: iters and '
+                             'update_interval must be >= 1 and reg > 0')
         if schedule not in SCHEDULES:
             raise ValueError(
                 f'sparse_training.schedule = {schedule!r}: must be one of '
@@ -109,9 +123,9 @@ class SparseTrainingPhase:
         self._regularizer: Optional[SparseRegularizer] = None
 
     @classmethod
-    def from_config(cls, cfg: Optional[dict], method: str,
-                    prune_at: Sequence[int]
-                    ) -> Optional['SparseTrainingPhase']:
+    def from_config(
+            cls, cfg: Optional[dict], method: str,
+            prune_at: Sequence[int]) -> Optional['SparseTrainingPhase']:
         """The phase of a ``sparse_training=dict(...)`` config (None: no
         phase); an unknown key names itself."""
         if cfg is None:
@@ -130,8 +144,7 @@ class SparseTrainingPhase:
                 return p
         return None
 
-    def regularize(self, model: nn.Module, iteration: int,
-                   done: Sequence[int],
+    def regularize(self, model: nn.Module, iteration: int, done: Sequence[int],
                    regularizer_inputs: Callable[[], tuple]) -> Optional[int]:
         """Add the penalty to ``model``'s gradients if the phase holds at
         ``iteration``; returns the prune point when this call started the
@@ -144,14 +157,13 @@ class SparseTrainingPhase:
         started = self._regularizer is None
         if started:
             data, ignored = regularizer_inputs()
-            self._regularizer = SparseRegularizer(
-                model, data, self.method, self.reg, ignored,
-                self.update_interval)
+            self._regularizer = SparseRegularizer(model, data, self.method,
+                                                  self.reg, ignored,
+                                                  self.update_interval)
             model.train()
         progress = (iteration - (p - self.iters) + 1) / self.iters
         self._regularizer.regularize(
-            model, regularization_strength(self.reg, self.schedule,
-                                           progress))
+            model, regularization_strength(self.reg, self.schedule, progress))
         return p if started else None
 
     def structure_changed(self) -> None:

@@ -166,8 +166,8 @@ def render_scene(spec: ShapesSpec,
         if mask.sum() < 16:
             continue
         # refuse a placement that hides too much of an earlier object
-        if any((o.visible & ~mask).sum() <
-               (1 - spec.max_occlusion) * o.visible.sum() for o in objects):
+        if any((o.visible & ~mask).sum() < (1 - spec.max_occlusion) *
+               o.visible.sum() for o in objects):
             continue
         for o in objects:
             o.visible &= ~mask

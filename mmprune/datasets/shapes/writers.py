@@ -86,8 +86,9 @@ def write_coco(root: str, spec: ShapesSpec) -> None:
     ]
     with open(osp.join(root, 'annotation.json'), 'w') as f:
         json.dump(
-            dict(images=images, annotations=annotations,
-                 categories=categories), f)
+            dict(
+                images=images, annotations=annotations, categories=categories),
+            f)
 
 
 @register_writer('dota')
@@ -111,5 +112,5 @@ def write_seg(root: str, spec: ShapesSpec) -> None:
         cv2.imwrite(osp.join(root, 'labels', name + '.png'), label)
 
 
-SUBDIRS = dict(coco=['images'], dota=['images', 'labelTxt'],
-               seg=['images', 'labels'])
+SUBDIRS = dict(
+    coco=['images'], dota=['images', 'labelTxt'], seg=['images', 'labels'])

@@ -27,8 +27,11 @@ class CheckpointFitHook(Hook):
             hint = ('It carries a pruned structure: add '
                     "dict(type='mmprune.StructuredPruningHook') to the "
                     "config's custom_hooks to rebuild it")
-        check_state_fits(student_model(runner.model),
-                         state_dict_of(checkpoint), path,
-                         model_desc='the model of config '
-                         f'"{runner.cfg.filename}"',
-                         allow_unexpected=True, hint=hint)
+        check_state_fits(
+            student_model(runner.model),
+            state_dict_of(checkpoint),
+            path,
+            model_desc='the model of config '
+            f'"{runner.cfg.filename}"',
+            allow_unexpected=True,
+            hint=hint)

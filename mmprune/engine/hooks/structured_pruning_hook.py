@@ -19,9 +19,8 @@ from mmengine.hooks import Hook
 
 from mmprune.analysis import module_breakdown
 from mmprune.analysis.latency import latency_measure, runtime_latencies
-from mmprune.analysis.width_latency import round_to_measure
 from mmprune.analysis.pruning_report import PruningReport
-from mmprune.datasets.train_batches import train_batches
+from mmprune.analysis.width_latency import round_to_measure
 from mmprune.core.structured import (PruningOptions, StructuredPruningResult,
                                      TargetNotReachedError)
 from mmprune.core.structured.prune import (kept_layers, layer_widths,
@@ -30,6 +29,7 @@ from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.core.structured.pruning_schedule import PruningSchedule
 from mmprune.core.structured.sparse_training import SparseTrainingPhase
+from mmprune.datasets.train_batches import train_batches
 from mmprune.engine.distributed_pruning import (check_ranks_agree,
                                                 decide_on_rank_zero,
                                                 rank_local)
@@ -118,14 +118,16 @@ class StructuredPruningHook(Hook):
                 sparse_training, self.options.method, prune_at)
         except ValueError as e:
             raise ValueError(_name(str(e))) from None
-        if input_shape is not None and (
-                len(input_shape) != 2 or
-                any(not isinstance(x, int) or x < 1 for x in input_shape)):
-            raise ValueError(_name(f'input_shape = {input_shape}: (H, W), '
-                                   'two positive integers'))
+        if input_shape is not None and (len(input_shape) != 2
+                                        or any(not isinstance(x, int) or x < 1
+                                               for x in input_shape)):
+            raise ValueError(
+                _name(f'input_shape = {input_shape}: (H, W), '
+                      'two positive integers'))
         if not isinstance(latency_runs, int) or latency_runs < 1:
-            raise ValueError(_name(f'latency_runs = {latency_runs}: must '
-                                   'be an integer >= 1'))
+            raise ValueError(
+                _name(f'latency_runs = {latency_runs}: must '
+                      'be an integer >= 1'))
         self.restore_only = not self.options.has_target
         self.method = self.options.method
         self.input_shape = input_shape
@@ -171,13 +173,14 @@ class StructuredPruningHook(Hook):
             runner.optim_wrapper.optimizer.register_step_pre_hook(
                 lambda *args, **kwargs: self._regularize(runner))
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         self._iter = runner.iter
         if self.restore_only:
             return
-        for k in self.schedule.points_due(runner.iter,
-                                          self.structure.done):
+        for k in self.schedule.points_due(runner.iter, self.structure.done):
             self._prune(runner, k)
 
     def _regularize(self, runner) -> None:
@@ -188,8 +191,7 @@ class StructuredPruningHook(Hook):
                                      self.options.ignored,
                                      not self.options.prune_stem)
             modules = dict(model.named_modules())
-            return (self._batch(runner, model),
-                    [modules[n] for n in ignored])
+            return (self._batch(runner, model), [modules[n] for n in ignored])
 
         started = self.sparse.regularize(model, self._iter,
                                          self.structure.done, inputs)
@@ -210,8 +212,7 @@ class StructuredPruningHook(Hook):
         flops_now = flops(model)
         if self.report is None:
             self.structure.widths = layer_widths(model)
-            self.report = self._start_report(runner, model, shape,
-                                             flops_now)
+            self.report = self._start_report(runner, model, shape, flops_now)
         if self.measure_latency:
             self._unpruned_reference(runner, model)  # before it is pruned
         p = self.schedule.prune_at[k - 1]
@@ -228,18 +229,24 @@ class StructuredPruningHook(Hook):
         def decide() -> dict:
             # gradient criteria rank channels, a sensitivity allocation
             # measures the loss, on gradient_batches batches
-            grads = ([self._batch(runner, model)
-                      for _ in range(self.options.gradient_batches)]
-                     if self.options.criterion.needs_gradients or
-                     self.options.allocation != 'uniform' else None)
+            grads = ([
+                self._batch(runner, model)
+                for _ in range(self.options.gradient_batches)
+            ] if self.options.criterion.needs_gradients
+                     or self.options.allocation != 'uniform' else None)
             result = prune_model(
-                model, data, step, gradient_data=grads,
+                model,
+                data,
+                step,
+                gradient_data=grads,
                 # a sensitivity allocation ranks blocks by the FLOPs they
                 # save, for a latency target too
-                flops_fn=(flops if 'speed_up' in target or
-                          self.options.allocation != 'uniform' else None),
-                latency_fn=latency_measure(self.options.latency_runtime,
-                                           shape, runs=self.latency_runs),
+                flops_fn=(flops if 'speed_up' in target
+                          or self.options.allocation != 'uniform' else None),
+                latency_fn=latency_measure(
+                    self.options.latency_runtime,
+                    shape,
+                    runs=self.latency_runs),
                 latency_reference=self._latency_reference(runner, model),
                 round_to_fn=round_to_measure(self.options.latency_runtime,
                                              shape))
@@ -276,8 +283,7 @@ class StructuredPruningHook(Hook):
                 self._unpruned = copy.deepcopy(model)
             else:
                 cfg = runner.cfg.copy()
-                if cfg.model.get('type') in ('mmprune.Distiller',
-                                             'Distiller'):
+                if cfg.model.get('type') in ('mmprune.Distiller', 'Distiller'):
                     cfg.model = cfg.model.student
                 self._unpruned = build_model_from(cfg).to(
                     next(model.parameters()).device)
@@ -293,13 +299,12 @@ class StructuredPruningHook(Hook):
                 runner.logger.info(
                     'StructuredPruningHook: distillation adapters sized for '
                     f'the pruned student: {", ".join(refitted)}')
-        dropped = rebind_optimizer(runner.optim_wrapper, names,
-                                   runner.model)
+        dropped = rebind_optimizer(runner.optim_wrapper, names, runner.model)
         for hook in ema_hooks(runner):
             # prune the EMA copy the same way, keeping its averages
             with rank_local():
-                replay_pruning_history(student_model(hook.ema_model.module),
-                                       data, new_history)
+                replay_pruning_history(
+                    student_model(hook.ema_model.module), data, new_history)
             if distiller is not None and \
                     isinstance(hook.ema_model.module, Distiller):
                 hook.ema_model.module.distill_losses = copy.deepcopy(
@@ -325,17 +330,22 @@ class StructuredPruningHook(Hook):
         :meth:`PruningReport.paired_latency_after`)."""
         if not self.measure_latency:
             return None
-        return report.paired_latency_after(
-            self._unpruned, model, self.options.latency_rounds,
-            self.latency_runs)
+        return report.paired_latency_after(self._unpruned, model,
+                                           self.options.latency_rounds,
+                                           self.latency_runs)
 
     def _start_report(self, runner, model, shape,
                       flops: float) -> PruningReport:
         device = next(model.parameters()).device
         return PruningReport.start(
-            model, shape, flops, self._latency(model, shape),
-            config=runner.cfg.filename, method=self.method,
-            target=self.options.target, round_to=self.options.round_to,
+            model,
+            shape,
+            flops,
+            self._latency(model, shape),
+            config=runner.cfg.filename,
+            method=self.method,
+            target=self.options.target,
+            round_to=self.options.round_to,
             prune_at=self.schedule.prune_at,
             sparse_training=self.sparse and self.sparse.config,
             device=(torch.cuda.get_device_name(device)
@@ -345,9 +355,9 @@ class StructuredPruningHook(Hook):
                          target: dict, payload: dict) -> None:
         result = StructuredPruningResult(**payload)
         report = self.report
-        report.add_prune_point(
-            p, target, result, model, self.structure.widths, flops,
-            self._paired_latency(report, model, shape))
+        report.add_prune_point(p, target, result, model,
+                               self.structure.widths, flops,
+                               self._paired_latency(report, model, shape))
         report.target_reached = self.schedule.target_reached(
             self.structure.done, report.speed_up, report.events)
         self.structure.report = report.to_dict()
@@ -355,9 +365,9 @@ class StructuredPruningHook(Hook):
             runner.logger.info(
                 'StructuredPruningHook: sensitivity-allocated layer_ratios '
                 f'{result.allocation["layer_ratios"]}')
-        runner.logger.info(report.summary(
-            f'StructuredPruningHook: pruned at iteration {p} '
-            f'({self.method}, {target})'))
+        runner.logger.info(
+            report.summary(f'StructuredPruningHook: pruned at iteration {p} '
+                           f'({self.method}, {target})'))
         if not result.target_reached:
             runner.logger.warning(
                 f'StructuredPruningHook: the target of iteration {p} '
@@ -366,9 +376,9 @@ class StructuredPruningHook(Hook):
             out = report.write(runner.work_dir)
             runner.logger.info(f'pruning report: {out}')
         if not result.target_reached and self.options.strict_target:
-            raise TargetNotReachedError(_name(
-                f'the target of prune point {p} ({target}) was not '
-                f'reached: {result.limit} (strict_target=True)'))
+            raise TargetNotReachedError(
+                _name(f'the target of prune point {p} ({target}) was not '
+                      f'reached: {result.limit} (strict_target=True)'))
 
     # -- checkpoints -------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -384,16 +394,16 @@ class StructuredPruningHook(Hook):
                 distiller.teacher_from_checkpoint(checkpoint):
             runner.logger.info('StructuredPruningHook: the distillation '
                                'teacher restored from the checkpoint')
-        record = PrunedStructure.from_checkpoint(checkpoint,
-                                                 'the checkpoint being loaded')
+        record = PrunedStructure.from_checkpoint(
+            checkpoint, 'the checkpoint being loaded')
         if record is None:
             return
         history, known = record.history, self.structure.history
         if history[:len(known)] != known:
-            raise ValueError(_name(
-                'the checkpoint being loaded was pruned differently from the '
-                'model in this run (its pruning history does not extend '
-                'this one)'))
+            raise ValueError(
+                _name('the checkpoint being loaded was pruned differently '
+                      'from the model in this run (its pruning history does '
+                      'not extend this one)'))
         new = history[len(known):]
         if new:
             model = student_model(runner.model)
@@ -410,8 +420,8 @@ class StructuredPruningHook(Hook):
                 f'the checkpoint ({len(history)} pruned groups): '
                 f'{sum(p.numel() for p in model.parameters()) / 1e6:.3f}M '
                 'params')
-        self.structure.done = sorted(set(self.structure.done) |
-                                     set(record.done))
+        self.structure.done = sorted(
+            set(self.structure.done) | set(record.done))
         if self.report is None and record.report:
             self.structure.report = record.report
             self.report = PruningReport.from_dict(record.report)

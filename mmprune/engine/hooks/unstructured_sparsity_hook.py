@@ -7,12 +7,12 @@ import torch
 from mmengine.hooks import EMAHook, Hook
 
 from mmprune.analysis import measure_latency
-from mmprune.core.sparsity import (SPARSITY_SCOPES, SparsityPlan,
-                                   apply_masks, check_masks_fit,
-                                   compute_masks, cubic_sparsity_fraction,
-                                   is_sparsity_step, normalize_ratios,
-                                   resolve_sparsity_plan, sparsity_criterion,
-                                   sparsity_statistics, summary_lines)
+from mmprune.core.sparsity import (SPARSITY_SCOPES, SparsityPlan, apply_masks,
+                                   check_masks_fit, compute_masks,
+                                   cubic_sparsity_fraction, is_sparsity_step,
+                                   normalize_ratios, resolve_sparsity_plan,
+                                   sparsity_criterion, sparsity_statistics,
+                                   summary_lines)
 from mmprune.core.sparsity.plan import RatioSpec, check_pattern, check_ratio
 from mmprune.engine.model_access import student_model
 from mmprune.registry import HOOKS
@@ -120,11 +120,11 @@ class UnstructuredSparsityHook(Hook):
         runner.logger.info(
             f'UnstructuredSparsityHook: {len(self.plan.targets)} weights '
             f'under {len(self.plan.rules())} rules, '
-            f'{len(self.plan.protected)} protected, schedule '
-            + (f'one shot at iteration {self.start_iter}'
-               if self.end_iter == self.start_iter else
-               f'cubic over iterations {self.start_iter}-{self.end_iter} '
-               f'every {self.interval}'))
+            f'{len(self.plan.protected)} protected, schedule ' +
+            (f'one shot at iteration {self.start_iter}' if self.end_iter ==
+             self.start_iter else
+             f'cubic over iterations {self.start_iter}-{self.end_iter} '
+             f'every {self.interval}'))
 
     def before_train(self, runner) -> None:
         if self.measure and 'dense_before_ms' not in self.latency:
@@ -133,20 +133,26 @@ class UnstructuredSparsityHook(Hook):
                 self.latency_runs)
 
     # -- schedule and enforcement -------------------------------------
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         it = runner.iter
         if not is_sparsity_step(it, self.start_iter, self.end_iter,
                                 self.interval):
             return
-        fraction = cubic_sparsity_fraction(it, self.start_iter,
-                                           self.end_iter)
+        fraction = cubic_sparsity_fraction(it, self.start_iter, self.end_iter)
         if fraction <= self.fraction and self.masks:
             return  # already there (e.g. resumed at this iteration)
         model = student_model(runner.model)
-        self.masks = compute_masks(model, self.plan, fraction,
-                                   self.importance, self.scope,
-                                   self.l1_weight, previous=self.masks)
+        self.masks = compute_masks(
+            model,
+            self.plan,
+            fraction,
+            self.importance,
+            self.scope,
+            self.l1_weight,
+            previous=self.masks)
         self.fraction = fraction
         self._enforce(runner)
         stats = sparsity_statistics(model, self.plan, fraction)
@@ -155,7 +161,10 @@ class UnstructuredSparsityHook(Hook):
             f'{fraction:.1%} of the final ratios, targeted sparsity '
             f'{stats["overall"]["targeted_sparsity"]:.2%}')
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         self._enforce(runner)
 
@@ -165,8 +174,7 @@ class UnstructuredSparsityHook(Hook):
         apply_masks(student_model(runner.model), self.masks)
         for hook in runner.hooks:  # the EMA copy must be sparse as well
             if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model'):
-                apply_masks(student_model(hook.ema_model.module),
-                            self.masks)
+                apply_masks(student_model(hook.ema_model.module), self.masks)
 
     def after_train(self, runner) -> None:
         model = student_model(runner.model)
@@ -181,13 +189,17 @@ class UnstructuredSparsityHook(Hook):
             runner.logger.info(line)
         result = dict(
             config=osp.basename(runner.cfg.filename or ''),
-            importance=self.importance, scope=self.scope,
-            schedule=dict(start_iter=self.start_iter,
-                          end_iter=self.end_iter, interval=self.interval,
-                          fraction_reached=self.fraction),
-            latency=dict(self.latency, input_shape=list(
-                self.latency_input_shape), device=str(
-                    next(model.parameters()).device),
+            importance=self.importance,
+            scope=self.scope,
+            schedule=dict(
+                start_iter=self.start_iter,
+                end_iter=self.end_iter,
+                interval=self.interval,
+                fraction_reached=self.fraction),
+            latency=dict(
+                self.latency,
+                input_shape=list(self.latency_input_shape),
+                device=str(next(model.parameters()).device),
                 note='dense kernels: zeros are still multiplied'),
             **stats)
         out = osp.join(runner.work_dir, 'sparsity_results.json')
@@ -197,15 +209,19 @@ class UnstructuredSparsityHook(Hook):
     # -- checkpoints ----------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = dict(
-            masks={k: v.cpu() for k, v in self.masks.items()},
-            fraction=self.fraction, latency=dict(self.latency))
+            masks={
+                k: v.cpu()
+                for k, v in self.masks.items()
+            },
+            fraction=self.fraction,
+            latency=dict(self.latency))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         saved = checkpoint.get(CHECKPOINT_KEY)
         if not saved or not runner._resume:
             return  # load_from: the schedule starts again from its start
-        check_masks_fit(student_model(runner.model), saved['masks'],
-                        'resumed checkpoint')
+        check_masks_fit(
+            student_model(runner.model), saved['masks'], 'resumed checkpoint')
         self.masks = dict(saved['masks'])
         self.fraction = saved['fraction']
         self.latency.update(saved.get('latency', {}))

@@ -6,9 +6,9 @@ from typing import Optional, Union
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
-from mmprune.engine.inheritance_from_checkpoint import inherit_from_checkpoint
 from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.core.inheritance import weight_criterion
+from mmprune.engine.inheritance_from_checkpoint import inherit_from_checkpoint
 from mmprune.engine.model_access import student_model
 from mmprune.registry import HOOKS
 from mmprune.utils import dump_json_atomic
@@ -42,9 +42,9 @@ class WeightInheritanceHook(Hook):
         try:
             weight_criterion(importance)
         except ValueError as e:
-            raise ValueError(f'WeightInheritanceHook: importance '
-                             f'"{importance}" cannot rank channels: {e}'
-                             ) from None
+            raise ValueError(
+                f'WeightInheritanceHook: importance '
+                f'"{importance}" cannot rank channels: {e}') from None
         self.checkpoint = checkpoint
         self.source_config = source_config
         self.importance = importance

@@ -62,8 +62,8 @@ class LSKAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x
-        x = self.proj_2(self.spatial_gating_unit(self.activation(
-            self.proj_1(x))))
+        x = self.proj_2(
+            self.spatial_gating_unit(self.activation(self.proj_1(x))))
         return x + shortcut
 
 
@@ -97,9 +97,13 @@ class LSKMlp(nn.Module):
 class LSKBlock(nn.Module):
     """x + scale_1 * attn(norm1(x)), then x + scale_2 * mlp(norm2(x))."""
 
-    def __init__(self, dim: int, hidden_dim: int,
-                 split_dim: Optional[int] = None, drop: float = 0.,
-                 drop_path: float = 0., layer_scale_init: float = 1e-2,
+    def __init__(self,
+                 dim: int,
+                 hidden_dim: int,
+                 split_dim: Optional[int] = None,
+                 drop: float = 0.,
+                 drop_path: float = 0.,
+                 layer_scale_init: float = 1e-2,
                  norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
@@ -114,23 +118,29 @@ class LSKBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(
-            self.layer_scale_1[None, :, None, None] *
-            self.attn(self.norm1(x)))
+            self.layer_scale_1[None, :, None, None] * self.attn(self.norm1(x)))
         x = x + self.drop_path(
-            self.layer_scale_2[None, :, None, None] *
-            self.mlp(self.norm2(x)))
+            self.layer_scale_2[None, :, None, None] * self.mlp(self.norm2(x)))
         return x
 
 
 class OverlapPatchEmbed(nn.Module):
     """Strided conv (padding k // 2) followed by a norm."""
 
-    def __init__(self, in_channels: int, embed_dim: int, patch_size: int,
-                 stride: int, norm_cfg: Optional[dict] = None) -> None:
+    def __init__(self,
+                 in_channels: int,
+                 embed_dim: int,
+                 patch_size: int,
+                 stride: int,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
-        self.proj = nn.Conv2d(in_channels, embed_dim, patch_size, stride,
-                              padding=patch_size // 2)
+        self.proj = nn.Conv2d(
+            in_channels,
+            embed_dim,
+            patch_size,
+            stride,
+            padding=patch_size // 2)
         self.norm = build_norm_layer(norm_cfg, embed_dim)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,9 +188,11 @@ class LSKNet(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         num_stages = len(embed_dims)
-        per_stage = dict(mlp_ratios=mlp_ratios, depths=depths,
-                         lsk_split_dims=lsk_split_dims,
-                         mlp_hidden_dims=mlp_hidden_dims)
+        per_stage = dict(
+            mlp_ratios=mlp_ratios,
+            depths=depths,
+            lsk_split_dims=lsk_split_dims,
+            mlp_hidden_dims=mlp_hidden_dims)
         for name, value in per_stage.items():
             if value is not None and len(value) != num_stages:
                 raise ValueError(
@@ -198,20 +210,26 @@ class LSKNet(BaseModule):
         cur = 0
         for i in range(num_stages):
             patch_embed = OverlapPatchEmbed(
-                in_channels if i == 0 else embed_dims[i - 1], embed_dims[i],
-                patch_size=7 if i == 0 else 3, stride=4 if i == 0 else 2,
+                in_channels if i == 0 else embed_dims[i - 1],
+                embed_dims[i],
+                patch_size=7 if i == 0 else 3,
+                stride=4 if i == 0 else 2,
                 norm_cfg=norm_cfg)
             blocks = nn.ModuleList([
-                LSKBlock(embed_dims[i], hidden_dims[i], split_dims[i],
-                         drop=drop_rate, drop_path=dpr[cur + j],
-                         norm_cfg=norm_cfg) for j in range(depths[i])
+                LSKBlock(
+                    embed_dims[i],
+                    hidden_dims[i],
+                    split_dims[i],
+                    drop=drop_rate,
+                    drop_path=dpr[cur + j],
+                    norm_cfg=norm_cfg) for j in range(depths[i])
             ])
             cur += depths[i]
             # published names: patch_embed1..4, block1..4, norm1..4
             setattr(self, f'patch_embed{i + 1}', patch_embed)
             setattr(self, f'block{i + 1}', blocks)
-            setattr(self, f'norm{i + 1}', nn.LayerNorm(embed_dims[i],
-                                                       eps=1e-6))
+            setattr(self, f'norm{i + 1}',
+                    nn.LayerNorm(embed_dims[i], eps=1e-6))
 
     def init_weights(self) -> None:
         if self.init_cfg is not None:

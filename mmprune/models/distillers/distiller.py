@@ -10,13 +10,11 @@ from mmengine.model import BaseModel, revert_sync_batchnorm
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
 
-from mmprune.core.checkpoint_reader import (check_state_fits,
-                                            read_state_dict)
+from mmprune.core.checkpoint_reader import check_state_fits, read_state_dict
 from mmprune.core.model_family import roi_extractor_of
 from mmprune.models.losses import AdaptedFeatureLoss
 from mmprune.registry import MODELS
 from mmprune.utils import read_config
-
 from .output_recorder import ModuleOutputRecorder, check_module_names
 from .weight_schedule import check_weight_schedule, distill_weight_factor
 
@@ -51,12 +49,15 @@ def build_teacher(teacher_config: Union[str, dict, None],
         if teacher_checkpoint is not None:
             state, _ = read_state_dict(teacher_checkpoint,
                                        'Distiller: teacher_checkpoint')
-            check_state_fits(teacher, state, teacher_checkpoint,
-                             'Distiller: teacher_checkpoint',
-                             "the student's unpruned model",
-                             hint='Without teacher_config the teacher is '
-                             "the student's own model before pruning; give "
-                             'teacher_config for another architecture')
+            check_state_fits(
+                teacher,
+                state,
+                teacher_checkpoint,
+                'Distiller: teacher_checkpoint',
+                "the student's unpruned model",
+                hint='Without teacher_config the teacher is '
+                "the student's own model before pruning; give "
+                'teacher_config for another architecture')
             teacher.load_state_dict(state, strict=True)
         teacher = revert_sync_batchnorm(teacher)
         teacher.eval().requires_grad_(False)
@@ -75,13 +76,16 @@ def build_teacher(teacher_config: Union[str, dict, None],
     with DefaultScope.overwrite_default_scope(scope):
         teacher = ROOT_MODELS.build(model_cfg)
     if state is not None:
-        desc = (f'teacher_config "{teacher_config}"'
-                if isinstance(teacher_config, str) else
-                'the teacher model of teacher_config')
-        check_state_fits(teacher, state, teacher_checkpoint,
-                         'Distiller: teacher_checkpoint', desc,
-                         hint='The teacher checkpoint must be a checkpoint '
-                         'of the teacher config')
+        desc = (f'teacher_config "{teacher_config}"' if isinstance(
+            teacher_config, str) else 'the teacher model of teacher_config')
+        check_state_fits(
+            teacher,
+            state,
+            teacher_checkpoint,
+            'Distiller: teacher_checkpoint',
+            desc,
+            hint='The teacher checkpoint must be a checkpoint '
+            'of the teacher config')
         teacher.load_state_dict(state, strict=True)
     teacher = revert_sync_batchnorm(teacher)
     teacher.eval().requires_grad_(False)
@@ -141,8 +145,8 @@ class Distiller(BaseModel):
                  data_preprocessor: Optional[dict] = None) -> None:
         if not distill_losses:
             raise ValueError('Distiller: distill_losses is empty')
-        self.weight_schedule = check_weight_schedule(
-            distill_weight_schedule or {})
+        self.weight_schedule = check_weight_schedule(distill_weight_schedule
+                                                     or {})
         pairs = {}
         loss_cfgs = {}
         for name, cfg in distill_losses.items():
@@ -168,8 +172,9 @@ class Distiller(BaseModel):
             student = dict(student)
             student.setdefault('data_preprocessor', data_preprocessor)
         student_model = ROOT_MODELS.build(student)
-        super().__init__(data_preprocessor=student_model.data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=student_model.data_preprocessor,
+            init_cfg=init_cfg)
         self.student = student_model
         check_module_names(self.student, [s for s, _ in pairs.values()],
                            'Distiller distill_losses (student)')
@@ -179,12 +184,14 @@ class Distiller(BaseModel):
                                'Distiller distill_losses (teacher)')
         self._check_same_preprocessing(teacher)
         self._teacher = _Frozen(
-            teacher, from_student=teacher_config is None and
-            teacher_checkpoint is None)
+            teacher,
+            from_student=teacher_config is None and teacher_checkpoint is None)
         self.probe_shape = tuple(probe_shape)
         self.pairs = pairs
-        self.distill_losses = nn.ModuleDict(
-            {n: MODELS.build(c) for n, c in loss_cfgs.items()})
+        self.distill_losses = nn.ModuleDict({
+            n: MODELS.build(c)
+            for n, c in loss_cfgs.items()
+        })
         # the RoI extractor whose RoIs the teacher takes from the student
         self.roi_extractor = roi_extractor_of(self.student)
         self.align_rois = self.roi_extractor is not None and \
@@ -224,8 +231,10 @@ class Distiller(BaseModel):
         models; called when built and again after the student is pruned.
         Returns the names of the losses whose learnt parts were rebuilt
         (their new parameters are not in any optimizer yet)."""
-        need = [n for n, loss in self.distill_losses.items()
-                if isinstance(loss, AdaptedFeatureLoss)]
+        need = [
+            n for n, loss in self.distill_losses.items()
+            if isinstance(loss, AdaptedFeatureLoss)
+        ]
         if not need:
             return []
         from mmprune.datasets.synthetic_batch import synthetic_test_batch
@@ -298,12 +307,12 @@ class Distiller(BaseModel):
         return rec.outputs
 
     # -- state dict: the student's own key names ---------------------------
-    def state_dict(self, *args, destination=None, prefix='',
-                   keep_vars=False):
+    def state_dict(self, *args, destination=None, prefix='', keep_vars=False):
         destination = self.student.state_dict(
             destination=destination, prefix=prefix, keep_vars=keep_vars)
         return self.distill_losses.state_dict(
-            destination=destination, prefix=prefix + 'distill_losses.',
+            destination=destination,
+            prefix=prefix + 'distill_losses.',
             keep_vars=keep_vars)
 
     def _add_student_prefix(self, state_dict, prefix, *args) -> None:
@@ -311,8 +320,8 @@ class Distiller(BaseModel):
             if not key.startswith(prefix):
                 continue
             rest = key[len(prefix):]
-            if not rest.startswith(('student.', 'distill_losses.',
-                                    'data_preprocessor.')):
+            own = ('student.', 'distill_losses.', 'data_preprocessor.')
+            if not rest.startswith(own):
                 state_dict[prefix + 'student.' + rest] = state_dict.pop(key)
 
     # -- modes ----------------------------------------------------------------
@@ -342,12 +351,14 @@ class Distiller(BaseModel):
         rois: List[torch.Tensor] = []
         handles = []
         if self.align_rois:
-            handles.append(self.student.get_submodule(
-                self.roi_extractor).register_forward_pre_hook(
-                    lambda m, args: rois.append(args[1].detach())))
+            handles.append(
+                self.student.get_submodule(
+                    self.roi_extractor).register_forward_pre_hook(
+                        lambda m, args: rois.append(args[1].detach())))
         try:
-            with ModuleOutputRecorder(
-                    self.student, [s for s, _ in self.pairs.values()]) as s:
+            with ModuleOutputRecorder(self.student,
+                                      [s
+                                       for s, _ in self.pairs.values()]) as s:
                 losses = self.student.loss(inputs, data_samples)
         finally:
             for h in handles:
@@ -357,11 +368,12 @@ class Distiller(BaseModel):
             queue = list(rois)
 
             def use_student_rois(m, args):
-                return (args[0], queue.pop(0) if queue else args[1],
-                        *args[2:])
+                return (args[0], queue.pop(0) if queue else args[1], *args[2:])
 
-            handles.append(self.teacher.get_submodule(
-                self.roi_extractor).register_forward_pre_hook(use_student_rois))
+            handles.append(
+                self.teacher.get_submodule(
+                    self.roi_extractor).register_forward_pre_hook(
+                        use_student_rois))
         try:
             with torch.no_grad(), ModuleOutputRecorder(
                     self.teacher, [t for _, t in self.pairs.values()]) as t:

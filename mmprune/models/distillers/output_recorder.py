@@ -21,8 +21,10 @@ def check_module_names(model: nn.Module, names: Sequence[str],
     modules = dict(model.named_modules())
     for name in names:
         if name not in modules:
-            near = [n for n in modules if n and n.split('.')[0] ==
-                    name.split('.')[0]][:10]
+            near = [
+                n for n in modules
+                if n and n.split('.')[0] == name.split('.')[0]
+            ][:10]
             raise ValueError(
                 f'{key}: "{name}" is not a module of the '
                 f'{type(model).__name__} (modules under that prefix: '

@@ -24,14 +24,16 @@ class DETRDetectors(ModelFamily):
         # Conditional and DAB-DETR's attention asserts that its values
         # keep the embedding width; the model check rolled back each of
         # their twelve value projections, one bisection each
-        return {f'{name}.v_proj': 'ConditionalAttention requires its '
-                'values to keep the embedding width (v_dims == embed_dims)'
-                for name, m in model.named_modules()
-                if type(m).__name__ == 'ConditionalAttention'
-                and isinstance(getattr(m, 'v_proj', None), nn.Module)}
+        return {
+            f'{name}.v_proj':
+            'ConditionalAttention requires its '
+            'values to keep the embedding width (v_dims == embed_dims)'
+            for name, m in model.named_modules()
+            if type(m).__name__ == 'ConditionalAttention'
+            and isinstance(getattr(m, 'v_proj', None), nn.Module)
+        }
 
     @classmethod
     def bounded_structure_runs(cls, model: nn.Module) -> ContextManager:
-        return capped_settings([
-            (getattr(model, 'dn_query_generator', None), 'num_dn_queries',
-             cls.structure_dn_queries)])
+        return capped_settings([(getattr(model, 'dn_query_generator', None),
+                                 'num_dn_queries', cls.structure_dn_queries)])

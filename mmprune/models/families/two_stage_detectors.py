@@ -31,8 +31,8 @@ class TwoStageDetectors(ModelFamily):
     @classmethod
     def bounded_structure_runs(cls, model: nn.Module) -> ContextManager:
         train_cfg = getattr(model, 'train_cfg', None) or {}
-        rpn_test_cfg = getattr(getattr(model, 'rpn_head', None), 'test_cfg',
-                               None)
+        rpn_test_cfg = getattr(
+            getattr(model, 'rpn_head', None), 'test_cfg', None)
         roi_head = getattr(model, 'roi_head', None)
         samplers = getattr(roi_head, 'bbox_sampler', None)
         n = cls.structure_rois

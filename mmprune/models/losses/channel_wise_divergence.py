@@ -3,7 +3,6 @@ import torch
 import torch.nn.functional as F
 
 from mmprune.registry import MODELS
-
 from .feature_mse_loss import AdaptedFeatureLoss
 
 
@@ -29,6 +28,9 @@ class ChannelWiseDivergence(AdaptedFeatureLoss):
         n, c = teacher.shape[:2]
         s = student.reshape(n * c, -1) / self.tau
         t = teacher.reshape(n * c, -1) / self.tau
-        kl = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1),
-                      reduction='sum', log_target=True)
+        kl = F.kl_div(
+            F.log_softmax(s, 1),
+            F.log_softmax(t, 1),
+            reduction='sum',
+            log_target=True)
         return self.loss_weight * kl * self.tau**2 / (n * c)

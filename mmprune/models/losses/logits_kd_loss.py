@@ -18,7 +18,9 @@ class LogitsKDLoss(torch.nn.Module):
     all of them.
     """
 
-    def __init__(self, tau: float = 1.0, use_sigmoid: bool = False,
+    def __init__(self,
+                 tau: float = 1.0,
+                 use_sigmoid: bool = False,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if tau <= 0:
@@ -35,7 +37,10 @@ class LogitsKDLoss(torch.nn.Module):
                 (1 - p) * (F.logsigmoid(-t) - F.logsigmoid(-s))
             loss = kl.mean()
         else:
-            kl = F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1),
-                          reduction='none', log_target=True).sum(1)
+            kl = F.kl_div(
+                F.log_softmax(s, 1),
+                F.log_softmax(t, 1),
+                reduction='none',
+                log_target=True).sum(1)
             loss = kl.mean()
         return self.loss_weight * loss * self.tau**2

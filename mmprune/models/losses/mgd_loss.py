@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 
 from mmprune.registry import MODELS
-
 from .feature_mse_loss import AdaptedFeatureLoss
 
 
@@ -23,7 +22,8 @@ class MGDLoss(AdaptedFeatureLoss):
     (0.75 for segmentation).
     """
 
-    def __init__(self, loss_weight: float = 2e-5,
+    def __init__(self,
+                 loss_weight: float = 2e-5,
                  mask_ratio: float = 0.65) -> None:
         super().__init__(loss_weight)
         if not 0.0 <= mask_ratio < 1.0:

@@ -4,12 +4,10 @@ import torch
 import torch.nn.functional as F
 
 from mmprune.registry import MODELS
-
 from .feature_mse_loss import AdaptedFeatureLoss
 
 
-def normalize_channels(feat: torch.Tensor, eps: float = 1e-6
-                       ) -> torch.Tensor:
+def normalize_channels(feat: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Each channel to zero mean and unit standard deviation over the
     batch and every location (``(N, C, H, W)``)."""
     n, c, h, w = feat.shape
@@ -34,7 +32,8 @@ class PKDLoss(AdaptedFeatureLoss):
     distiller's 1x1 adapter first.
     """
 
-    def __init__(self, loss_weight: float = 1.0,
+    def __init__(self,
+                 loss_weight: float = 1.0,
                  resize_student: bool = True) -> None:
         super().__init__(loss_weight)
         self.resize_student = resize_student
@@ -48,11 +47,17 @@ class PKDLoss(AdaptedFeatureLoss):
                              f'{tuple(teacher.shape)}')
         if student.shape[-2:] != teacher.shape[-2:]:
             if self.resize_student:
-                student = F.interpolate(student, teacher.shape[-2:],
-                                        mode='bilinear', align_corners=False)
+                student = F.interpolate(
+                    student,
+                    teacher.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False)
             else:
-                teacher = F.interpolate(teacher, student.shape[-2:],
-                                        mode='bilinear', align_corners=False)
-        loss = F.mse_loss(normalize_channels(student),
-                          normalize_channels(teacher)) / 2
+                teacher = F.interpolate(
+                    teacher,
+                    student.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False)
+        loss = F.mse_loss(
+            normalize_channels(student), normalize_channels(teacher)) / 2
         return self.loss_weight * loss

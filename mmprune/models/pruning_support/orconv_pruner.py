@@ -15,8 +15,10 @@ def _whole_planes(idxs: Sequence[int], per_plane: int, what: str,
     cut in part cannot be expressed in the layer's weight."""
     idxs = set(int(i) for i in idxs)
     planes = sorted({i // per_plane for i in idxs})
-    partial = [p for p in planes
-               if any(p * per_plane + k not in idxs for k in range(per_plane))]
+    partial = [
+        p for p in planes
+        if any(p * per_plane + k not in idxs for k in range(per_plane))
+    ]
     if partial:
         raise ValueError(
             f'{type(layer).__name__}: its {what} channels come in blocks of '

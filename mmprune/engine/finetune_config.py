@@ -1,0 +1,87 @@
+"""The finetune config ``tools/prune.py`` writes beside a pruned checkpoint:
+it inherits the user's config, starts from the pruned checkpoint and keeps
+its structure, so the stock ``tools/train.py`` (mmdet's, mmseg's,
+mmrotate's or mmprune's) finetunes it and ``tools/test.py`` tests it."""
+import datetime
+import os.path as osp
+import pprint
+from typing import Any, Dict, Optional
+
+from mmengine.config import Config
+
+from mmprune.utils import atomic_write
+
+HOOK = 'mmprune.StructuredPruningHook'
+
+
+def _config_literal(value: Any) -> str:
+    """``value`` (config data: dicts, lists, numbers, strings) as Python."""
+    if hasattr(value, 'to_dict'):
+        value = value.to_dict()
+    return pprint.pformat(value, width=72, sort_dicts=False)
+
+
+def _overrides(cfg: Config, cfg_options: Optional[dict]) -> Dict[str, Any]:
+    """The top-level keys ``--cfg-options`` changed, with their merged
+    values: written whole, so a key that passes through a list
+    (``param_scheduler.1.end``) lands as the run had it."""
+    keys = {k.split('.')[0] for k in (cfg_options or {})}
+    return {k: cfg[k] for k in sorted(keys) if k in cfg}
+
+
+def finetune_config_text(config: str,
+                         cfg: Config,
+                         checkpoint: str,
+                         cfg_options: Optional[dict] = None,
+                         summary: str = '') -> str:
+    """The text of a config that finetunes ``checkpoint`` (pruned from
+    ``config``, read as ``cfg`` with ``cfg_options``)."""
+    base = config if '::' in config else osp.abspath(config)
+    hooks = [
+        h for h in (cfg.get('custom_hooks') or [])
+        if h.get('type') not in (HOOK, HOOK.split('.')[-1])
+    ]
+    lines = [
+        f'# Finetune of a pruned checkpoint, written by tools/prune.py on '
+        f'{datetime.date.today().isoformat()}.',
+    ]
+    if summary:
+        lines.append(f'# {summary}')
+    lines += [
+        '# It inherits the config the checkpoint was pruned from, starts',
+        '# from the pruned weights, and StructuredPruningHook (no target)',
+        '# rebuilds the pruned structure before they load. The schedule is',
+        "# the base config's: shorten it for a finetune, e.g.",
+        '#   --cfg-options train_cfg.max_epochs=12',
+        '# (see docs/en/user_guides/recover_accuracy.md).',
+        f'_base_ = {base!r}',
+        '',
+        "custom_imports = dict(imports=['mmprune'], "
+        'allow_failed_imports=False)',
+        f'load_from = {osp.abspath(checkpoint)!r}',
+        'resume = False',
+        'custom_hooks = ' + _config_literal(hooks + [dict(type=HOOK)]),
+    ]
+    for key, value in _overrides(cfg, cfg_options).items():
+        if key in ('custom_hooks', 'load_from', 'resume', 'custom_imports'):
+            continue
+        lines.append(f'{key} = {_config_literal(value)}')
+    return '\n'.join(lines) + '\n'
+
+
+def write_finetune_config(path: str,
+                          config: str,
+                          cfg: Config,
+                          checkpoint: str,
+                          cfg_options: Optional[dict] = None,
+                          summary: str = '') -> str:
+    """Write :func:`finetune_config_text` to ``path`` atomically; the
+    path."""
+    text = finetune_config_text(config, cfg, checkpoint, cfg_options, summary)
+
+    def write(tmp: str) -> None:
+        with open(tmp, 'w') as f:
+            f.write(text)
+
+    atomic_write(path, write)
+    return path

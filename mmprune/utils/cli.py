@@ -1,0 +1,56 @@
+"""What every mmprune tool's command line shares: a ``--help`` that shows
+the whole description and each flag's default, ``--cfg-options`` as the
+OpenMMLab tools explain it, and ``--device``."""
+import argparse
+from typing import Optional
+
+from mmengine.config import DictAction
+
+from .device import default_device
+
+CFG_OPTIONS_HELP = (
+    'override settings of the config, as key=value pairs; a nested key is '
+    'dotted (model.backbone.depth=18), a list is written [a,b] or a,b, and '
+    'a tuple (a,b) without spaces; quote a value with spaces. Keys and '
+    'values are merged into the config after it is read')
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The tool's docstring as written, and ``(default: X)`` after every
+    option that has a default (switches, which default to off, excepted)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ''
+        default = action.default
+        if (action.option_strings and '%(default)' not in text
+                and default is not None and default is not argparse.SUPPRESS
+                and action.nargs != 0):
+            shown = (' '.join(map(str, default)) if isinstance(
+                default, (list, tuple)) else default)
+            text += f' (default: {shown})'
+        return text
+
+
+def tool_parser(doc: Optional[str]) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` whose ``--help`` shows ``doc`` (a tool's
+    module docstring) whole and every default."""
+    return argparse.ArgumentParser(
+        description=(doc or '').strip(), formatter_class=HelpFormatter)
+
+
+def add_cfg_options_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help=CFG_OPTIONS_HELP)
+
+
+def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    """``--device``, as every mmprune tool spells it."""
+    parser.add_argument(
+        '--device',
+        default=default_device(),
+        help='where the model runs: cpu, cuda or cuda:N; cuda when torch '
+        'sees a GPU, else cpu')
