@@ -19,6 +19,7 @@ from mmprune.engine.inheritance_from_checkpoint import (
 from mmprune.models.builder import build_model_from
 from mmprune.utils import dump_json_atomic, read_config, save_checkpoint_atomic
 from mmprune.utils.cli import add_cfg_options_arg, tool_parser
+from mmprune.utils.outputs import prepare_output_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,6 +43,10 @@ def parse_args() -> argparse.Namespace:
         help='for comparison only: load the checkpoint with '
         'load_state_dict(strict=False) as plain OpenMMLab does (tensors whose '
         'shape changed keep their initialisation) instead of inheriting')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing --out file')
     add_cfg_options_arg(parser)
     return parser.parse_args()
 
@@ -53,6 +58,7 @@ def main() -> None:
                          'never overwritten, choose another path')
     cfg = read_config(args.config, args.cfg_options)
     check_checkpoint_path(args.checkpoint)
+    prepare_output_file(args.out, '--out', args.overwrite)
     if args.source_config is not None:
         read_config(args.source_config, what='--source-config')
     init_default_scope(cfg.get('default_scope', 'mmdet'))

@@ -32,7 +32,8 @@ from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
 from mmprune.core.criteria import criteria_with
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      prune_model)
-from mmprune.core.structured.prune import layer_widths
+from mmprune.core.structured.prune import (check_something_to_prune,
+                                           layer_widths)
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
@@ -41,6 +42,8 @@ from mmprune.models.builder import build_model_from
 from mmprune.utils import read_config, resolve_device, save_checkpoint_atomic
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 from mmprune.utils.device import device_name
+from mmprune.utils.input_size import check_input_shape
+from mmprune.utils.outputs import prepare_output_dir
 
 
 def _round_to(value: str):
@@ -166,9 +169,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out',
         help='output folder (default: '
         'work_dirs/<config name>_pruned)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace the results of an earlier run in --out')
     add_device_arg(parser)
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
+
+
+# what a run writes into --out (the finetune config is named after the
+# config; see finetune_config_path)
+RESULTS = ('pruned.pth', 'pruning_results.json')
 
 
 def check_args(args: argparse.Namespace) -> PruningOptions:
@@ -235,12 +247,17 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     options = check_args(args)
     cfg = read_config(args.config, args.cfg_options)
+    check_input_shape(cfg.model, args.input_shape)
+    # the output folder, before the work: created and writable, and no
+    # earlier result replaced without --overwrite
+    prepare_output_dir(out_dir_of(args), '--out', RESULTS, args.overwrite)
     checkpoint = read_checkpoint(args.checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     logger = MMLogger.get_instance('mmprune.prune', log_level='INFO')
 
     model = build_model_from(cfg)
     options.check_model(model)
+    check_something_to_prune(model, options)
     # before the batches: the model's data preprocessor moves them to the
     # model's device
     model.to(resolve_device(args.device))

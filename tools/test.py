@@ -11,6 +11,7 @@ from mmprune.engine.run_config import (add_custom_hook, add_run_args,
                                        load_run_config, prepare_cfg_for_run,
                                        set_show_dir)
 from mmprune.utils.cli import tool_parser
+from mmprune.utils.outputs import check_creatable
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,6 +37,8 @@ def main() -> None:
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl file, got {args.out}')
+    if args.out is not None:
+        check_creatable(osp.dirname(osp.abspath(args.out)), '--out')
     cfg = load_run_config(args)
     check_start_checkpoint(cfg, args.checkpoint)
     # never evaluate a half-loaded model

@@ -27,6 +27,10 @@ class CheckpointMismatchError(CheckpointError):
     """A readable checkpoint whose tensors do not fit the model."""
 
 
+class NonFiniteWeightsError(CheckpointError):
+    """A checkpoint whose weights hold NaN or infinities."""
+
+
 def check_checkpoint_path(path: str, what: str = 'checkpoint') -> None:
     """Fail, naming ``path``, when it is not a non-empty readable file
     (cheap: for option checks before any model is built)."""
@@ -115,7 +119,35 @@ def read_checkpoint(path: str, what: str = 'checkpoint') -> dict:
         raise CheckpointError(
             f'{what} "{path}" is not a checkpoint: a dict with keys '
             f'{sorted(map(str, ckpt))[:8]} and no "state_dict" or tensors')
+    bad = first_non_finite(ckpt)
+    if bad is not None:
+        name, count = bad
+        raise NonFiniteWeightsError(
+            f'{what} "{path}" holds non-finite weights: "{name}" has '
+            f'{count} NaN or infinite values (a diverged training run?). '
+            'It is not used; take a checkpoint from before the run '
+            'diverged')
     return ckpt
+
+
+def first_non_finite(checkpoint: dict) -> Optional[Tuple[str, int]]:
+    """``(name, how many)`` of the first model tensor of ``checkpoint``
+    holding NaN or an infinity, or None. A compressed sparse checkpoint is
+    checked on its stored values."""
+    state = checkpoint.get('state_dict',
+                           checkpoint.get('sparse_state_dict', checkpoint))
+    for name, value in state.items():
+        if isinstance(value, dict):  # a compressed tensor's parts
+            tensors = [(f'{name}.{k}', v) for k, v in value.items()
+                       if isinstance(v, torch.Tensor)]
+        else:
+            tensors = [(name, value)]
+        for key, t in tensors:
+            if isinstance(t, torch.Tensor) and t.is_floating_point():
+                finite = torch.isfinite(t)
+                if not bool(finite.all()):
+                    return key, int((~finite).sum())
+    return None
 
 
 def state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:

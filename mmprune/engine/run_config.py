@@ -17,6 +17,7 @@ from mmprune.core.model_family import coupled_width_keys
 from mmprune.core.structured.pruned_structure import has_pruned_structure
 from mmprune.utils import read_config
 from mmprune.utils.cli import add_cfg_options_arg
+from mmprune.utils.outputs import check_creatable
 
 STRUCTURE_HOOK = 'StructuredPruningHook'
 
@@ -43,8 +44,12 @@ def load_run_config(args: argparse.Namespace) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join(
+            './work_dirs',
+            osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
+    # before the runner: a work dir that cannot be created fails now, not
+    # after the model and the data are built
+    check_creatable(cfg.work_dir, '--work-dir')
     return cfg
 
 

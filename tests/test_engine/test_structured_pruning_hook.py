@@ -316,3 +316,23 @@ def test_shipped_pruning_configs_build_their_hooks():
             # model-zoo configs start from a checkpoint, never download
             assert cfg.load_from.startswith('checkpoints/'), path
             assert cfg.model.backbone.get('init_cfg') is None, path
+
+
+def test_a_loss_that_diverges_after_a_prune_point_stops_the_run():
+    """Said at the iteration it happens, naming the prune point, before a
+    checkpoint of NaN weights is saved; before any prune point, and for
+    finite losses, the hook stays out of the way."""
+
+    class Runner:
+        iter = 41
+
+    hook = StructuredPruningHook(method='l1', ratio=0.3, prune_at=[10])
+    nan = dict(loss=torch.tensor(float('nan')))
+    hook.after_train_iter(Runner(), 0, outputs=nan)  # not pruned yet
+    hook.structure.done.append(10)
+    hook.after_train_iter(Runner(), 0, outputs=dict(loss=torch.tensor(1.5)))
+    with pytest.raises(
+            FloatingPointError,
+            match='loss is nan at iteration 42, after the prune '
+            'point at 10: training diverged'):
+        hook.after_train_iter(Runner(), 0, outputs=nan)

@@ -35,6 +35,9 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(case, fixtures,
     outcome = BAD_INPUTS['run_case'](case, fixtures, str(tmp_path / 'work'))
     assert outcome.classification.startswith('clear error'), \
         f'{outcome.classification}: {outcome.message}'
+    if case.kind:  # these kinds are refused before any work
+        assert outcome.classification == 'clear error before work', \
+            f'{outcome.seconds} s: {outcome.message}'
     assert not outcome.written
 
 
@@ -46,6 +49,25 @@ def test_the_case_list_covers_every_tool():
         'tools/model_converters/compress_sparse_checkpoint.py'
     } <= tools
     assert len({c.name for c in CASES}) == len(CASES)
+    # each kind of input refused before work, for every tool taking it
+    kinds = {(c.kind, c.tool) for c in CASES if c.kind}
+    checkpoint_tools = {
+        'tools/prune.py', 'tools/test.py', 'tools/train.py',
+        'tools/deployment/export_onnx.py', 'tools/inherit_weights.py',
+        'tools/model_converters/compress_sparse_checkpoint.py',
+        'tools/analysis_tools/prune_sensitivity.py',
+        'tools/analysis_tools/latency_breakdown.py'
+    }
+    assert {('broken weights', t) for t in checkpoint_tools} <= kinds
+    assert {
+        ('input size', t)
+        for t in ('tools/prune.py', 'tools/deployment/export_onnx.py',
+                  'tools/analysis_tools/latency_breakdown.py',
+                  'tools/analysis_tools/param_breakdown.py', 'tools/train.py')
+    } <= kinds
+    assert {('nothing to prune', t)
+            for t in ('tools/prune.py', 'tools/train.py')} <= kinds
+    assert {k for k, _ in kinds} == set(BAD_INPUTS['KINDS'])
 
 
 def test_unreached_target_is_reported_and_a_pruned_checkpoint_tests(

@@ -26,6 +26,8 @@ from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.deployment import export_onnx, load_deployable_model
 from mmprune.utils import dump_json_atomic, read_config, resolve_device
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.input_size import check_input_shape
+from mmprune.utils.outputs import prepare_output_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -54,6 +56,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=['torch', 'onnxruntime'])
     parser.add_argument(
         '--json', metavar='OUT', help='also write the breakdowns as JSON')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing --json file')
     add_device_arg(parser)
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
@@ -83,6 +89,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     for c in [args.checkpoint] + ([args.pruned] if args.pruned else []):
         check_checkpoint_path(c)
     cfg = read_config(args.config, args.cfg_options)
+    check_input_shape(cfg.model, args.input_shape, need_multiple=True)
+    if args.json:
+        prepare_output_file(args.json, '--json', args.overwrite)
     logger = MMLogger.get_instance(
         'mmprune.latency_breakdown', log_level='INFO')
     shape = tuple(args.input_shape)

@@ -21,6 +21,8 @@ from mmprune.engine.run_config import check_fpn_width
 from mmprune.models.builder import build_model_from
 from mmprune.utils import dump_json_atomic, read_config
 from mmprune.utils.cli import add_cfg_options_arg, tool_parser
+from mmprune.utils.input_size import check_input_shape
+from mmprune.utils.outputs import prepare_output_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,6 +53,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--json',
         metavar='OUT',
         help='also write every module\'s counts as JSON')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing --json file')
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
@@ -71,6 +77,10 @@ def check_args(args: argparse.Namespace) -> List[Config]:
     ]
     for cfg in cfgs:
         check_fpn_width(cfg)
+        if not args.no_flops:
+            check_input_shape(cfg.model, args.input_shape)
+    if args.json:
+        prepare_output_file(args.json, '--json', args.overwrite)
     return cfgs
 
 

@@ -17,7 +17,7 @@ lets the hook measure and choose them itself).
 """
 import argparse
 import copy
-import os
+import math
 import os.path as osp
 from typing import List, Optional
 
@@ -41,6 +41,8 @@ from mmprune.models.builder import build_model_from
 from mmprune.utils import (atomic_write, dump_json_atomic, read_config,
                            resolve_device)
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.input_size import check_input_shape
+from mmprune.utils.outputs import prepare_output_dir
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -79,6 +81,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out',
         help='output folder (default: '
         'work_dirs/<config name>_sensitivity)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace the results of an earlier run in --out')
     add_device_arg(parser)
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
@@ -86,13 +92,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> None:
     """What can be checked before any file is read."""
-    if any(not 0 < r < 1 for r in args.ratios):
+    if any(not 0 < r < 1 for r in args.ratios):  # NaN fails this too
         raise ValueError(f'--ratios {args.ratios}: each must be in (0, 1)')
     if args.batches < 1:
         raise ValueError(f'--batches {args.batches}: must be >= 1')
-    if args.allocate is not None and args.allocate <= 1:
+    if args.allocate is not None and not 1 < args.allocate < math.inf:
         raise ValueError(f'--allocate {args.allocate}: a FLOPs reduction '
-                         'factor, must be > 1')
+                         'factor, must be > 1 and finite')
     for p in args.units or []:
         check_pattern(p, '--units')
     resolve_device(args.device)
@@ -127,6 +133,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     check_args(args)
     cfg = read_config(args.config, args.cfg_options)
+    check_input_shape(cfg.model, args.input_shape)
+    out = args.out or osp.join(
+        'work_dirs',
+        osp.splitext(osp.basename(args.config.split('::')[-1]))[0] +
+        '_sensitivity')
+    prepare_output_dir(out, '--out', ('prune_sensitivity.json', ),
+                       args.overwrite)
     checkpoint = read_checkpoint(args.checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     logger = MMLogger.get_instance('mmprune.sensitivity', log_level='INFO')
@@ -201,10 +214,6 @@ def main(argv: Optional[List[str]] = None) -> None:
             ('' if result['allocation']['target_reached'] else
              ' (TARGET NOT REACHED: the largest measured ratios are not '
              'enough; add units or larger --ratios)'))
-    out = args.out or osp.join(
-        'work_dirs',
-        osp.splitext(osp.basename(args.config))[0] + '_sensitivity')
-    os.makedirs(out, exist_ok=True)
     dump_json_atomic(result, osp.join(out, 'prune_sensitivity.json'))
     plot_sensitivity(result, osp.join(out, 'prune_sensitivity.png'))
     logger.info(

@@ -64,6 +64,14 @@ class Case:
     expect: str
     # config text written to $case_cfg (inherits the tiny config)
     config: str = ''
+    # one of KINDS: a kind that must be refused before any work
+    kind: str = ''
+
+
+# the kinds of input that must be refused before any work (within
+# BEFORE_WORK_S), for every tool that takes them
+KINDS = ('non-finite number', 'nothing to prune', 'broken weights',
+         'output location', 'input size')
 
 
 def _hook(options: str) -> str:
@@ -78,6 +86,8 @@ BREAKDOWN = 'tools/analysis_tools/param_breakdown.py'
 INHERIT = 'tools/inherit_weights.py'
 COMPRESS = 'tools/model_converters/compress_sparse_checkpoint.py'
 EXPORT = 'tools/deployment/export_onnx.py'
+SENSITIVITY = 'tools/analysis_tools/prune_sensitivity.py'
+LATENCY = 'tools/analysis_tools/latency_breakdown.py'
 P = ['$cfg', '$ckpt', '--out', '$work/out']
 
 CASES: List[Case] = [
@@ -200,9 +210,8 @@ CASES: List[Case] = [
         'the ratios are chosen for one prune point',
         _hook("method='l1', speed_up=2.0, allocation='sensitivity', "
               'prune_at=[0, 2]')),
-    Case('prune: sensitivity allocation with a ratio', PRUNE,
-         P + ['--ratio', '0.3', '--allocation', 'sensitivity'],
-         'give speed_up'),
+    Case('prune: sensitivity allocation with a ratio', PRUNE, P +
+         ['--ratio', '0.3', '--allocation', 'sensitivity'], 'give speed_up'),
     Case('sensitivity: ratio 1.5', 'tools/analysis_tools/prune_sensitivity.py',
          ['$cfg', '$ckpt', '--ratios', '0.5', '1.5', '--out', '$work/out'],
          '--ratios [0.5, 1.5]'),
@@ -253,9 +262,11 @@ CASES: List[Case] = [
     # -- analysis and conversion tools --------------------------------------
     Case('param_breakdown: input shape 0 0', BREAKDOWN,
          ['$cfg', '--input-shape', '0', '0'], 'H and W must be positive'),
-    Case('param_breakdown: input shape smaller than the stride', BREAKDOWN,
-         ['$cfg', '--input-shape', '4', '4'], '--input-shape 4 4: the '
-         'forward'),
+    Case(
+        'param_breakdown: input shape smaller than the stride',
+        BREAKDOWN, ['$cfg', '--input-shape', '4', '4'],
+        '--input-shape 4 4: smaller than the model',
+        kind='input size'),
     Case('param_breakdown: depth 0', BREAKDOWN, ['$cfg', '--depth', '0'],
          '--depth 0: must be >= 1'),
     Case('param_breakdown: compare config missing', BREAKDOWN,
@@ -270,6 +281,239 @@ CASES: List[Case] = [
          ['$truncated_ckpt', '$work/x.pth'], 'is truncated or corrupt'),
     Case('compress: output over its source', COMPRESS, ['$ckpt', '$ckpt'],
          'refusing to overwrite the source'),
+] + [
+    # -- non-finite numbers -------------------------------------------------
+    Case(
+        'prune: speed-up inf',
+        PRUNE,
+        P + ['--speed-up', 'inf'],
+        'speed_up = inf: must be > 1 and finite',
+        kind=KINDS[0]),
+    Case(
+        'prune: latency-speed-up inf',
+        PRUNE,
+        P + ['--latency-speed-up', 'inf'],
+        'latency_speed_up = inf: must be > 1 and finite',
+        kind=KINDS[0]),
+    Case(
+        'prune: max-layer-ratio nan',
+        PRUNE,
+        P + ['--ratio', '0.3', '--max-layer-ratio', 'nan'],
+        'max_layer_ratio = nan',
+        kind=KINDS[0]),
+    Case(
+        'prune: sensitivity ratio inf',
+        PRUNE,
+        P + [
+            '--speed-up', '2', '--allocation', 'sensitivity',
+            '--sensitivity-ratios', '0.5', 'inf'
+        ],
+        'sensitivity_ratios = [0.5, inf]',
+        kind=KINDS[0]),
+    Case(
+        'sensitivity: allocate inf',
+        SENSITIVITY,
+        ['$cfg', '$ckpt', '--allocate', 'inf', '--out', '$work/out'],
+        '--allocate inf: a FLOPs reduction factor',
+        kind=KINDS[0]),
+    Case(
+        'sensitivity: ratio nan',
+        SENSITIVITY,
+        ['$cfg', '$ckpt', '--ratios', 'nan', '--out', '$work/out'],
+        '--ratios [nan]',
+        kind=KINDS[0]),
+    Case(
+        'export: threads -1',
+        EXPORT, ['$cfg', '$ckpt', '--out', '$work/m.onnx', '--threads', '-1'],
+        '--threads -1: must be >= 0',
+        kind=KINDS[0]),
+    Case(
+        'train: pruning speed_up inf',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'speed_up = inf',
+        _hook("method='l1', speed_up=float('inf')"),
+        kind=KINDS[0]),
+    Case(
+        'train: sparse training reg nan',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'reg a finite number > 0',
+        _hook("method='slim', ratio=0.3, prune_at=[2], "
+              "sparse_training=dict(iters=1, reg=float('nan'))"),
+        kind=KINDS[0]),
+    # -- targets that prune nothing -----------------------------------------
+    Case(
+        'prune: every layer ignored',
+        PRUNE,
+        P + ['--ratio', '0.3', '--ignored', '.*'],
+        'nothing to prune',
+        kind=KINDS[1]),
+    Case(
+        'prune: every layer ignored, speed-up',
+        PRUNE,
+        P + ['--speed-up', '2', '--ignored', 'backbone', 'neck', 'bbox_head'],
+        'nothing to prune',
+        kind=KINDS[1]),
+    Case(
+        'prune: round-to wider than every layer',
+        PRUNE,
+        P + ['--ratio', '0.3', '--round-to', '4096'],
+        'have at most round_to=4096 output channels',
+        kind=KINDS[1]),
+    Case(
+        'train: pruning with every layer ignored',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'nothing to prune',
+        _hook("method='l1', ratio=0.3, ignored=['.*']"),
+        kind=KINDS[1]),
+    # -- broken weights -----------------------------------------------------
+    Case(
+        'prune: NaN weights',
+        PRUNE, ['$cfg', '$nan_ckpt', '--ratio', '0.3', '--out', '$work/out'],
+        'holds non-finite weights: "backbone.stem.0.conv.weight"',
+        kind=KINDS[2]),
+    Case(
+        'test: NaN weights',
+        TEST, ['$cfg', '$nan_ckpt', '--work-dir', '$work'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'train: load_from with NaN weights',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'holds non-finite weights',
+        "load_from = '$nan_ckpt'\n",
+        kind=KINDS[2]),
+    Case(
+        'export: NaN weights',
+        EXPORT, ['$cfg', '$nan_ckpt', '--out', '$work/m.onnx'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'sensitivity: NaN weights',
+        SENSITIVITY, ['$cfg', '$nan_ckpt', '--out', '$work/out'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'latency_breakdown: NaN weights',
+        LATENCY, ['$cfg', '$nan_ckpt', '--input-shape', '64', '64'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'inherit_weights: NaN weights',
+        INHERIT, ['$cfg', '$nan_ckpt', '--out', '$work/x.pth'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'compress: NaN weights',
+        COMPRESS, ['$nan_ckpt', '$work/x.pth'],
+        'holds non-finite weights',
+        kind=KINDS[2]),
+    Case(
+        'train: distiller teacher with NaN weights',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'holds non-finite weights',
+        '''model = dict(_delete_=True, type='mmprune.Distiller',
+    student={{_base_.model}}, teacher_config='$cfg',
+    teacher_checkpoint='$nan_ckpt',
+    distill_losses=dict(neck=dict(type='mmprune.FeatureMSELoss',
+                                  student='neck', teacher='neck')))
+''',
+        kind=KINDS[2]),
+    # -- output locations ---------------------------------------------------
+    Case(
+        'prune: --out cannot be created',
+        PRUNE, ['$cfg', '$ckpt', '--ratio', '0.3', '--out', '$ckpt/sub'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'prune: --out holds an earlier result',
+        PRUNE, ['$cfg', '$ckpt', '--ratio', '0.3', '--out', '$result_dir'],
+        'already holds pruned.pth from an earlier run',
+        kind=KINDS[3]),
+    Case(
+        'export: --out cannot be created',
+        EXPORT, ['$cfg', '$ckpt', '--out', '$ckpt/sub/m.onnx'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'export: --out exists',
+        EXPORT, ['$cfg', '$ckpt', '--out', '$existing_onnx'],
+        'already exists',
+        kind=KINDS[3]),
+    Case(
+        'sensitivity: --out cannot be created',
+        SENSITIVITY, ['$cfg', '$ckpt', '--out', '$ckpt/sub'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'inherit_weights: --out cannot be created',
+        INHERIT, ['$cfg', '$ckpt', '--out', '$ckpt/sub/x.pth'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'compress: OUT cannot be created',
+        COMPRESS, ['$ckpt', '$ckpt/sub/x.pth'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'latency_breakdown: --json cannot be created',
+        LATENCY, ['$cfg', '$ckpt', '--json', '$ckpt/sub/b.json'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'test: --out cannot be created',
+        TEST,
+        ['$cfg', '$ckpt', '--work-dir', '$work', '--out', '$ckpt/sub/p.pkl'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'train: --work-dir cannot be created',
+        TRAIN, ['$cfg', '--work-dir', '$ckpt/sub'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    Case(
+        'param_breakdown: --json cannot be created',
+        BREAKDOWN, ['$cfg', '--json', '$ckpt/sub/b.json'],
+        'the folder cannot be created',
+        kind=KINDS[3]),
+    # -- input sizes against the model --------------------------------------
+    Case(
+        'prune: input shape below the stride',
+        PRUNE,
+        P + ['--ratio', '0.3', '--input-shape', '8', '8'],
+        '--input-shape 8 8: smaller than the model\'s largest stride (32)',
+        kind=KINDS[4]),
+    Case(
+        'export: input shape below the stride',
+        EXPORT,
+        ['$cfg', '$ckpt', '--out', '$work/m.onnx', '--input-shape', '8', '8'],
+        '--input-shape 8 8: smaller than',
+        kind=KINDS[4]),
+    Case(
+        'export: input shape not a multiple of the padding',
+        EXPORT, [
+            '$cfg', '$ckpt', '--out', '$work/m.onnx', '--input-shape', '100',
+            '100', '--cfg-options',
+            'model.data_preprocessor.pad_size_divisor=32'
+        ],
+        'must be one: use 128 128',
+        kind=KINDS[4]),
+    Case(
+        'latency_breakdown: input shape below the stride',
+        LATENCY, ['$cfg', '$ckpt', '--input-shape', '8', '8'],
+        '--input-shape 8 8: smaller than',
+        kind=KINDS[4]),
+    Case(
+        'sensitivity: input shape below the stride',
+        SENSITIVITY,
+        ['$cfg', '$ckpt', '--input-shape', '8', '8', '--out', '$work/out'],
+        '--input-shape 8 8: smaller than',
+        kind=KINDS[4]),
+    Case(
+        'train: pruning input_shape below the stride',
+        TRAIN, ['$case_cfg', '--work-dir', '$work'],
+        'input_shape 8 8: smaller than',
+        _hook("method='l1', ratio=0.3, input_shape=(8, 8)"),
+        kind=KINDS[4]),
 ]
 
 
@@ -337,6 +581,15 @@ def make_fixtures(root: str) -> Dict[str, str]:
     f['text_ckpt'] = write('notes.pth', 'epoch 12: bbox mAP 0.61\n')
     f['list_ckpt'] = osp.join(root, 'list.pth')
     torch.save([1, 2, 3], f['list_ckpt'])
+    nan = dict(state)
+    nan['backbone.stem.0.conv.weight'] = torch.full_like(
+        state['backbone.stem.0.conv.weight'], float('nan'))
+    f['nan_ckpt'] = osp.join(root, 'diverged.pth')
+    torch.save(dict(state_dict=nan), f['nan_ckpt'])
+    f['result_dir'] = osp.join(root, 'earlier_result')
+    os.makedirs(f['result_dir'], exist_ok=True)
+    shutil.copy(f['ckpt'], osp.join(f['result_dir'], 'pruned.pth'))
+    f['existing_onnx'] = write('existing.onnx', 'an earlier export\n')
     f['unsafe_ckpt'] = osp.join(root, 'unsafe.pth')
     torch.save(
         dict(state_dict={}, payload=_CodeInCheckpoint()), f['unsafe_ckpt'])

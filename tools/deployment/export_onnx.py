@@ -23,10 +23,13 @@ import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
 from mmprune.analysis.latency import (measure_onnxruntime_latency,
                                       measure_torch_latency,
                                       onnxruntime_providers, rois_at_test)
+from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.deployment import (export_onnx, load_deployable_model,
                                 manifest_path)
 from mmprune.utils import dump_json_atomic, read_config, resolve_device
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.input_size import check_input_shape
+from mmprune.utils.outputs import prepare_output_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,6 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=0,
         help='CPU threads of both runtimes (0: torch\'s)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing --out file')
     add_device_arg(parser)
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
@@ -86,8 +93,17 @@ def main(argv=None) -> None:
         raise ValueError('--out is the checkpoint itself')
     if args.latency_runs < 0:
         raise ValueError(f'--latency-runs {args.latency_runs}: must be >= 0')
+    if args.threads < 0:
+        raise ValueError(f'--threads {args.threads}: must be >= 0 (0: '
+                         "torch's thread count)")
     device = resolve_device(args.device)
     cfg = read_config(args.config, args.cfg_options)
+    check_checkpoint_path(args.checkpoint)
+    check_input_shape(
+        cfg.model,
+        args.input_shape or test_input_shape(cfg),
+        need_multiple=True)
+    prepare_output_file(args.out, '--out', args.overwrite)
     logger = MMLogger.get_instance('mmprune.export', log_level='INFO')
     shape = tuple(args.input_shape or test_input_shape(cfg))
     model = load_deployable_model(cfg, args.checkpoint).to(device)

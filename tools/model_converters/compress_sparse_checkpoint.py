@@ -15,11 +15,13 @@ import os.path as osp
 import torch
 
 import mmprune  # noqa: F401  (allow-lists mmengine checkpoint types)
-from mmprune.core.checkpoint_reader import read_checkpoint
+from mmprune.core.checkpoint_reader import (check_checkpoint_path,
+                                            read_checkpoint)
 from mmprune.core.sparsity import (compress_checkpoint, decompress_checkpoint,
                                    tensor_identity)
 from mmprune.utils import dump_json_atomic, save_checkpoint_atomic
 from mmprune.utils.cli import tool_parser
+from mmprune.utils.outputs import prepare_output_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,6 +29,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='a (sparse) mmengine checkpoint')
     parser.add_argument('out', help='the compressed checkpoint to write')
     parser.add_argument('--json', help='also write the sizes as JSON')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace an existing OUT (and --json) file')
     return parser.parse_args()
 
 
@@ -52,6 +58,10 @@ def main() -> None:
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise SystemExit('refusing to overwrite the source checkpoint: give '
                          'another output path')
+    check_checkpoint_path(args.checkpoint)
+    prepare_output_file(args.out, 'OUT', args.overwrite)
+    if args.json:
+        prepare_output_file(args.json, '--json', args.overwrite)
     source = read_checkpoint(args.checkpoint)
     if 'state_dict' not in source:
         raise SystemExit(f'"{args.checkpoint}" has no state_dict (is it '

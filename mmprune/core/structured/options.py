@@ -8,6 +8,7 @@ are checked against the model by :meth:`PruningOptions.check_model` before
 any channel is touched.
 """
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -37,17 +38,19 @@ def check_target(ratio: Optional[float],
     if latency_speed_up is not None and not (_is_number(latency_speed_up)
                                              and latency_speed_up > 1):
         raise ValueError(f'latency_speed_up = {latency_speed_up}: must be '
-                         '> 1 (a measured latency reduction factor)')
+                         '> 1 and finite (a measured latency reduction '
+                         'factor)')
     if ratio is not None and not (_is_number(ratio) and 0 <= ratio < 1):
         raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
     if speed_up is not None and not (_is_number(speed_up) and speed_up > 1):
-        raise ValueError(f'speed_up = {speed_up}: must be > 1 (a FLOPs '
-                         'reduction factor)')
+        raise ValueError(f'speed_up = {speed_up}: must be > 1 and finite '
+                         '(a FLOPs reduction factor)')
 
 
 def _is_number(x) -> bool:
+    """A real, finite number (not a bool, NaN or an infinity)."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and \
-        x == x  # not NaN
+        math.isfinite(x)
 
 
 def _is_int(x) -> bool:

@@ -259,6 +259,43 @@ def kept_layers(model: nn.Module,
     return names, skipped
 
 
+class NothingToPruneError(ValueError):
+    """A target that cannot remove a single channel."""
+
+
+def _out_channels(module: nn.Module) -> int:
+    return getattr(module, 'out_channels', getattr(module, 'out_features', 0))
+
+
+def check_something_to_prune(model: nn.Module, opts: PruningOptions) -> None:
+    """Raise :class:`NothingToPruneError` when no layer can lose a
+    channel: every prunable layer is kept (protected, ignored, frozen,
+    fixed by the model) or no wider than ``round_to``. Cheap (a walk over
+    the modules): run before any tracing."""
+    kept, skipped = kept_layers(model, opts.protected, opts.ignored,
+                                not opts.prune_stem)
+    kept = set(kept)
+    step = opts.round_to if isinstance(opts.round_to, int) else 1
+    prunable = narrow = 0
+    for name, module in model.named_modules():
+        if not isinstance(module, PRUNABLE):
+            continue
+        parts = name.split('.')
+        if any('.'.join(parts[:i]) in kept for i in range(1, len(parts) + 1)):
+            continue
+        prunable += 1
+        narrow += _out_channels(module) <= step
+    if prunable > narrow:
+        return
+    raise NothingToPruneError(
+        f'nothing to prune: of the model\'s prunable layers, {len(skipped)} '
+        'are kept (prediction layers, the input stem, ignored, frozen or '
+        f'fixed by the model) and {narrow} have at most round_to={step} '
+        'output channels, so the target cannot remove a channel. Change '
+        'ignored, protected or prune_stem (--ignored, --prune-stem), or a '
+        'smaller round_to')
+
+
 def build_pruner(pruner_cls: type,
                  model: nn.Module,
                  data: dict,
@@ -377,6 +414,9 @@ def prune_model(model: nn.Module,
         ratio = 0.0  # layer_ratios alone: the other layers keep theirs
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
+    asked_a_cut = stepped or bool(ratio)
+    if asked_a_cut:
+        check_something_to_prune(model, opts)
     ignored_names, skipped = kept_layers(model, opts.protected, opts.ignored,
                                          not opts.prune_stem)
     modules = dict(model.named_modules())
@@ -484,6 +524,14 @@ def prune_model(model: nn.Module,
     result.params_after = sum(p.numel() for p in model.parameters())
     result.layers = layer_changes(model, before)
     model.train(was_training)
+    if asked_a_cut and result.steps and not any(
+            x['out_after'] < x['out_before'] for x in result.layers):
+        reasons = sorted({s['reason'].split(';')[0] for s in skipped})
+        raise NothingToPruneError(
+            f'nothing was pruned: {opts.method} narrowed no layer for the '
+            f'target {result.target}; {len(skipped)} layers were kept '
+            f'({"; ".join(reasons)[:400]}). Nothing is written; change '
+            'ignored, protected, prune_stem or round_to')
     if opts.speed_up is not None and result.speed_up < opts.speed_up:
         result.target_reached = False
         result.limit = unreached_target_limit(opts, len(skipped))

@@ -2,6 +2,7 @@
 ``growing_reg``: Torch-Pruning's pruner of the method, whose
 ``regularize`` adds the sparsity penalty's gradient after the backward
 pass and before the optimizer step."""
+import math
 from typing import Callable, List, Optional, Sequence
 
 import torch.nn as nn
@@ -10,6 +11,10 @@ from .methods import get_pruning_method
 from .prune import build_pruner
 
 SCHEDULES = ('constant', 'linear')
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
 
 
 def regularization_strength(reg: float, schedule: str,
@@ -103,9 +108,11 @@ class SparseTrainingPhase:
             reg=reg,
             schedule=schedule,
             update_interval=update_interval)
-        if iters < 1 or reg <= 0 or update_interval < 1:
+        if not (_is_count(iters) and _is_count(update_interval) and isinstance(
+                reg, (int, float)) and math.isfinite(reg) and reg > 0):
             raise ValueError(f'sparse_training = {self.config}: iters and '
-                             'update_interval must be >= 1 and reg > 0')
+                             'update_interval must be integers >= 1 and reg '
+                             'a finite number > 0')
         if schedule not in SCHEDULES:
             raise ValueError(
                 f'sparse_training.schedule = {schedule!r}: must be one of '

@@ -23,7 +23,8 @@ from mmprune.analysis.pruning_report import PruningReport
 from mmprune.analysis.width_latency import round_to_measure
 from mmprune.core.structured import (PruningOptions, StructuredPruningResult,
                                      TargetNotReachedError)
-from mmprune.core.structured.prune import (kept_layers, layer_widths,
+from mmprune.core.structured.prune import (check_something_to_prune,
+                                           kept_layers, layer_widths,
                                            prune_model)
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
@@ -41,6 +42,7 @@ from mmprune.engine.runner_rebuild import (ema_hooks, parameter_names,
 from mmprune.models.builder import build_model_from
 from mmprune.models.distillers import Distiller
 from mmprune.registry import HOOKS
+from mmprune.utils.input_size import check_input_shape
 
 HOOK_OPTIONS = ('prune_at', 'sparse_training', 'input_shape',
                 'measure_latency', 'latency_runs')
@@ -148,7 +150,11 @@ class StructuredPruningHook(Hook):
         # a Distiller's student is pruned; its teacher and adapters follow
         # (see before_train and _after_structure_change)
         try:
-            self.options.check_model(student_model(runner.model))
+            check_input_shape(runner.cfg.model, self.input_shape,
+                              'input_shape')
+            model = student_model(runner.model)
+            self.options.check_model(model)
+            check_something_to_prune(model, self.options)
         except ValueError as e:
             raise ValueError(_name(str(e))) from None
 
@@ -182,6 +188,25 @@ class StructuredPruningHook(Hook):
             return
         for k in self.schedule.points_due(runner.iter, self.structure.done):
             self._prune(runner, k)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        # a run that diverges after a prune point is said at the iteration
+        # it happens, before a checkpoint of NaN weights is saved
+        if self.restore_only or not self.structure.done or not outputs:
+            return
+        loss = outputs.get('loss') if isinstance(outputs, dict) else None
+        if loss is not None and not bool(
+                torch.isfinite(torch.as_tensor(loss)).all()):
+            raise FloatingPointError(
+                _name(f'the training loss is {float(loss)} at iteration '
+                      f'{runner.iter + 1}, after the prune point at '
+                      f'{self.structure.done[-1]}: training diverged. Lower '
+                      'the learning rate of the finetune, or prune less '
+                      'at once (a smaller target, or more prune points)'))
 
     def _regularize(self, runner) -> None:
         model = student_model(runner.model)
