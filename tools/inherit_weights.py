@@ -1,4 +1,4 @@
-"""Write a checkpoint for a slimmed config whose weights are inherited from a
+r"""Write a checkpoint for a slimmed config whose weights are inherited from a
 wider trained checkpoint (the most important channels of every coupled
 group), plus its report, without training. The result loads with the stock
 ``tools/test.py CONFIG OUT`` or starts a finetune through ``load_from``.

@@ -1,4 +1,4 @@
-"""Prune a trained checkpoint once, offline, and write the pruned checkpoint
+r"""Prune a trained checkpoint once, offline, and write the pruned checkpoint
 with its report; finetune it later with the stock ``tools/train.py``.
 
     python tools/prune.py CONFIG CHECKPOINT --method l1 --speed-up 2 \

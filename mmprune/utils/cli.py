@@ -2,6 +2,7 @@
 the whole description and each flag's default, ``--cfg-options`` as the
 OpenMMLab tools explain it, and ``--device``."""
 import argparse
+import copy
 from typing import Optional
 
 from mmengine.config import DictAction
@@ -14,21 +15,37 @@ CFG_OPTIONS_HELP = (
     'a tuple (a,b) without spaces; quote a value with spaces. Keys and '
     'values are merged into the config after it is read')
 
+# stands for a missing help text (argparse skips blank ones)
+_NO_HELP = '\0'
+
+
+def _shows_default(action: argparse.Action) -> bool:
+    """An option whose default is worth printing (switches, off by
+    default, are not)."""
+    return bool(action.option_strings) and action.nargs != 0 and \
+        action.default is not None and action.default is not argparse.SUPPRESS
+
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """The tool's docstring as written, and ``(default: X)`` after every
     option that has a default (switches, which default to off, excepted)."""
 
+    def _format_action(self, action: argparse.Action) -> str:
+        # argparse prints no help line, and so no default, for an option
+        # without help text: give it one to hang the default on
+        if not action.help and _shows_default(action):
+            action = copy.copy(action)
+            action.help = _NO_HELP
+        return super()._format_action(action)
+
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ''
-        default = action.default
-        if (action.option_strings and '%(default)' not in text
-                and default is not None and default is not argparse.SUPPRESS
-                and action.nargs != 0):
+        text = (action.help or '').replace(_NO_HELP, '').strip()
+        if _shows_default(action) and '%(default)' not in text:
+            default = action.default
             shown = (' '.join(map(str, default)) if isinstance(
                 default, (list, tuple)) else default)
             text += f' (default: {shown})'
-        return text
+        return text.strip()
 
 
 def tool_parser(doc: Optional[str]) -> argparse.ArgumentParser:

@@ -185,8 +185,8 @@ def test_every_tool_help_shows_its_whole_description_and_defaults(monkeypatch):
         for action in parser._actions:
             if action.option_strings and action.nargs != 0 and \
                     action.default not in (None, argparse.SUPPRESS):
-                help_text = parser._get_formatter()._get_help_string(action)
-                assert '(default: ' in help_text, (path, action.dest)
+                line = parser._get_formatter()._format_action(action)
+                assert '(default: ' in line, (path, action.dest)
             if '--cfg-options' in action.option_strings:
                 assert 'key=value' in action.help, path
     prune = _parser_of(osp.join(REPO, 'tools', 'prune.py'), monkeypatch)

@@ -1,4 +1,4 @@
-"""Where the inference time goes, part by part (backbone stem and stages,
+r"""Where the inference time goes, part by part (backbone stem and stages,
 neck, heads, post-processing), in PyTorch and in ONNX Runtime; with a
 second (pruned) checkpoint, each part's latency speed-up beside its FLOPs
 reduction, so that a latency gain smaller than the FLOPs gain can be traced

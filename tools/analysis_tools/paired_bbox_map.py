@@ -1,4 +1,4 @@
-"""How far apart two detectors' bbox mAP really are on one test set: the
+r"""How far apart two detectors' bbox mAP really are on one test set: the
 mAP of each over the whole set, and the standard error of each model's
 difference to the first one, from the same images split into chunks.
 

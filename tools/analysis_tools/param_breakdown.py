@@ -1,4 +1,4 @@
-"""Parameters and FLOPs per module of a config's model, as counts and as %
+r"""Parameters and FLOPs per module of a config's model, as counts and as %
 of the total; with --compare, the per-module and total deltas against a
 second config side by side.
 

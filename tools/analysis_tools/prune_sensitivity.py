@@ -1,4 +1,4 @@
-"""Layer-wise pruning sensitivity: prune each unit (a backbone stage, a neck
+r"""Layer-wise pruning sensitivity: prune each unit (a backbone stage, a neck
 block, a head branch, or any module-name pattern) alone at several ratios
 and measure how far the training loss rises and how many FLOPs it saves;
 optionally choose non-uniform ratios for a FLOPs target from that.

@@ -1,4 +1,4 @@
-"""Measured latency of pruned checkpoints against the unpruned one, in
+r"""Measured latency of pruned checkpoints against the unpruned one, in
 PyTorch and ONNX Runtime, each pruned model timed in alternation with the
 unpruned model (``mmprune.analysis.latency.paired_latencies``: best round
 of ``--rounds``, median of ``--runs`` each), one after the other in this

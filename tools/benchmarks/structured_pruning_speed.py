@@ -1,4 +1,4 @@
-"""Realised latency speed-up against the FLOPs reduction, in PyTorch and
+r"""Realised latency speed-up against the FLOPs reduction, in PyTorch and
 in ONNX Runtime (CPU), when real model-zoo models (random init) are pruned
 with l1 and ``round_to=8`` (or each ``--round-to`` given: ``measured``
 chooses it by timing widths in ONNX Runtime): once to a 2x FLOPs target

@@ -1,4 +1,4 @@
-"""Prune every model-zoo config of a list and check that what comes back
+r"""Prune every model-zoo config of a list and check that what comes back
 works: for each config (random init, each in a fresh process), build the
 model, make a synthetic batch in its own format (128 px), check that the
 unpruned model runs on the CPU, prune it (``l1``, ratio 0.3), run its loss

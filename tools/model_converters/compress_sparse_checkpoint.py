@@ -1,4 +1,4 @@
-"""Write a sparse checkpoint in mmprune's compressed form: a bit mask plus
+r"""Write a sparse checkpoint in mmprune's compressed form: a bit mask plus
 the non-zero values per tensor, so the file shrinks with sparsity. Prints
 the bytes before and after and checks that it decodes to the same dense
 weights, bit for bit. The result loads wherever mmprune is imported
