@@ -39,7 +39,8 @@ from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
 from mmprune.engine.finetune_config import write_finetune_config
 from mmprune.models.builder import build_model_from
-from mmprune.utils import read_config, resolve_device, save_checkpoint_atomic
+from mmprune.utils import (config_name, read_config, resolve_device,
+                           save_checkpoint_atomic)
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 from mmprune.utils.device import device_name
 from mmprune.utils.input_size import check_input_shape
@@ -215,11 +216,7 @@ def finetune_config_path(args: argparse.Namespace) -> str:
     """``DIR/<config name>_finetune.py``."""
     return osp.join(
         out_dir_of(args),
-        _config_stem(args.config) + '_finetune.py')
-
-
-def _config_stem(config: str) -> str:
-    return osp.splitext(osp.basename(config.split('::')[-1]))[0]
+        config_name(args.config) + '_finetune.py')
 
 
 def next_commands(finetune: str) -> str:
@@ -240,7 +237,7 @@ def next_commands(finetune: str) -> str:
 
 def out_dir_of(args: argparse.Namespace) -> str:
     return args.out or osp.join('work_dirs',
-                                _config_stem(args.config) + '_pruned')
+                                config_name(args.config) + '_pruned')
 
 
 def main(argv=None) -> None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from mmprune.datasets.synthetic_batch import synthetic_test_batch
+from mmprune.utils.device import synchronizer
 
 
 @dataclass
@@ -85,7 +86,7 @@ def tensor_mode_latency(model: nn.Module,
         return time_calls(
             lambda: model(inputs, data['data_samples'], mode='tensor'),
             'torch', torch.get_num_threads(), runs, warmup,
-            torch.cuda.synchronize if device.type == 'cuda' else lambda: None)
+            synchronizer(device))
     finally:
         model.train(was_training)
 
@@ -122,12 +123,11 @@ def measure_torch_latency(model: nn.Module,
     model.eval()
     try:
         graphs = onnx_graphs(model, input_shape, num_rois=rois_at_test(model))
-        cuda = next(model.parameters()).is_cuda
+        sync = synchronizer(next(model.parameters()).device)
         with torch_threads(threads) as n:
             return time_calls(
                 lambda: [g.module(*g.example_inputs) for g in graphs], 'torch',
-                n, runs, warmup,
-                torch.cuda.synchronize if cuda else lambda: None)
+                n, runs, warmup, sync)
     finally:
         model.train(was_training)
 
@@ -190,15 +190,20 @@ def measure_onnxruntime_latency(onnx_path: str,
     return best
 
 
-def onnxruntime_providers(model: nn.Module) -> List[str]:
-    """ONNX Runtime's CUDA provider for a model on a GPU when it has one;
-    the CPU provider otherwise."""
+def onnxruntime_device_providers(device: torch.device) -> List[str]:
+    """ONNX Runtime's CUDA provider for a CUDA device when this ONNX
+    Runtime has it (onnxruntime-gpu); its CPU provider otherwise."""
     from mmprune.deployment.onnx_export import import_onnxruntime
     ort = import_onnxruntime()
-    if next(model.parameters()).is_cuda and \
+    if device.type == 'cuda' and \
             'CUDAExecutionProvider' in ort.get_available_providers():
         return ['CUDAExecutionProvider', 'CPUExecutionProvider']
     return ['CPUExecutionProvider']
+
+
+def onnxruntime_providers(model: nn.Module) -> List[str]:
+    """:func:`onnxruntime_device_providers` of the model's device."""
+    return onnxruntime_device_providers(next(model.parameters()).device)
 
 
 def _onnxruntime_ms(model: nn.Module, input_shape: Tuple[int, int], runs: int,

@@ -36,7 +36,8 @@ import torch.nn as nn
 
 from mmprune.datasets.synthetic_batch import synthetic_test_batch
 from mmprune.utils.atomic_io import dump_json_atomic
-from .latency import time_calls, torch_threads
+from mmprune.utils.device import synchronizer
+from .latency import onnxruntime_device_providers, time_calls, torch_threads
 
 # 16 at most: 32 was chosen for YOLOX-s (its time per multiply-add was
 # 6% below 16's), and a multiple of 32 halves a 64-channel layer at the
@@ -100,26 +101,6 @@ class ConvSpec:
                          self.groups).eval()
 
 
-def onnxruntime_device_providers(device: torch.device) -> List[str]:
-    """ONNX Runtime's CUDA provider for a CUDA device when this ONNX
-    Runtime has it; its CPU provider otherwise (with a warning for a CUDA
-    device: the widths are then timed on the CPU)."""
-    from mmprune.deployment.onnx_export import import_onnxruntime
-    ort = import_onnxruntime()
-    if device.type != 'cuda':
-        return ['CPUExecutionProvider']
-    if 'CUDAExecutionProvider' in ort.get_available_providers():
-        return ['CUDAExecutionProvider', 'CPUExecutionProvider']
-    from mmengine.logging import print_log
-    print_log(
-        'ONNX Runtime here has no CUDA provider (install onnxruntime-gpu): '
-        'widths for a model on the GPU are timed on its CPU provider; '
-        "set latency_runtime='torch' to time them on the GPU",
-        logger='current',
-        level=30)
-    return ['CPUExecutionProvider']
-
-
 def machine_key(runtime: str,
                 threads: int,
                 device: Optional[torch.device] = None) -> str:
@@ -174,12 +155,14 @@ def time_conv(spec: ConvSpec,
     x = torch.randn(1, spec.in_channels, spec.height, spec.width)
     if runtime == 'torch':
         conv, x = conv.to(device), x.to(device)
-        sync = (
-            torch.cuda.synchronize if device.type == 'cuda' else lambda: None)
         with torch.no_grad(), torch_threads(threads) as n:
             return time_calls(
-                lambda: conv(x), 'torch', n, runs, warmup=3,
-                sync=sync).median_ms
+                lambda: conv(x),
+                'torch',
+                n,
+                runs,
+                warmup=3,
+                sync=synchronizer(device)).median_ms
     if runtime != 'onnxruntime':
         raise ValueError(f'latency runtime {runtime!r}: must be torch or '
                          'onnxruntime')
@@ -443,6 +426,14 @@ def round_to_measure(
         # widths are timed where the model runs: PyTorch on its GPU, or
         # ONNX Runtime's CUDA provider where installed
         device = next(model.parameters()).device
+        if runtime == 'onnxruntime' and device.type == 'cuda' and \
+                onnxruntime_device_providers(device)[0] != \
+                'CUDAExecutionProvider':
+            MMLogger.get_current_instance().warning(
+                'ONNX Runtime here has no CUDA provider (install '
+                'onnxruntime-gpu): widths for a model on the GPU are timed '
+                "on its CPU provider; set latency_runtime='torch' to time "
+                'them on the GPU')
         choice = choose_round_to(
             model,
             input_shape,

@@ -15,7 +15,7 @@ from mmprune.compat import adapt_cfg_for_cpu_ddp, init_cpu_process_group
 from mmprune.core.checkpoint_reader import read_checkpoint
 from mmprune.core.model_family import coupled_width_keys
 from mmprune.core.structured.pruned_structure import has_pruned_structure
-from mmprune.utils import read_config
+from mmprune.utils import config_name, read_config
 from mmprune.utils.cli import add_cfg_options_arg
 from mmprune.utils.outputs import check_creatable
 
@@ -44,9 +44,7 @@ def load_run_config(args: argparse.Namespace) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs',
-            osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
+        cfg.work_dir = osp.join('./work_dirs', config_name(args.config))
     # before the runner: a work dir that cannot be created fails now, not
     # after the model and the data are built
     check_creatable(cfg.work_dir, '--work-dir')

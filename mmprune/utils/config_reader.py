@@ -41,6 +41,13 @@ def _check_syntax(path: str, seen: set) -> None:
         _check_syntax(base_path, seen)
 
 
+def config_name(path: str) -> str:
+    """The name of a config without folder and suffix, for a model-zoo
+    name (``mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py``) too: what
+    default work and output folders are named after."""
+    return osp.splitext(osp.basename(path.split('::')[-1]))[0]
+
+
 def resolve_config_path(path: str, what: str = 'config') -> str:
     """``path`` itself, or for ``pkg::rel/config.py`` (a model-zoo config
     of an installed task library, as mim names them) its file."""

@@ -38,8 +38,8 @@ from mmprune.core.structured.sensitivity import (default_units,
                                                  prune_sensitivity, unit_label)
 from mmprune.datasets.train_batches import train_batches
 from mmprune.models.builder import build_model_from
-from mmprune.utils import (atomic_write, dump_json_atomic, read_config,
-                           resolve_device)
+from mmprune.utils import (atomic_write, config_name, dump_json_atomic,
+                           read_config, resolve_device)
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 from mmprune.utils.input_size import check_input_shape
 from mmprune.utils.outputs import prepare_output_dir
@@ -134,10 +134,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     check_args(args)
     cfg = read_config(args.config, args.cfg_options)
     check_input_shape(cfg.model, args.input_shape)
-    out = args.out or osp.join(
-        'work_dirs',
-        osp.splitext(osp.basename(args.config.split('::')[-1]))[0] +
-        '_sensitivity')
+    out = args.out or osp.join('work_dirs',
+                               config_name(args.config) + '_sensitivity')
     prepare_output_dir(out, '--out', ('prune_sensitivity.json', ),
                        args.overwrite)
     checkpoint = read_checkpoint(args.checkpoint)

@@ -35,25 +35,26 @@ def check_target(ratio: Optional[float],
             'give exactly one of ratio, speed_up and latency_speed_up (got '
             f'ratio={ratio}, speed_up={speed_up}, latency_speed_up='
             f'{latency_speed_up})')
-    if latency_speed_up is not None and not (_is_number(latency_speed_up)
+    if latency_speed_up is not None and not (is_finite_number(latency_speed_up)
                                              and latency_speed_up > 1):
         raise ValueError(f'latency_speed_up = {latency_speed_up}: must be '
                          '> 1 and finite (a measured latency reduction '
                          'factor)')
-    if ratio is not None and not (_is_number(ratio) and 0 <= ratio < 1):
+    if ratio is not None and not (is_finite_number(ratio) and 0 <= ratio < 1):
         raise ValueError(f'ratio = {ratio}: must be in [0, 1)')
-    if speed_up is not None and not (_is_number(speed_up) and speed_up > 1):
+    if speed_up is not None and not (is_finite_number(speed_up)
+                                     and speed_up > 1):
         raise ValueError(f'speed_up = {speed_up}: must be > 1 and finite '
                          '(a FLOPs reduction factor)')
 
 
-def _is_number(x) -> bool:
+def is_finite_number(x) -> bool:
     """A real, finite number (not a bool, NaN or an infinity)."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and \
         math.isfinite(x)
 
 
-def _is_int(x) -> bool:
+def is_integer(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
@@ -187,7 +188,7 @@ class PruningOptions:
                 "allocation = 'sensitivity_time' spends measured time: it "
                 'needs latency_speed_up')
         if not self.sensitivity_ratios or any(
-                not (_is_number(r) and 0 < r < 1)
+                not (is_finite_number(r) and 0 < r < 1)
                 for r in self.sensitivity_ratios):
             raise ValueError(f'sensitivity_ratios = '
                              f'{self.sensitivity_ratios}: each must be in '
@@ -197,26 +198,27 @@ class PruningOptions:
                              f'must be one of {LATENCY_RUNTIMES}')
         for p, r in self.layer_ratios.items():
             check_pattern(p, 'layer_ratios')
-            if not (_is_number(r) and 0 <= r < 1):
+            if not (is_finite_number(r) and 0 <= r < 1):
                 raise ValueError(f'layer_ratios[{p!r}] = {r}: must be in '
                                  '[0, 1)')
         if self.round_to is not None and self.round_to != MEASURED and \
-                not (_is_int(self.round_to) and self.round_to >= 1):
+                not (is_integer(self.round_to) and self.round_to >= 1):
             raise ValueError(f'round_to = {self.round_to!r}: must be an '
                              f'integer >= 1, {MEASURED!r} (chosen by timing '
                              'widths on latency_runtime) or None (no '
                              'rounding)')
-        if not (_is_number(self.max_layer_ratio)
+        if not (is_finite_number(self.max_layer_ratio)
                 and 0 < self.max_layer_ratio <= 1):
             raise ValueError(f'max_layer_ratio = {self.max_layer_ratio}: '
                              'must be in (0, 1]')
-        if not (_is_int(self.latency_rounds) and self.latency_rounds >= 1):
+        if not (is_integer(self.latency_rounds) and self.latency_rounds >= 1):
             raise ValueError(f'latency_rounds = {self.latency_rounds}: must '
                              'be an integer >= 1')
-        if not (_is_int(self.max_steps) and self.max_steps >= 1):
+        if not (is_integer(self.max_steps) and self.max_steps >= 1):
             raise ValueError(f'max_steps = {self.max_steps}: must be an '
                              'integer >= 1')
-        if not (_is_int(self.gradient_batches) and self.gradient_batches >= 1):
+        if not (is_integer(self.gradient_batches)
+                and self.gradient_batches >= 1):
             needs = self.criterion.needs_gradients
             raise ValueError(
                 f'gradient_batches = {self.gradient_batches}: must be an '

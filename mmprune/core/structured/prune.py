@@ -267,13 +267,17 @@ def _out_channels(module: nn.Module) -> int:
     return getattr(module, 'out_channels', getattr(module, 'out_features', 0))
 
 
-def check_something_to_prune(model: nn.Module, opts: PruningOptions) -> None:
+def check_something_to_prune(
+        model: nn.Module,
+        opts: PruningOptions,
+        kept_and_why: Optional[Tuple[List[str], List[dict]]] = None) -> None:
     """Raise :class:`NothingToPruneError` when no layer can lose a
     channel: every prunable layer is kept (protected, ignored, frozen,
     fixed by the model) or no wider than ``round_to``. Cheap (a walk over
-    the modules): run before any tracing."""
-    kept, skipped = kept_layers(model, opts.protected, opts.ignored,
-                                not opts.prune_stem)
+    the modules): run before any tracing. ``kept_and_why``: what
+    :func:`kept_layers` gives for ``opts``, when the caller has it."""
+    kept, skipped = kept_and_why or kept_layers(
+        model, opts.protected, opts.ignored, not opts.prune_stem)
     kept = set(kept)
     step = opts.round_to if isinstance(opts.round_to, int) else 1
     prunable = narrow = 0
@@ -414,11 +418,11 @@ def prune_model(model: nn.Module,
         ratio = 0.0  # layer_ratios alone: the other layers keep theirs
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
-    asked_a_cut = stepped or bool(ratio)
-    if asked_a_cut:
-        check_something_to_prune(model, opts)
     ignored_names, skipped = kept_layers(model, opts.protected, opts.ignored,
                                          not opts.prune_stem)
+    asked_a_cut = stepped or bool(ratio)
+    if asked_a_cut:
+        check_something_to_prune(model, opts, (ignored_names, skipped))
     modules = dict(model.named_modules())
     ratio_dict = {}
     for p, r in opts.layer_ratios.items():

@@ -2,19 +2,15 @@
 ``growing_reg``: Torch-Pruning's pruner of the method, whose
 ``regularize`` adds the sparsity penalty's gradient after the backward
 pass and before the optimizer step."""
-import math
 from typing import Callable, List, Optional, Sequence
 
 import torch.nn as nn
 
 from .methods import get_pruning_method
+from .options import is_finite_number, is_integer
 from .prune import build_pruner
 
 SCHEDULES = ('constant', 'linear')
-
-
-def _is_count(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
 
 
 def regularization_strength(reg: float, schedule: str,
@@ -108,8 +104,9 @@ class SparseTrainingPhase:
             reg=reg,
             schedule=schedule,
             update_interval=update_interval)
-        if not (_is_count(iters) and _is_count(update_interval) and isinstance(
-                reg, (int, float)) and math.isfinite(reg) and reg > 0):
+        if not (is_integer(iters) and iters >= 1
+                and is_integer(update_interval) and update_interval >= 1
+                and is_finite_number(reg) and reg > 0):
             raise ValueError(f'sparse_training = {self.config}: iters and '
                              'update_interval must be integers >= 1 and reg '
                              'a finite number > 0')

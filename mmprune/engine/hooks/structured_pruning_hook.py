@@ -42,6 +42,7 @@ from mmprune.engine.runner_rebuild import (ema_hooks, parameter_names,
 from mmprune.models.builder import build_model_from
 from mmprune.models.distillers import Distiller
 from mmprune.registry import HOOKS
+from mmprune.utils.device import device_name
 from mmprune.utils.input_size import check_input_shape
 
 HOOK_OPTIONS = ('prune_at', 'sparse_training', 'input_shape',
@@ -373,8 +374,7 @@ class StructuredPruningHook(Hook):
             round_to=self.options.round_to,
             prune_at=self.schedule.prune_at,
             sparse_training=self.sparse and self.sparse.config,
-            device=(torch.cuda.get_device_name(device)
-                    if device.type == 'cuda' else 'cpu'))
+            device=device_name(device))
 
     def _add_prune_point(self, runner, model, shape, flops: float, p: int,
                          target: dict, payload: dict) -> None:
