@@ -135,9 +135,13 @@ def measure_torch_latency(model: nn.Module,
 def random_feed(session, manifest: dict, graph: dict, num_rois: int,
                 rng) -> dict:
     """Random inputs for one exported graph: the network takes one image
-    at the exported size, a RoI head ``num_rois`` RoI features."""
+    at the exported size, a RoI head ``num_rois`` RoI features, an
+    end-to-end graph an image of 0-255 pixels."""
     import numpy as np
     feed = {}
+    if manifest.get('end2end'):
+        shape = [1, 3] + list(manifest['input_shape'])
+        return dict(image=(255 * rng.random(shape)).astype(np.float32))
     for i in session.get_inputs():
         shape = ([1, 3] + list(manifest['input_shape']) if graph['name']
                  == 'network' else [num_rois] + list(i.shape[1:]))
@@ -151,7 +155,8 @@ def measure_onnxruntime_latency(onnx_path: str,
                                 threads: int = 0,
                                 providers: Optional[Sequence[str]] = None,
                                 num_rois: int = 1000,
-                                sessions: int = 3) -> LatencyStats:
+                                sessions: int = 3,
+                                image=None) -> LatencyStats:
     """ONNX Runtime time of an export (``onnx_path`` and its manifest): the
     network on one image at the exported size, and each RoI head graph on
     ``num_rois`` RoIs. ``threads`` 0 uses torch's thread count, so both
@@ -161,7 +166,11 @@ def measure_onnxruntime_latency(onnx_path: str,
     median): on a 2-core machine one session's median differed from the
     next by up to 30% (79 vs 102 ms for RTMDet-tiny, each steady within
     itself: where its threads landed), and the best of several is the
-    time the model can run in, as ``timeit`` takes the best repeat."""
+    time the model can run in, as ``timeit`` takes the best repeat.
+
+    ``image`` (an array of the graph's input shape) replaces the random
+    image: an end-to-end graph's NMS takes as long as the image has
+    candidate boxes, so a real image times what a deployment sees."""
     import os.path as osp
 
     import numpy as np
@@ -175,12 +184,18 @@ def measure_onnxruntime_latency(onnx_path: str,
     best = None
     for _ in range(max(1, sessions)):
         calls: List[Callable[[], object]] = []
-        for k, g in enumerate(manifest['graphs']):
+        graphs = manifest.get('graphs') or [
+            dict(name='end2end', file=manifest['file'])
+        ]
+        for k, g in enumerate(graphs):
             session = ort_session(
                 osp.join(folder, g['file']), threads,
                 list(providers) if providers else None)
             if len(feeds) <= k:
                 feeds.append(random_feed(session, manifest, g, num_rois, rng))
+                if image is not None and k == 0:
+                    name = session.get_inputs()[0].name
+                    feeds[k][name] = np.asarray(image, dtype=np.float32)
             calls.append(lambda s=session, f=feeds[k]: s.run(None, f))
         stats = time_calls(lambda: [c() for c in calls], 'onnxruntime',
                            threads, runs, warmup)

@@ -208,3 +208,42 @@ def breakdown_table(before: Dict[str, float],
             row += f' {a:.2f} | {su} | {fr} |'
         rows.append(row)
     return rows
+
+
+def end2end_latency_split(onnx_path: str,
+                          image,
+                          runs: int = 20,
+                          warmup: int = 3,
+                          threads: int = 0) -> Dict[str, float]:
+    """Mean ms per run of an end-to-end graph's network and of the steps
+    around it (normalization, decoding, NMS, RoI Align: the node-name
+    scopes its manifest lists), from ONNX Runtime's node profile."""
+    import os.path as osp
+    import tempfile
+
+    from mmprune.deployment.onnx_export import ort_session, read_manifest
+    post = read_manifest(onnx_path).get('post_processing_scopes', [])
+    totals: Dict[str, float] = defaultdict(float)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = ort_session(
+            onnx_path,
+            threads or torch.get_num_threads(),
+            profile_prefix=osp.join(tmp, 'profile'))
+        for _ in range(warmup + runs):
+            session.run(None, {'image': image})
+        with open(session.end_profiling()) as f:
+            events = json.load(f)
+    run_starts = sorted(
+        e['ts'] for e in events
+        if e.get('cat') == 'Session' and e.get('name') == 'model_run')
+    since = run_starts[warmup] if len(run_starts) > warmup else 0
+    for e in events:
+        if e.get('cat') != 'Node' or e['ts'] < since or \
+                not e['name'].endswith('_kernel_time'):
+            continue
+        parts = e['name'].split('/')
+        outside = len(parts) < 3 or '/' + parts[1] in post
+        totals['post_processing' if outside else 'network'] += e['dur'] / 1000
+    out = {k: round(v / runs, 3) for k, v in totals.items()}
+    out['total'] = round(sum(totals.values()) / runs, 3)
+    return out

@@ -35,6 +35,10 @@ class OnnxRuntimeModel:
                  providers: Optional[Sequence[str]] = None) -> None:
         self.model = model.eval()
         self.manifest = read_manifest(onnx_path)
+        if self.manifest.get('end2end'):
+            raise ValueError(
+                f'"{onnx_path}" is an end-to-end graph: run it with '
+                'mmprune.deployment.End2EndOnnxModel, which needs no model')
         folder = osp.dirname(osp.abspath(onnx_path))
         self.graphs = {g['name']: g for g in self.manifest['graphs']}
         self.sessions = {

@@ -36,7 +36,8 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
         r'^CHECKPOINT=\S+', f'CHECKPOINT={checkpoint}', script, flags=re.M)
     script = re.sub(r'^OUT=\S+', f'OUT={tmp_path}/pruned', script, flags=re.M)
     script = re.sub(r'^python ', f'{sys.executable} ', script, flags=re.M)
-    assert script.count(sys.executable) == 4  # prune, train, test, export
+    # prune, train, test, export, quantize, test the deployed models
+    assert script.count(sys.executable) == 6
     proc = subprocess.run(['bash', '-euo', 'pipefail', '-c', script],
                           cwd=REPO,
                           capture_output=True,
@@ -63,3 +64,7 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
     assert 'Epoch(test)' in out  # tools/test.py evaluated
     assert 'ONNX Runtime agrees with PyTorch' in out
     assert (pruned / 'model.onnx').is_file()
+    # INT8 beside it, and the test set scored in three runtimes
+    assert (pruned / 'model.int8.onnx').is_file()
+    assert re.search(r'\| .*model\.int8\.onnx \| onnxruntime-int8 \|', out)
+    assert '| pytorch |' in out

@@ -2,17 +2,27 @@
 ONNX Runtime against PyTorch, and measure both.
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT --out model.onnx
-        [--input-shape H W] [--dynamic] [--latency-runs 20]
+        [--end2end [--check-images 8]] [--input-shape H W] [--dynamic]
+        [--latency-runs 20]
 
 The structure is rebuilt from the checkpoint as tools/test.py rebuilds it
-(a checkpoint that does not fit the config is refused). Writes model.onnx
-(backbone, neck and dense head up to its raw outputs), one
-model.<RoI head>.onnx per RoI head of a two-stage detector, and
-model.deploy.json (what each graph replaces, its output layout, the
-largest ONNX Runtime / PyTorch difference and the latencies). Prediction
-with the graphs: mmprune.deployment.OnnxRuntimeModel, which runs the
-model's own post-processing (decoding, NMS, RoI Align, resizing) in
-Python.
+(a checkpoint that does not fit the config is refused).
+
+--end2end writes one self-contained graph from the image (0-255, resized
+and padded to H x W) to the final predictions: dets (N, max_det, 5) and
+labels (N, max_det) for a detector, with box decoding, score threshold,
+NMS and RoI Align inside as standard ONNX operators; the label map
+seg (N, H, W) for a segmentor. Its detections are checked against the
+model's own predict on --check-images test images.
+
+Without it: model.onnx (backbone, neck and dense head up to its raw
+outputs) and one model.<RoI head>.onnx per RoI head of a two-stage
+detector; mmprune.deployment.OnnxRuntimeModel runs the model's own
+post-processing in Python around them. This covers every model, rotated
+and DETR-family detectors included.
+
+Both write model.deploy.json beside: the layout, the check against
+PyTorch and the latencies.
 """
 import argparse
 import os.path as osp
@@ -26,6 +36,10 @@ from mmprune.analysis.latency import (measure_onnxruntime_latency,
 from mmprune.core.checkpoint_reader import check_checkpoint_path
 from mmprune.deployment import (export_onnx, load_deployable_model,
                                 manifest_path)
+from mmprune.deployment.deploy_data import (dataset_loader, graph_inputs,
+                                            test_pipeline_input_shape)
+from mmprune.deployment.end2end import end2end_graph
+from mmprune.deployment.end2end.export import export_end2end
 from mmprune.utils import dump_json_atomic, read_config, resolve_device
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
 from mmprune.utils.input_size import check_input_shape
@@ -49,9 +63,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='image size of the graph (default: the test '
         "pipeline's resize scale, else 640 640)")
     parser.add_argument(
+        '--end2end',
+        action='store_true',
+        help='one graph from the image to the final detections or label '
+        'map (a fixed input size)')
+    parser.add_argument(
+        '--check-images',
+        type=int,
+        default=8,
+        help='--end2end: test images its predictions are checked on '
+        'against PyTorch (a random image when the data is missing)')
+    parser.add_argument(
         '--dynamic',
         action='store_true',
-        help='dynamic batch, height and width')
+        help='dynamic batch, height and width (not with --end2end)')
     parser.add_argument(
         '--latency-runs',
         type=int,
@@ -73,16 +98,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def test_input_shape(cfg) -> tuple:
     """(H, W) of the test pipeline's Resize, else 640x640."""
-    pipeline = (cfg.get('test_dataloader') or {}).get('dataset', {}).get(
-        'pipeline', []) if cfg.get('test_dataloader') else []
-    for t in pipeline:
-        if 'Resize' in str(t.get('type', '')) and t.get('scale'):
-            scale = t['scale']
-            if isinstance(scale, int):
-                return scale, scale
-            w, h = scale
-            return int(h), int(w)
-    return 640, 640
+    return test_pipeline_input_shape(cfg) or (640, 640)
+
+
+def check_images(cfg, model, shape, count: int) -> list:
+    """Up to ``count`` test images as the end-to-end graph takes them;
+    none (a random image is used) when the test data cannot be read."""
+    if count <= 0:
+        return []
+    logger = MMLogger.get_current_instance()
+    pad = end2end_graph(model, shape).preprocess['pad_pixel']
+    try:
+        loader = dataset_loader(cfg, 'test', shape)
+        return [img for img, _ in graph_inputs(loader, shape, pad, count)]
+    except (FileNotFoundError, OSError, KeyError) as e:
+        logger.warning(f'the test data of "{cfg.filename}" cannot be read '
+                       f'({type(e).__name__}: {e}); checking the export on a '
+                       'random image instead')
+        return []
 
 
 def main(argv=None) -> None:
@@ -93,6 +126,11 @@ def main(argv=None) -> None:
         raise ValueError('--out is the checkpoint itself')
     if args.latency_runs < 0:
         raise ValueError(f'--latency-runs {args.latency_runs}: must be >= 0')
+    if args.end2end and args.dynamic:
+        raise ValueError('--end2end exports a fixed input size (its prior '
+                         'boxes are constants of the graph): drop --dynamic')
+    if args.check_images < 0:
+        raise ValueError(f'--check-images {args.check_images}: must be >= 0')
     if args.threads < 0:
         raise ValueError(f'--threads {args.threads}: must be >= 0 (0: '
                          "torch's thread count)")
@@ -107,8 +145,21 @@ def main(argv=None) -> None:
     logger = MMLogger.get_instance('mmprune.export', log_level='INFO')
     shape = tuple(args.input_shape or test_input_shape(cfg))
     model = load_deployable_model(cfg, args.checkpoint).to(device)
-    manifest = export_onnx(model, args.out, shape, args.dynamic)
-    for g in manifest['graphs']:
+    image = None
+    if args.end2end:
+        # refused (rotated boxes, DETR, masks...) before any work
+        end2end_graph(model, shape)
+        images = check_images(cfg, model, shape, args.check_images)
+        image = images[0].numpy() if images else None
+        manifest = export_end2end(model, args.out, shape,
+                                  [i.to(device) for i in images])
+        logger.info(f'{args.out}: ONNX Runtime agrees with PyTorch on '
+                    f'{manifest["check"]["images"]} image(s) ('
+                    f'{manifest["check"]["source"]}): '
+                    f'{manifest["check"]["summary"]}')
+    else:
+        manifest = export_onnx(model, args.out, shape, args.dynamic)
+    for g in manifest.get('graphs', []):
         logger.info(f'{g["file"]}: ONNX Runtime agrees with PyTorch (max '
                     f'abs difference {g["max_abs_diff"]:.2g}, outputs up to '
                     f'{g["max_abs_output"]:.2g})')
@@ -120,7 +171,8 @@ def main(argv=None) -> None:
             runs=args.latency_runs,
             threads=args.threads,
             num_rois=rois_at_test(model),
-            providers=onnxruntime_providers(model))
+            providers=onnxruntime_providers(model),
+            image=image)
         manifest['latency'] = dict(
             torch=torch_ms.to_dict(),
             onnxruntime=ort_ms.to_dict(),
