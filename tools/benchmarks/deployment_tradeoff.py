@@ -17,6 +17,7 @@ end-to-end module timed in PyTorch (NMS by mmcv).
 Writes DIR/tradeoff.json, DIR/tradeoff.md and DIR/tradeoff.png.
 """
 import argparse
+import json
 import os.path as osp
 import re
 import statistics
@@ -67,6 +68,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0,
         help='test images per evaluation (0: all)')
     parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--from-json',
+        action='store_true',
+        help='redraw the table and plot from --out/tradeoff.json only')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace earlier results')
     return parser.parse_args(argv)
@@ -164,9 +169,17 @@ def table(rows: list) -> str:
         lines.append(f'| {r["model"]} | {r["size"]} | {r["runtime"]} | '
                      f'{r["params"] / 1e6:.2f}M | {r["accuracy"]:.3f} | '
                      f'{r["accuracy"] / ref_acc:.1%} | ' +
-                     (f'{lat:.1f} | {ref["latency_ms"] / lat:.2f}x |'
-                      if lat else f'(PyTorch: {r["torch_ms"]:.1f}) | |'))
+                     (_latency(r, ref)
+                      if lat else f'(PyTorch: {r["torch_ms"]:.1f}) | | |'))
     return '\n'.join(lines)
+
+
+def _latency(row: dict, ref: dict) -> str:
+    lat, node = row['latency_ms'], row.get('node_ms', {})
+    rounds = ', '.join(f'{t:.1f}' for t in row['latency_rounds_ms'])
+    return (f'{lat:.1f} ({rounds}) | {ref["latency_ms"] / lat:.2f}x | '
+            f'{node.get("network", 0):.1f} / '
+            f'{node.get("post_processing", 0):.1f} |')
 
 
 def plot(rows: list, path: str) -> None:
@@ -212,8 +225,22 @@ def plot(rows: list, path: str) -> None:
     plt.close(fig)
 
 
+def write_results(rows: list, out: str, logger) -> None:
+    md = table(rows)
+    with open(osp.join(out, 'tradeoff.md'), 'w') as f:
+        f.write(md + '\n')
+    plot(rows, osp.join(out, 'tradeoff.png'))
+    logger.info('\n' + md)
+    logger.info(f'wrote {out}/tradeoff.json, .md and .png')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    logger = MMLogger.get_instance('mmprune.tradeoff', log_level='INFO')
+    if args.from_json:
+        with open(osp.join(args.out, 'tradeoff.json')) as f:
+            write_results(json.load(f)['rows'], args.out, logger)
+        return
     for name in ('calib_images', 'latency_runs', 'repeats', 'threads'):
         if getattr(args, name) < 1:
             raise ValueError(f'--{name.replace("_", "-")} must be >= 1')
@@ -224,7 +251,6 @@ def main(argv=None) -> None:
                                     f'"{checkpoint}" not found')
         configs[label] = read_config(config)
     prepare_output_dir(args.out, '--out', ['tradeoff.json'], args.overwrite)
-    logger = MMLogger.get_instance('mmprune.tradeoff', log_level='INFO')
     rows, images = [], {}
     for size in args.input_sizes:
         for label, _, checkpoint in args.model:
@@ -232,18 +258,13 @@ def main(argv=None) -> None:
                                            size, args, logger)
             rows += got
     time_graphs(rows, images, args, logger)
-    md = table(rows)
     dump_json_atomic(
         dict(
             rows=rows,
             threads=args.threads,
             runs=args.latency_runs,
             repeats=args.repeats), osp.join(args.out, 'tradeoff.json'))
-    with open(osp.join(args.out, 'tradeoff.md'), 'w') as f:
-        f.write(md + '\n')
-    plot(rows, osp.join(args.out, 'tradeoff.png'))
-    logger.info('\n' + md)
-    logger.info(f'wrote {args.out}/tradeoff.json, .md and .png')
+    write_results(rows, args.out, logger)
 
 
 if __name__ == '__main__':
