@@ -4,6 +4,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
@@ -44,7 +45,27 @@ def evaluate(cfg,
             bar.update()
     if total < len(loader.dataset):
         _restrict_to_seen(evaluator, seen)
-    return evaluator.evaluate(total)
+    return _score_empty_results(evaluator, evaluator.evaluate(total))
+
+
+def _score_empty_results(evaluator: Evaluator,
+                         metrics: Dict[str, float]) -> Dict[str, float]:
+    """mmdet's COCO metric returns no scores at all when no image has a
+    detection (an untrained or broken model); the mAP of no detections is
+    0, and a table of models needs the row."""
+    for metric in evaluator.metrics:
+        prefix = metric.prefix or ''
+        if any(key.startswith(f'{prefix}/') for key in metrics):
+            continue
+        kinds = getattr(metric, 'metrics', None)
+        if not isinstance(kinds, (list, tuple)):
+            continue
+        MMLogger.get_current_instance().warning(
+            f'{type(metric).__name__} scored nothing (no detections on '
+            'any image): its mAP is 0')
+        for kind in kinds:
+            metrics[f'{prefix}/{kind}_mAP'] = 0.0
+    return metrics
 
 
 def torch_predictor(model: torch.nn.Module) -> Callable[[dict], list]:
@@ -58,5 +79,7 @@ def main_metric(metrics: Dict[str, float]) -> Tuple[str, float]:
     for key in ('coco/bbox_mAP', 'dota/mAP', 'mIoU'):
         if key in metrics:
             return key, float(metrics[key])
+    if not metrics:
+        raise ValueError('the evaluator returned no metric')
     key = next(iter(metrics))
     return key, float(metrics[key])

@@ -260,3 +260,29 @@ def test_export_tool_refuses_end2end_with_dynamic_shapes(tmp_path):
                     check=False)
     assert proc.returncode != 0 and '--dynamic' in proc.stderr
     assert not (tmp_path / 'm.onnx').exists()
+
+
+def test_a_model_that_detects_nothing_scores_zero(tmp_path):
+    """mmdet's COCO metric returns no scores when no image has a detection
+    (an untrained model); the deployed model's table shows 0, not a
+    crash."""
+    from mmengine.structures import InstanceData
+
+    from mmprune.deployment.evaluation import evaluate, main_metric
+    cfg_path = tmp_path / 'rtmdet_tiny.py'
+    cfg_path.write_text(f'_base_ = {RTMDET!r}\n' + TINY_LOADERS)
+    cfg = read_config(str(cfg_path))
+
+    def predict_nothing(data):
+        samples = data['data_samples']
+        for sample in samples:
+            sample.pred_instances = InstanceData(
+                bboxes=torch.zeros(0, 4),
+                scores=torch.zeros(0),
+                labels=torch.zeros(0, dtype=torch.long))
+        return samples
+
+    metrics = evaluate(cfg, predict_nothing, show_progress=False)
+    assert main_metric(metrics) == ('coco/bbox_mAP', 0.0)
+    with pytest.raises(ValueError, match='no metric'):
+        main_metric({})

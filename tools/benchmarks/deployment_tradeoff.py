@@ -161,8 +161,9 @@ def table(rows: list) -> str:
                    and r['model'] == ref['model'] and r['size'] == ref['size'])
     lines = [
         f'| model | input | runtime | params | {ref["metric"]} | of the '
-        'reference | ONNX Runtime latency (ms) | speed-up |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- |'
+        'reference | ONNX Runtime latency (ms) | speed-up | '
+        'network / post-processing ms (node profile) |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     for r in rows:
         lat = r.get('latency_ms')

@@ -88,8 +88,11 @@ class Normalize(nn.Module):
 
     def __init__(self, data_preprocessor: nn.Module) -> None:
         super().__init__()
+        # mmengine's preprocessors name it _channel_conversion, mmseg's
+        # channel_conversion
         self.swap = bool(
-            getattr(data_preprocessor, '_channel_conversion', False))
+            getattr(data_preprocessor, '_channel_conversion', False)
+            or getattr(data_preprocessor, 'channel_conversion', False))
         mean: Optional[Tensor] = None
         std: Optional[Tensor] = None
         if getattr(data_preprocessor, '_enable_normalize', False):

@@ -29,7 +29,11 @@ def _reference(model: nn.Module, graph: End2EndGraph, image: torch.Tensor):
         pad_shape=(h, w),
         batch_input_shape=(h, w),
         scale_factor=(1.0, 1.0))
-    x = graph.module.normalize(image)
+    # the model's own data preprocessor (channel order, mean and std), not
+    # the graph's copy of it, so that the copy is checked too; its padding
+    # extends bottom and right and is cropped off
+    x = model.data_preprocessor(dict(inputs=[image[0]]),
+                                False)['inputs'][..., :h, :w]
     if graph.task == 'segmentation':
         logits = model.encode_decode(x, [meta])
         return None, logits
