@@ -129,6 +129,33 @@ def state_shapes(model: nn.Module) -> dict:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
+def pruned_tiny_rtmdet(tmp_path, extra: str = ''):
+    """A tiny-loader RTMDet config in ``tmp_path`` (plus ``extra`` config
+    lines) and its random-init model pruned by l1 at 0.3, saved with its
+    pruned structure as ``pruned.pth``: ``(config path, checkpoint path,
+    model, result)``."""
+    from mmengine.registry import init_default_scope
+
+    from mmprune.core.structured import prune_model
+    from mmprune.core.structured.pruned_structure import PrunedStructure
+    from mmprune.datasets.synthetic_batch import synthetic_training_batch
+    from mmprune.models.builder import build_model_from
+    from mmprune.utils import read_config
+    cfg_path = tmp_path / 'rtmdet_tiny.py'
+    cfg_path.write_text(f'_base_ = {RTMDET!r}\n' + TINY_LOADERS + extra)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = build_model_from(read_config(str(cfg_path)))
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    ckpt = dict(state_dict=model.state_dict())
+    PrunedStructure(
+        history=result.history, done=[0], method='l1').to_checkpoint(ckpt)
+    pth = str(tmp_path / 'pruned.pth')
+    torch.save(ckpt, pth)
+    return cfg_path, pth, model, result
+
+
 # a tiny LSKNet Oriented R-CNN for weight inheritance
 LSK_SHAPES = osp.join(REPO, 'configs/lsknet/lsk_s_fpn_3e_shapes_le90.py')
 

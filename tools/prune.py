@@ -39,6 +39,7 @@ from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
 from mmprune.engine.finetune_config import write_finetune_config
 from mmprune.models.builder import build_model_from
+from mmprune.models.fresh_weights import reinitialize
 from mmprune.utils import (config_name, read_config, resolve_device,
                            save_checkpoint_atomic)
 from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
@@ -317,7 +318,10 @@ def main(argv=None) -> None:
     del reference
     report.target_reached = result.target_reached
     if args.random_init:
-        model.init_weights()
+        kept = reinitialize(model)
+        if kept:
+            logger.warning(f'--random-init: {len(kept)} tensors have no '
+                           f'initialisation and keep their values: {kept[:8]}')
 
     structure = PrunedStructure(
         # done=[0]: a config pruning one shot at iteration 0 finetunes

@@ -3,6 +3,8 @@
 # checkpoint at load_from (nothing is downloaded; the backbone's ImageNet
 # init is off since load_from replaces it). Schedule: the base's.
 _base_ = 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py'
+# a fixed seed: the same command gives the same figures
+randomness = dict(seed=0)
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 
 load_from = 'checkpoints/rtmdet_tiny_8xb32-300e_coco.pth'

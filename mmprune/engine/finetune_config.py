@@ -1,7 +1,8 @@
-"""The finetune config ``tools/prune.py`` writes beside a pruned checkpoint:
-it inherits the user's config, starts from the pruned checkpoint and keeps
-its structure, so the stock ``tools/train.py`` (mmdet's, mmseg's,
-mmrotate's or mmprune's) finetunes it and ``tools/test.py`` tests it."""
+"""The finetune config ``tools/prune.py`` writes beside a pruned checkpoint
+(and the from-scratch config of the retrain route): it inherits the
+user's config, starts from the pruned checkpoint and keeps its structure,
+so the stock ``tools/train.py`` (mmdet's, mmseg's, mmrotate's or
+mmprune's) trains it and ``tools/test.py`` tests it."""
 import datetime
 import os.path as osp
 import pprint
@@ -29,31 +30,47 @@ def _overrides(cfg: Config, cfg_options: Optional[dict]) -> Dict[str, Any]:
     return {k: cfg[k] for k in sorted(keys) if k in cfg}
 
 
+FINETUNE_HEADER = [
+    '# It inherits the config the checkpoint was pruned from, starts',
+    '# from the pruned weights, and StructuredPruningHook (no target)',
+    '# rebuilds the pruned structure before they load. The schedule is',
+    "# the base config's: shorten it for a finetune, e.g.",
+    '#   --cfg-options train_cfg.max_epochs=12',
+    '# (see docs/en/user_guides/recover_accuracy.md).',
+]
+SCRATCH_HEADER = [
+    '# The retrain route: the architecture pruning found, with fresh',
+    '# weights, trained on the base config\'s whole schedule.',
+    '# StructuredPruningHook (no target) rebuilds the pruned structure',
+    '# before the fresh weights load (see',
+    '# docs/en/user_guides/recover_accuracy.md for when it pays).',
+]
+
+
 def finetune_config_text(config: str,
                          cfg: Config,
                          checkpoint: str,
                          cfg_options: Optional[dict] = None,
-                         summary: str = '') -> str:
+                         summary: str = '',
+                         scratch: bool = False) -> str:
     """The text of a config that finetunes ``checkpoint`` (pruned from
-    ``config``, read as ``cfg`` with ``cfg_options``)."""
+    ``config``, read as ``cfg`` with ``cfg_options``), or with ``scratch``
+    trains it from its fresh weights on the base schedule."""
     base = config if '::' in config else osp.abspath(config)
     hooks = [
         h for h in (cfg.get('custom_hooks') or [])
         if h.get('type') not in (HOOK, HOOK.split('.')[-1])
     ]
+    what = ('Training from scratch of a pruned architecture'
+            if scratch else 'Finetune of a pruned checkpoint')
     lines = [
-        f'# Finetune of a pruned checkpoint, written by tools/prune.py on '
+        f'# {what}, written by mmprune on '
         f'{datetime.date.today().isoformat()}.',
     ]
     if summary:
         lines.append(f'# {summary}')
+    lines += SCRATCH_HEADER if scratch else FINETUNE_HEADER
     lines += [
-        '# It inherits the config the checkpoint was pruned from, starts',
-        '# from the pruned weights, and StructuredPruningHook (no target)',
-        '# rebuilds the pruned structure before they load. The schedule is',
-        "# the base config's: shorten it for a finetune, e.g.",
-        '#   --cfg-options train_cfg.max_epochs=12',
-        '# (see docs/en/user_guides/recover_accuracy.md).',
         f'_base_ = {base!r}',
         '',
         "custom_imports = dict(imports=['mmprune'], "
@@ -74,10 +91,12 @@ def write_finetune_config(path: str,
                           cfg: Config,
                           checkpoint: str,
                           cfg_options: Optional[dict] = None,
-                          summary: str = '') -> str:
+                          summary: str = '',
+                          scratch: bool = False) -> str:
     """Write :func:`finetune_config_text` to ``path`` atomically; the
     path."""
-    text = finetune_config_text(config, cfg, checkpoint, cfg_options, summary)
+    text = finetune_config_text(config, cfg, checkpoint, cfg_options, summary,
+                                scratch)
 
     def write(tmp: str) -> None:
         with open(tmp, 'w') as f:

@@ -10,13 +10,13 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import REPO, RTMDET, SEGFORMER, TINY_LOADERS, YOLOX, run_tool
+from conftest import (REPO, RTMDET, SEGFORMER, TINY_LOADERS, YOLOX,
+                      pruned_tiny_rtmdet, run_tool)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
 from mmprune.core.structured import prune_model
-from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.datasets.synthetic_batch import synthetic_training_batch, task_of
 from mmprune.deployment.deploy_data import padded_image, with_input_shape
 from mmprune.deployment.end2end import UnsupportedEnd2EndError, end2end_graph
@@ -185,19 +185,7 @@ def test_input_size_knob_resizes_the_test_pipeline():
 
 
 def test_export_quantize_and_test_tools_end_to_end(tmp_path):
-    cfg_path = tmp_path / 'rtmdet_tiny.py'
-    cfg_path.write_text(f'_base_ = {RTMDET!r}\n' + TINY_LOADERS)
-    cfg = read_config(str(cfg_path))
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    model = build_model_from(cfg)
-    data = synthetic_training_batch(model, 'det', (128, 128))
-    result = prune_model(model, data, 'l1', ratio=0.3)
-    ckpt = dict(state_dict=model.state_dict())
-    PrunedStructure(
-        history=result.history, done=[0], method='l1').to_checkpoint(ckpt)
-    pth = str(tmp_path / 'pruned.pth')
-    torch.save(ckpt, pth)
+    cfg_path, pth, _, _ = pruned_tiny_rtmdet(tmp_path)
     onnx_path = str(tmp_path / 'deploy' / 'rtm.onnx')
     # export: checked on the config's own test images
     run_tool([

@@ -1,6 +1,7 @@
 """The README's quick start, run as written on a small model: a random-init
 RTMDet-tiny on a few synthetic images stands in for the user's trained
 checkpoint; the commands themselves are read from the README."""
+import json
 import os.path as osp
 import re
 import subprocess
@@ -53,6 +54,9 @@ default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
     # prune: the checkpoint, the report, the finetune config, next commands
     assert (pruned / 'pruned.pth').is_file()
     assert (pruned / 'pruning_results.json').is_file()
+    # the recipe the quick start names: sensitivity-allocated ratios
+    report = json.load(open(pruned / 'pruning_results.json'))
+    assert report['target']['allocation'] == 'sensitivity'
     assert f'python tools/train.py {finetune}' in out
     cfg = Config.fromfile(str(finetune))
     assert cfg.load_from == str(pruned / 'pruned.pth')

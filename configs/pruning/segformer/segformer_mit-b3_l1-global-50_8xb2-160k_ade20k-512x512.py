@@ -3,6 +3,8 @@
 # then finetuned with the base schedule. Start from a trained checkpoint at
 # load_from (nothing is downloaded).
 _base_ = 'mmseg::segformer/segformer_mit-b3_8xb2-160k_ade20k-512x512.py'
+# a fixed seed: the same command gives the same figures
+randomness = dict(seed=0)
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
 
 load_from = 'checkpoints/segformer_mit-b3_8xb2-160k_ade20k-512x512.pth'

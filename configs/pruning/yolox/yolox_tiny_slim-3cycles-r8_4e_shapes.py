@@ -8,6 +8,8 @@ _base_ = [
     '../../_base_/datasets/shapes_coco.py'
 ]
 custom_imports = dict(imports=['mmprune'], allow_failed_imports=False)
+# a fixed seed: the same command gives the same figures
+randomness = dict(seed=0)
 
 model = dict(
     # fixed 256 px input: the base resizes batches to 320-640 px

@@ -630,8 +630,8 @@ def _prune_by_sensitivity(
     the loss rose least, then one prune with the chosen ``layer_ratios``.
     Blocks pruned together save less than the sum of their savings alone
     (a stage's output channels are the next block's input), so the
-    allocation is tried on a copy and, while it falls short, asked for the
-    shortfall again.
+    allocation is tried on a copy and, while it falls short, asked for
+    more.
 
     For a latency target each try is timed in alternation with the
     unpruned model (``latency_rounds``), a try that meets the target is

@@ -155,9 +155,13 @@ def allocate_layer_ratios(
     Savings of separate units are taken to add up; the caller prunes with
     the result and measures the real speed-up.
 
+    The last step is taken only as far as the target needs, its ratio
+    interpolated between the unit's measured points.
+
     Returns ``(layer_ratios, choices)``: the ratio per unit pattern (units
     left at 0 are omitted) and, per step taken, why (its loss and its
-    saving: ``loss_per_<saved>``, ``<saved>``, ``total_<saved>``)."""
+    saving: ``loss_per_<saved>``, ``<saved>``, ``total_<saved>``;
+    ``interpolated`` on a partial last step)."""
     if saved not in ('flops_saved', 'time_saved'):
         raise ValueError(f'saved = {saved!r}: flops_saved or time_saved')
     if speed_up <= 1:
@@ -204,7 +208,33 @@ def allocate_layer_ratios(
             f'total_{saved}': total
         })
     ratios = {u: curves[u][i]['ratio'] for u, i in at.items() if i >= 0}
+    if choices and total > need + 1e-9:
+        _interpolate_last_step(curves, at, choices, ratios, need, saved)
     return ratios, choices
+
+
+def _interpolate_last_step(curves: Dict[str, List[dict]], at: Dict[str, int],
+                           choices: List[dict], ratios: Dict[str, float],
+                           need: float, saved: str) -> None:
+    """The measured ratios are coarse (a quarter of a block's channels
+    apart), so a whole last step overshoots the target. Take only the part
+    of it that is needed: its ratio interpolated between the block's two
+    measured points, its savings taken to grow linearly between them."""
+    last = choices[-1]
+    unit = last['unit']
+    i = at[unit]
+    prev = curves[unit][i - 1] if i > 0 else dict(ratio=0.0, **{saved: 0.0})
+    gain = curves[unit][i][saved] - prev[saved]
+    before = last[f'total_{saved}'] - gain
+    part = min(1.0, max(0.0, (need - before) / gain))
+    ratio = prev['ratio'] + part * (curves[unit][i]['ratio'] - prev['ratio'])
+    ratios[unit] = ratio
+    last.update({
+        'ratio': ratio,
+        'interpolated': True,
+        saved: prev[saved] + part * gain,
+        f'total_{saved}': before + part * gain
+    })
 
 
 def fit_layer_ratios(
@@ -218,10 +248,10 @@ def fit_layer_ratios(
     less than their savings alone add up to (a stage's output channels are
     the next block's input), so each allocation's real speed-up is measured
     by ``speed_up_of(layer_ratios)`` (pruning a copy) and, while it falls
-    short, the allocation is asked again for the shortfall. The measured
-    steps are coarse: when the larger request still fits in the last
-    allocation's (overestimated) savings, it is asked for just past them,
-    so the next try takes at least one more step.
+    short, the allocation is asked again for more, in the proportion
+    measured. When a request is met by the same allocation (every step
+    taken, or the last step at a measured point), it is asked for just
+    past its savings, so the next try takes at least one more step.
 
     ``saved``: what the points' savings measure (``flops_saved``, or
     ``time_saved`` for a latency target, ``speed_up_of`` then measuring
@@ -255,5 +285,12 @@ def fit_layer_ratios(
             logger='current')
         if got >= speed_up:
             break
-        asked = min(0.999, asked + target_saved - (1.0 - 1.0 / got))
+        # blocks pruned together save a share of what they save alone:
+        # ask for more in the measured proportion (a little past it, so
+        # that each try moves)
+        got_saved = 1.0 - 1.0 / got
+        if got_saved > 0:
+            asked = min(0.999, asked * target_saved / got_saved + 1e-4)
+        else:
+            asked = min(0.999, asked + target_saved)
     return ratios, choices, tries
