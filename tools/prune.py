@@ -32,6 +32,7 @@ from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
 from mmprune.core.criteria import criteria_with
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      prune_model)
+from mmprune.core.structured.options import ALLOCATIONS, LATENCY_RUNTIMES
 from mmprune.core.structured.prune import (check_something_to_prune,
                                            layer_widths)
 from mmprune.core.structured.pruned_structure import PrunedStructure
@@ -56,7 +57,7 @@ def _round_to(value: str):
         return value
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument(
@@ -64,7 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='the trained checkpoint (read '
         'with weights_only=True, never modified)')
     parser.add_argument(
-        '--method', default='l1', choices=sorted(PRUNING_METHODS))
+        '--method',
+        default=PruningOptions.default('method'),
+        choices=sorted(PRUNING_METHODS))
     parser.add_argument(
         '--importance',
         choices=criteria_with('channel'),
@@ -82,21 +85,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         'reached step by step on --latency-runtime')
     parser.add_argument(
         '--latency-runtime',
-        default='onnxruntime',
-        choices=['torch', 'onnxruntime'],
+        default=PruningOptions.default('latency_runtime'),
+        choices=LATENCY_RUNTIMES,
         help='where --latency-speed-up is measured, on --device')
     parser.add_argument(
         '--latency-rounds',
         type=int,
-        default=3,
+        default=PruningOptions.default('latency_rounds'),
         help='each latency measurement of the target times '
         'the unpruned and the pruned model in alternation '
         'this many times (fastest round each); a step that '
         'meets the target is measured again to confirm it')
     parser.add_argument(
         '--allocation',
-        default='uniform',
-        choices=['uniform', 'sensitivity', 'sensitivity_time'],
+        default=PruningOptions.default('allocation'),
+        choices=ALLOCATIONS,
         help='how a --speed-up or --latency-speed-up is '
         'spread over the layers: equal steps for every '
         'group, or ratios chosen from each block pruned '
@@ -106,22 +109,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--sensitivity-ratios',
         type=float,
         nargs='+',
-        default=[0.25, 0.5, 0.75],
+        default=PruningOptions.default('sensitivity_ratios'),
         help='the ratios each block is pruned alone at for '
         '--allocation sensitivity')
     parser.add_argument(
         '--round-to',
         type=_round_to,
-        default=8,
+        default=PruningOptions.default('round_to'),
         help='channel counts stay multiples of it, or '
         '"measured": the multiple whose widths cost the least time per '
         'multiply-add on --latency-runtime, timed on the model\'s heaviest '
         'convolutions and cached per machine')
-    parser.add_argument('--max-layer-ratio', type=float, default=1.0)
+    parser.add_argument(
+        '--max-layer-ratio',
+        type=float,
+        default=PruningOptions.default('max_layer_ratio'))
     parser.add_argument(
         '--max-steps',
         type=int,
-        default=20,
+        default=PruningOptions.default('max_steps'),
         help='the most steps a speed-up target may take')
     parser.add_argument('--global-pruning', action='store_true')
     parser.add_argument(
@@ -132,12 +138,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--ignored',
         nargs='*',
-        default=[],
+        default=PruningOptions.default('ignored'),
         help='module-name patterns left unpruned')
     parser.add_argument(
         '--gradient-batches',
         type=int,
-        default=4,
+        default=PruningOptions.default('gradient_batches'),
         help='train batches for group_taylor/group_hessian')
     parser.add_argument(
         '--strict-target',
@@ -177,7 +183,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='replace the results of an earlier run in --out')
     add_device_arg(parser)
     add_cfg_options_arg(parser)
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 # what a run writes into --out (the finetune config is named after the

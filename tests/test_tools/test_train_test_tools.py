@@ -164,8 +164,8 @@ def test_prune_sensitivity_tool_writes_points_curves_and_allocation(tmp_path):
     units = [r'^backbone\.stage4', r'^bbox_head\.cls_convs']
     proc = run_tool([
         'tools/analysis_tools/prune_sensitivity.py', cfg, src, '--units',
-        *units, '--ratios', '0.25', '0.5', '--batches', '1', '--allocate',
-        '1.1', '--out', out
+        *units, '--sensitivity-ratios', '0.25', '0.5', '--gradient-batches',
+        '1', '--speed-up', '1.1', '--out', out
     ])
     result = json.load(open(osp.join(out, 'prune_sensitivity.json')))
     assert [(p['unit'], p['ratio']) for p in result['points']
@@ -181,8 +181,8 @@ def test_prune_sensitivity_tool_writes_points_curves_and_allocation(tmp_path):
     # bad input before any file is read
     bad = run_tool([
         'tools/analysis_tools/prune_sensitivity.py', cfg,
-        str(tmp_path / 'none.pth'), '--ratios', '1.5'
+        str(tmp_path / 'none.pth'), '--sensitivity-ratios', '1.5'
     ],
                    check=False)
-    assert bad.returncode != 0 and '--ratios [1.5]' in bad.stderr
+    assert bad.returncode != 0 and '--sensitivity-ratios [1.5]' in bad.stderr
     assert not osp.exists(osp.join('work_dirs', 'tiny_mmdet_1_sensitivity'))

@@ -4,11 +4,14 @@ and measure how far the training loss rises and how many FLOPs it saves;
 optionally choose non-uniform ratios for a FLOPs target from that.
 
     python tools/analysis_tools/prune_sensitivity.py CONFIG CHECKPOINT \
-        [--method l1] [--ratios 0.25 0.5 0.75] [--units PATTERN ...] \
-        [--batches 4] [--allocate SPEED_UP] [--out DIR]
+        [--method l1] [--sensitivity-ratios 0.25 0.5 0.75] \
+        [--units PATTERN ...] [--gradient-batches 4] [--speed-up S] [--out DIR]
+
+The flags are ``tools/prune.py``'s where they mean the same, with the same
+defaults.
 
 Writes ``DIR/prune_sensitivity.json`` (every point, and with
-``--allocate`` the chosen ``layer_ratios``, why each was chosen, and the
+``--speed-up`` the chosen ``layer_ratios``, why each was chosen, and the
 speed-up measured by pruning a copy with them) and
 ``DIR/prune_sensitivity.png`` (one curve per unit: loss increase against
 FLOPs saved). The chosen ratios go into a pruning config as the
@@ -29,7 +32,8 @@ from mmprune.analysis import module_breakdown
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.module_patterns import check_pattern, matching_modules
-from mmprune.core.structured import PRUNING_METHODS, prune_model
+from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
+                                     prune_model)
 from mmprune.core.structured.options import PRUNABLE
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
@@ -50,9 +54,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument(
-        '--method', default='l1', choices=sorted(PRUNING_METHODS))
+        '--method',
+        default=PruningOptions.default('method'),
+        choices=sorted(PRUNING_METHODS))
     parser.add_argument(
-        '--ratios', type=float, nargs='+', default=[0.25, 0.5, 0.75])
+        '--sensitivity-ratios',
+        type=float,
+        nargs='+',
+        default=PruningOptions.default('sensitivity_ratios'),
+        help='the ratios each block is pruned alone at')
     parser.add_argument(
         '--units',
         nargs='+',
@@ -60,11 +70,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='module-name patterns (default: one per '
         'block, e.g. backbone.stage1, neck.top_down_blocks)')
     parser.add_argument(
-        '--batches',
+        '--gradient-batches',
         type=int,
-        default=4,
+        default=PruningOptions.default('gradient_batches'),
         help='training batches the loss is averaged over')
-    parser.add_argument('--round-to', type=int, default=8)
+    parser.add_argument(
+        '--round-to', type=int, default=PruningOptions.default('round_to'))
     parser.add_argument(
         '--input-shape',
         type=int,
@@ -72,9 +83,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         metavar=('H', 'W'),
         help='H W for FLOPs (default: a training batch)')
     parser.add_argument(
-        '--allocate',
+        '--speed-up',
         type=float,
-        metavar='SPEED_UP',
         help='choose per-unit ratios for this FLOPs '
         'reduction and check them by pruning a copy')
     parser.add_argument(
@@ -92,12 +102,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> None:
     """What can be checked before any file is read."""
-    if any(not 0 < r < 1 for r in args.ratios):  # NaN fails this too
-        raise ValueError(f'--ratios {args.ratios}: each must be in (0, 1)')
-    if args.batches < 1:
-        raise ValueError(f'--batches {args.batches}: must be >= 1')
-    if args.allocate is not None and not 1 < args.allocate < math.inf:
-        raise ValueError(f'--allocate {args.allocate}: a FLOPs reduction '
+    ratios = args.sensitivity_ratios
+    if any(not 0 < r < 1 for r in ratios):  # NaN fails this too
+        raise ValueError(
+            f'--sensitivity-ratios {ratios}: each must be in (0, 1)')
+    if args.gradient_batches < 1:
+        raise ValueError(
+            f'--gradient-batches {args.gradient_batches}: must be >= 1')
+    if args.speed_up is not None and not 1 < args.speed_up < math.inf:
+        raise ValueError(f'--speed-up {args.speed_up}: a FLOPs reduction '
                          'factor, must be > 1 and finite')
     for p in args.units or []:
         check_pattern(p, '--units')
@@ -147,7 +160,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     for p in args.units or []:
         matching_modules(model, p, '--units', PRUNABLE)
     stream = train_batches(cfg, model)
-    batches = [next(stream) for _ in range(args.batches)]
+    batches = [next(stream) for _ in range(args.gradient_batches)]
     earlier = PrunedStructure.from_checkpoint(
         checkpoint, f'checkpoint "{args.checkpoint}"')
     if earlier is not None:
@@ -166,10 +179,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         return module_breakdown(m, shape).total_flops
 
     units = args.units or default_units(model)
-    logger.info(f'pruning {len(units)} units alone at ratios {args.ratios} '
-                f'({args.method}), loss over {args.batches} batches')
-    result = prune_sensitivity(model, batches, flops, units, args.ratios,
-                               args.method, args.round_to)
+    logger.info(f'pruning {len(units)} units alone at ratios '
+                f'{args.sensitivity_ratios} '
+                f'({args.method}), loss over {args.gradient_batches} batches')
+    result = prune_sensitivity(model, batches, flops, units,
+                               args.sensitivity_ratios, args.method,
+                               args.round_to)
     result.update(
         config=args.config,
         checkpoint=args.checkpoint,
@@ -179,7 +194,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         logger.info(f'{unit_label(unit)}: ' + ', '.join(
             f'{p["ratio"]:.2f} -> loss +{p["loss_increase"]:.3f} '
             f'({100 * p["flops_saved"]:.1f}% FLOPs)' for p in pts))
-    if args.allocate is not None:
+    if args.speed_up is not None:
 
         def prune_copy(ratios):
             trial = copy.deepcopy(model)
@@ -194,19 +209,19 @@ def main(argv: Optional[List[str]] = None) -> None:
             return trial, result.speed_up
 
         # the same checked allocation as allocation='sensitivity'
-        ratios, choices, tries = fit_layer_ratios(result, args.allocate,
+        ratios, choices, tries = fit_layer_ratios(result, args.speed_up,
                                                   lambda r: prune_copy(r)[1])
         trial, reached = prune_copy(ratios)
         result['allocation'] = dict(
-            speed_up=args.allocate,
+            speed_up=args.speed_up,
             layer_ratios=ratios,
             choices=choices,
             tries=tries,
             measured_speed_up=reached,
             loss_increase=mean_loss(trial, batches) - result['base_loss'],
-            target_reached=reached >= args.allocate * (1 - 1e-6))
+            target_reached=reached >= args.speed_up * (1 - 1e-6))
         logger.info(
-            f'allocation for {args.allocate}x: layer_ratios={ratios}: '
+            f'allocation for {args.speed_up}x: layer_ratios={ratios}: '
             f'measured {reached:.2f}x fewer FLOPs, loss +'
             f'{result["allocation"]["loss_increase"]:.3f}' +
             ('' if result['allocation']['target_reached'] else

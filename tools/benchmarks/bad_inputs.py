@@ -213,8 +213,10 @@ CASES: List[Case] = [
     Case('prune: sensitivity allocation with a ratio', PRUNE, P +
          ['--ratio', '0.3', '--allocation', 'sensitivity'], 'give speed_up'),
     Case('sensitivity: ratio 1.5', 'tools/analysis_tools/prune_sensitivity.py',
-         ['$cfg', '$ckpt', '--ratios', '0.5', '1.5', '--out', '$work/out'],
-         '--ratios [0.5, 1.5]'),
+         [
+             '$cfg', '$ckpt', '--sensitivity-ratios', '0.5', '1.5', '--out',
+             '$work/out'
+         ], '--sensitivity-ratios [0.5, 1.5]'),
     Case('train: prune_at decreasing', TRAIN,
          ['$case_cfg', '--work-dir', '$work'], 'prune_at = [4, 2]',
          _hook("method='l1', ratio=0.3, prune_at=[4, 2]")),
@@ -311,16 +313,16 @@ CASES: List[Case] = [
         'sensitivity_ratios = [0.5, inf]',
         kind=KINDS[0]),
     Case(
-        'sensitivity: allocate inf',
+        'sensitivity: speed-up inf',
         SENSITIVITY,
-        ['$cfg', '$ckpt', '--allocate', 'inf', '--out', '$work/out'],
-        '--allocate inf: a FLOPs reduction factor',
+        ['$cfg', '$ckpt', '--speed-up', 'inf', '--out', '$work/out'],
+        '--speed-up inf: a FLOPs reduction factor',
         kind=KINDS[0]),
     Case(
         'sensitivity: ratio nan',
         SENSITIVITY,
-        ['$cfg', '$ckpt', '--ratios', 'nan', '--out', '$work/out'],
-        '--ratios [nan]',
+        ['$cfg', '$ckpt', '--sensitivity-ratios', 'nan', '--out', '$work/out'],
+        '--sensitivity-ratios [nan]',
         kind=KINDS[0]),
     Case(
         'export: threads -1',

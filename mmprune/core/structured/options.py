@@ -147,6 +147,17 @@ class PruningOptions:
         self.validate()
 
     @classmethod
+    def default(cls, name: str):
+        """The default of option ``name``: what the tools' flags named
+        after the options take, so that they cannot drift apart."""
+        f = next((f for f in dataclasses.fields(cls) if f.name == name), None)
+        if f is None:
+            raise KeyError(f'PruningOptions has no option {name!r}')
+        if f.default_factory is not dataclasses.MISSING:
+            return f.default_factory()
+        return f.default
+
+    @classmethod
     def from_dict(cls,
                   options: dict,
                   where: str = 'pruning options') -> 'PruningOptions':
