@@ -328,10 +328,7 @@ def main(argv=None) -> None:
     del reference
     report.target_reached = result.target_reached
     if args.random_init:
-        kept = reinitialize(model)
-        if kept:
-            logger.warning(f'--random-init: {len(kept)} tensors have no '
-                           f'initialisation and keep their values: {kept[:8]}')
+        reinitialize(model)
 
     structure = PrunedStructure(
         # done=[0]: a config pruning one shot at iteration 0 finetunes

@@ -20,16 +20,17 @@ from mmprune.models.builder import build_model_from
 REPLAY_SHAPE = (128, 128)
 
 
-def load_deployable_model(
-        cfg: Config,
-        checkpoint: str,
-        replay_shape: Optional[Tuple[int, int]] = None) -> nn.Module:
+def load_deployable_model(cfg: Config,
+                          checkpoint: str,
+                          replay_shape: Optional[Tuple[int, int]] = None,
+                          loaded: Optional[dict] = None) -> nn.Module:
     """The model of ``cfg`` with ``checkpoint``'s structure and weights, in
-    eval mode. A checkpoint that does not fit (another architecture, or a
-    pruned one without its pruning record) raises
+    eval mode (``loaded``: the checkpoint already read from that path). A
+    checkpoint that does not fit (another architecture, or a pruned one
+    without its pruning record) raises
     :class:`~mmprune.core.checkpoint_reader.CheckpointMismatchError` naming
     the file and the first tensor at fault."""
-    ckpt = read_checkpoint(checkpoint)
+    ckpt = loaded if loaded is not None else read_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = build_model_from(cfg)
     record = PrunedStructure.from_checkpoint(ckpt,

@@ -54,17 +54,17 @@ def _score_empty_results(evaluator: Evaluator,
     detection (an untrained or broken model); the mAP of no detections is
     0, and a table of models needs the row."""
     for metric in evaluator.metrics:
-        prefix = metric.prefix or ''
-        if any(key.startswith(f'{prefix}/') for key in metrics):
-            continue
+        # a metric's scores carry its prefix (coco/...); without one,
+        # what it returned cannot be told apart
         kinds = getattr(metric, 'metrics', None)
-        if not isinstance(kinds, (list, tuple)):
+        if not metric.prefix or not isinstance(kinds, (list, tuple)) or any(
+                key.startswith(f'{metric.prefix}/') for key in metrics):
             continue
         MMLogger.get_current_instance().warning(
             f'{type(metric).__name__} scored nothing (no detections on '
             'any image): its mAP is 0')
         for kind in kinds:
-            metrics[f'{prefix}/{kind}_mAP'] = 0.0
+            metrics[f'{metric.prefix}/{kind}_mAP'] = 0.0
     return metrics
 
 

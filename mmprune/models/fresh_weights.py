@@ -1,9 +1,11 @@
 """Fresh weights for a model of any width: the pruned architecture trained
 from scratch starts where its unpruned config would, at its own widths."""
+import logging
 from typing import List
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 
 
 def _reset(module: nn.Module) -> None:
@@ -27,8 +29,8 @@ def _drop_pretrained(module: nn.Module) -> None:
 
 def reinitialize(model: nn.Module) -> List[str]:
     """Re-initialise every weight of ``model`` in place, for the shapes it
-    has now; returns the names of the floating-point tensors left as they
-    were (none, unless a layer has no way to reset itself).
+    has now; returns (and warns of) the names of the floating-point tensors
+    left as they were (none, unless a layer has no way to reset itself).
 
     mmengine's ``init_weights`` alone is not enough: it reaches only
     modules whose parents are mmengine modules (a ``ConvModule`` inside an
@@ -52,6 +54,13 @@ def reinitialize(model: nn.Module) -> List[str]:
     if hasattr(model, 'init_weights'):
         model.init_weights()
     after = model.state_dict()
-    return [
+    kept = [
         k for k, v in before.items() if v.numel() and torch.equal(v, after[k])
     ]
+    if kept:
+        print_log(
+            f'{len(kept)} tensors have no initialisation and keep their '
+            f'values: {kept[:8]}',
+            logger='current',
+            level=logging.WARNING)
+    return kept

@@ -64,11 +64,8 @@ def main(argv=None) -> None:
             'with StructuredPruningHook')
     # the pruned structure rebuilt and its weights checked to fit, then
     # replaced by fresh ones
-    model = load_deployable_model(cfg, args.checkpoint)
-    kept = reinitialize(model)
-    if kept:
-        logger.warning(f'{len(kept)} tensors have no initialisation and '
-                       f'keep their pruned values: {kept[:8]}')
+    model = load_deployable_model(cfg, args.checkpoint, loaded=ckpt)
+    reinitialize(model)
     params = sum(p.numel() for p in model.parameters())
     scratch = dict(
         state_dict={
