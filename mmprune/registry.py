@@ -4,15 +4,13 @@ Children are searched from a parent scope too, so configs whose
 ``default_scope`` is mmdet, mmrotate or mmseg reach mmprune's modules as
 ``mmprune.<Type>``, and mmprune's own scope finds everything registered in
 mmengine. ``locations`` name the package that fills a registry (imported on
-first lookup); a registry no package fills yet has none.
+first lookup). Only registries something fills are declared: a loop,
+metric or transform of mmprune would add its registry here.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import LOOPS as MMENGINE_LOOPS
-from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -27,18 +25,11 @@ HOOKS = Registry(
     parent=MMENGINE_HOOKS,
     locations=['mmprune.engine'],
     scope='mmprune')
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mmprune')
 DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
     locations=['mmprune.datasets'],
     scope='mmprune')
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMENGINE_TRANSFORMS,
-    locations=['mmprune.datasets'],
-    scope='mmprune')
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmprune')
 # mmengine has no root registry of importance criteria to be a child of;
 # this one is an mmengine Registry all the same (build, scopes, locations)
 CRITERIA = Registry(

@@ -14,8 +14,7 @@ from mmprune.engine.run_config import check_mmprune_types
 
 
 def test_children_of_mmengine_with_mmprune_scope():
-    for name in ('MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'LOOPS', 'DATASETS',
-                 'TRANSFORMS', 'METRICS'):
+    for name in ('MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'DATASETS'):
         reg = getattr(registry, name)
         assert reg.scope == 'mmprune'
         assert reg.parent is not None and reg.parent.parent is None
@@ -60,8 +59,7 @@ def test_unknown_type_names_the_key():
 
 def test_every_registry_can_be_searched():
     """A lookup imports a registry's locations: each must exist."""
-    for name in ('MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'LOOPS', 'DATASETS',
-                 'TRANSFORMS', 'METRICS'):
+    for name in ('MODELS', 'MODEL_WRAPPERS', 'HOOKS', 'DATASETS'):
         reg = getattr(registry, name)
         reg._imported = False
         assert reg.get('NoSuchThing') is None

@@ -23,22 +23,21 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.analysis import module_breakdown
-from mmprune.analysis.latency import latency_measure
+from mmprune.analysis.pruning_meter import PruningMeter
 from mmprune.analysis.pruning_report import PruningReport
-from mmprune.analysis.width_latency import round_to_measure
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.criteria import criteria_with
 from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
                                      prune_model)
+from mmprune.core.structured.layers import (check_something_to_prune,
+                                            layer_widths)
 from mmprune.core.structured.options import ALLOCATIONS, LATENCY_RUNTIMES
-from mmprune.core.structured.prune import (check_something_to_prune,
-                                           layer_widths)
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
 from mmprune.engine.finetune_config import write_finetune_config
+from mmprune.engine.finetune_schedule import NoScheduleError, finetune_schedule
 from mmprune.models.builder import build_model_from
 from mmprune.models.fresh_weights import reinitialize
 from mmprune.utils import (config_name, read_config, resolve_device,
@@ -174,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='re-initialise the pruned model\'s weights (the pruned '
         'architecture trained from scratch, for comparison)')
     parser.add_argument(
+        '--base-schedule',
+        action='store_true',
+        help='the finetune config keeps your config\'s whole schedule '
+        '(default: 1/8 of its budget at its peak rate, cosine to zero; '
+        'see docs/en/user_guides/recover_accuracy.md)')
+    parser.add_argument(
         '--out',
         help='output folder (default: '
         'work_dirs/<config name>_pruned)')
@@ -237,8 +242,7 @@ def next_commands(finetune: str) -> str:
     last = f'$(cat {work}/last_checkpoint)'
     return '\n'.join([
         'Next: finetune the pruned model (any OpenMMLab tools/train.py '
-        'works; shorten the schedule with --cfg-options), test it, export '
-        'it:',
+        'works), test it, export it:',
         f'  python tools/train.py {finetune} --work-dir {work}',
         f'  python tools/test.py {finetune} {last}',
         f'  python tools/deployment/export_onnx.py {finetune} {last} '
@@ -256,6 +260,13 @@ def main(argv=None) -> None:
     options = check_args(args)
     cfg = read_config(args.config, args.cfg_options)
     check_input_shape(cfg.model, args.input_shape)
+    schedule = None
+    if not (args.base_schedule or args.random_init):
+        try:
+            schedule = finetune_schedule(cfg)
+        except NoScheduleError as e:
+            raise NoScheduleError(f'config "{args.config}": {e}; give '
+                                  '--base-schedule to keep its own') from None
     # the output folder, before the work: created and writable, and no
     # earlier result replaced without --overwrite
     prepare_output_dir(out_dir_of(args), '--out', RESULTS, args.overwrite)
@@ -292,23 +303,14 @@ def main(argv=None) -> None:
     model.load_state_dict(state, strict=True)
     del checkpoint, state
     shape = tuple(args.input_shape or data['inputs'].shape[-2:])
-
-    def flops(m) -> float:
-        return module_breakdown(m, shape).total_flops
-
+    meter = PruningMeter(shape, args.latency_runtime)
     grads = ([next(batches) for _ in range(options.gradient_batches)]
              if needs_gradients or options.allocation != 'uniform' else None)
     # latency after pruning is timed beside this unpruned copy
     reference = None if args.no_latency else copy.deepcopy(model)
     widths = layer_widths(model)
     result = prune_model(
-        model,
-        data,
-        options,
-        gradient_data=grads,
-        flops_fn=flops,
-        latency_fn=latency_measure(args.latency_runtime, shape),
-        round_to_fn=round_to_measure(args.latency_runtime, shape))
+        model, data, options, gradient_data=grads, **meter.prune_kwargs())
     # the unpruned model's params and FLOPs as prune_model measured them
     report = PruningReport(
         device=device_name(next(model.parameters()).device),
@@ -365,7 +367,10 @@ def main(argv=None) -> None:
         cfg,
         out,
         args.cfg_options,
-        summary=report.summary(args.method))
+        summary=report.summary(args.method),
+        schedule=schedule)
+    if schedule:
+        logger.info(schedule['summary'])
     logger.info(f'wrote {out}, {report_path} and {finetune}')
     print(next_commands(finetune))
 

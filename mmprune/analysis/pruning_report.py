@@ -9,8 +9,8 @@ from typing import List, Optional, Tuple, Union
 
 import torch.nn as nn
 
-from mmprune.core.structured.prune import (StructuredPruningResult,
-                                           layer_changes)
+from mmprune.core.structured.layers import layer_changes
+from mmprune.core.structured.result import StructuredPruningResult
 from mmprune.utils import dump_json_atomic
 from .channel_plot import plot_layer_channels
 from .latency import (latency_line, latency_speed_ups, paired_latencies,

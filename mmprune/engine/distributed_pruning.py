@@ -10,7 +10,7 @@ import torch.nn as nn
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_dist_info)
 
-from mmprune.core.structured.prune import layer_widths
+from mmprune.core.structured.layers import layer_widths
 from mmprune.core.structured.pruning_history import replay_pruning_history
 
 

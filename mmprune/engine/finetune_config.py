@@ -33,8 +33,15 @@ def _overrides(cfg: Config, cfg_options: Optional[dict]) -> Dict[str, Any]:
 FINETUNE_HEADER = [
     '# It inherits the config the checkpoint was pruned from, starts',
     '# from the pruned weights, and StructuredPruningHook (no target)',
-    '# rebuilds the pruned structure before they load. The schedule is',
-    "# the base config's: shorten it for a finetune, e.g.",
+    '# rebuilds the pruned structure before they load.',
+]
+SCHEDULE_HEADER = [
+    '# The schedule measured best for recovering a converged model (see',
+    '# docs/en/user_guides/recover_accuracy.md); delete train_cfg,',
+    "# optim_wrapper and param_scheduler below for the base config's own.",
+]
+BASE_SCHEDULE_HEADER = [
+    "# The schedule is the base config's: shorten it for a finetune, e.g.",
     '#   --cfg-options train_cfg.max_epochs=12',
     '# (see docs/en/user_guides/recover_accuracy.md).',
 ]
@@ -52,10 +59,13 @@ def finetune_config_text(config: str,
                          checkpoint: str,
                          cfg_options: Optional[dict] = None,
                          summary: str = '',
-                         scratch: bool = False) -> str:
+                         scratch: bool = False,
+                         schedule: Optional[dict] = None) -> str:
     """The text of a config that finetunes ``checkpoint`` (pruned from
     ``config``, read as ``cfg`` with ``cfg_options``), or with ``scratch``
-    trains it from its fresh weights on the base schedule."""
+    trains it from its fresh weights on the base schedule. ``schedule``:
+    the finetune's (:func:`~mmprune.engine.finetune_schedule.
+    finetune_schedule`); without it the base config's is kept."""
     base = config if '::' in config else osp.abspath(config)
     hooks = [
         h for h in (cfg.get('custom_hooks') or [])
@@ -69,7 +79,13 @@ def finetune_config_text(config: str,
     ]
     if summary:
         lines.append(f'# {summary}')
-    lines += SCRATCH_HEADER if scratch else FINETUNE_HEADER
+    if scratch:
+        lines += SCRATCH_HEADER
+    else:
+        lines += FINETUNE_HEADER + (
+            SCHEDULE_HEADER if schedule else BASE_SCHEDULE_HEADER)
+        if schedule:
+            lines.append(f'# {schedule["summary"]}')
     lines += [
         f'_base_ = {base!r}',
         '',
@@ -79,7 +95,12 @@ def finetune_config_text(config: str,
         'resume = False',
         'custom_hooks = ' + _config_literal(hooks + [dict(type=HOOK)]),
     ]
-    for key, value in _overrides(cfg, cfg_options).items():
+    overrides = _overrides(cfg, cfg_options)
+    for key in ('train_cfg', 'optim_wrapper', 'param_scheduler'):
+        # what --cfg-options set is written whole below, and wins
+        if schedule and not scratch and key not in overrides:
+            lines.append(f'{key} = {_config_literal(schedule[key])}')
+    for key, value in overrides.items():
         if key in ('custom_hooks', 'load_from', 'resume', 'custom_imports'):
             continue
         lines.append(f'{key} = {_config_literal(value)}')
@@ -92,11 +113,12 @@ def write_finetune_config(path: str,
                           checkpoint: str,
                           cfg_options: Optional[dict] = None,
                           summary: str = '',
-                          scratch: bool = False) -> str:
+                          scratch: bool = False,
+                          schedule: Optional[dict] = None) -> str:
     """Write :func:`finetune_config_text` to ``path`` atomically; the
     path."""
     text = finetune_config_text(config, cfg, checkpoint, cfg_options, summary,
-                                scratch)
+                                scratch, schedule)
 
     def write(tmp: str) -> None:
         with open(tmp, 'w') as f:

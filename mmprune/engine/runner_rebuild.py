@@ -6,14 +6,18 @@ mmengine has no call for this: ``Runner.build_optim_wrapper`` returns an
 existing wrapper unchanged, and rebuilding one from the config would lose
 the param schedulers' hold on its param groups.
 """
-from typing import Dict
+import copy
+from typing import Callable, Dict
 
 import torch.nn as nn
 from mmengine.hooks import EMAHook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from .model_access import unwrapped
+from mmprune.core.structured.pruning_history import replay_pruning_history
+from mmprune.models.distillers import Distiller
+from .distributed_pruning import rank_local
+from .model_access import distiller_of, student_model, unwrapped
 
 
 def parameter_names(model: nn.Module) -> Dict[int, str]:
@@ -98,3 +102,69 @@ def refresh_averaged_model(ema_model) -> None:
         ema_model.avg_parameters = module.state_dict()
     else:
         ema_model.avg_parameters = dict(module.named_parameters())
+
+
+def follow_structure_change(runner, names_before: Dict[int, str], data: dict,
+                            new_history: list, who: str) -> None:
+    """Everything the runner holds brought in line with a student pruned
+    by ``new_history`` (groups just pruned or replayed from a checkpoint):
+    a Distiller's adapters sized for the new widths, the optimizer's param
+    groups, each EMA copy pruned the same way (keeping its averages), the
+    DDP wrapper. ``names_before``: :func:`parameter_names` taken before;
+    ``who`` prefixes the log lines."""
+    distiller = distiller_of(runner.model)
+    if distiller is not None:
+        with rank_local():
+            refitted = distiller.fit_adapters()
+        if refitted:
+            runner.logger.info(f'{who}: distillation adapters sized for the '
+                               f'pruned student: {", ".join(refitted)}')
+    dropped = rebind_optimizer(runner.optim_wrapper, names_before,
+                               runner.model)
+    for hook in ema_hooks(runner):
+        with rank_local():
+            replay_pruning_history(
+                student_model(hook.ema_model.module), data, new_history)
+        if distiller is not None and \
+                isinstance(hook.ema_model.module, Distiller):
+            hook.ema_model.module.distill_losses = copy.deepcopy(
+                distiller.distill_losses)
+        refresh_averaged_model(hook.ema_model)
+    rewrap_model(runner)
+    student_model(runner.model).zero_grad(set_to_none=True)
+    if dropped:
+        runner.logger.info(f'{who}: optimizer state of {dropped} pruned '
+                           'parameters reset (their channels changed)')
+
+
+def catch_up_with_checkpoint(runner, history: list, known: list,
+                             next_batch: Callable[[], dict], who: str) -> bool:
+    """Prune the runner's student by the groups of a loaded checkpoint's
+    pruning ``history`` that this run (``known``) has not applied, and
+    bring the runner in line; whether there were any. A checkpoint pruned
+    differently from this run is refused."""
+    if history[:len(known)] != known:
+        raise ValueError(
+            f'{who}: the checkpoint being loaded was pruned differently '
+            'from the model in this run (its pruning history does not '
+            'extend this one)')
+    new = history[len(known):]
+    if not new:
+        return False
+    model = student_model(runner.model)
+    replay_in_runner(runner, next_batch(), new, who)
+    runner.logger.info(
+        f'{who}: rebuilt the pruned structure from the checkpoint '
+        f'({len(history)} pruned groups): '
+        f'{sum(p.numel() for p in model.parameters()) / 1e6:.3f}M params')
+    return True
+
+
+def replay_in_runner(runner, data: dict, history: list, who: str) -> None:
+    """Prune the runner's student by ``history`` (a checkpoint's groups
+    this run has not applied yet), then bring the runner in line
+    (:func:`follow_structure_change`)."""
+    names = parameter_names(runner.model)
+    with rank_local():
+        replay_pruning_history(student_model(runner.model), data, history)
+    follow_structure_change(runner, names, data, history, who)

@@ -13,7 +13,7 @@ from mmprune.analysis.width_latency import (ConvSpec, WidthLatencyTable,
                                             choose_round_to, layer_scores,
                                             requested_widths, time_conv)
 from mmprune.core.structured import prune_model
-from mmprune.core.structured.prune import kept_layers
+from mmprune.core.structured.layers import kept_layers
 from mmprune.datasets.train_batches import tracing_batch
 from mmprune.models.builder import build_model_from
 

@@ -85,7 +85,7 @@ def _flops(data):
 
 
 def test_speed_up_target_is_reached_in_steps(rtm_cfg, monkeypatch):
-    import mmprune.core.structured.prune as prune_module
+    import mmprune.core.structured.stepping as prune_module
     logged = []
     monkeypatch.setattr(prune_module, 'print_log',
                         lambda msg, **kwargs: logged.append(msg))

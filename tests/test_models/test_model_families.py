@@ -77,7 +77,7 @@ def test_layers_whose_width_the_model_fixes_are_kept_with_why(tmp_path):
     """Conditional DETR's attention asserts that its values keep the
     embedding width: its value projections are kept before pruning, each
     with that reason, instead of being found by the model check."""
-    from mmprune.core.structured.prune import kept_layers
+    from mmprune.core.structured.layers import kept_layers
     path = tmp_path / 'zoo.py'
     path.write_text("_base_ = ['mmdet::conditional_detr/"
                     "conditional-detr_r50_8xb2-50e_coco.py']\n"

@@ -26,7 +26,7 @@ import io, os, signal
 import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
-import mmprune.core.structured.prune as core
+import mmprune.core.structured.stepping as core
 
 
 def die():

@@ -74,6 +74,18 @@ def test_paired_bbox_map(tmp_path):
     # same difference everywhere, no spread
     assert rows[1]['diff_se'] == pytest.approx(0.0, abs=1e-9)
     assert np.allclose(rows[0]['chunk_maps'], 1.0)
+    # a second reference: the share of it and the difference to it
+    rows = tool.paired_maps(
+        str(ann_file),
+        dict(exact=exact, half=half, again=exact),
+        chunks=4,
+        control='half')
+    assert rows[2]['share_control'] == pytest.approx(1 / rows[1]['map'])
+    assert rows[0]['diff_control'] == pytest.approx(1 - rows[1]['map'])
+    assert 'diff_control' not in rows[1]
+    with pytest.raises(ValueError, match="--control 'nope'"):
+        tool.paired_maps(
+            str(ann_file), dict(exact=exact), chunks=4, control='nope')
     # predictions of another test set (fewer images) are refused
     short = _dump(tmp_path / 'short.pkl', [[b] for b in gt_boxes[:5]])
     with pytest.raises(ValueError, match='cover 5 images'):

@@ -69,10 +69,15 @@ def bbox_map(gt: COCO,
 
 def paired_maps(ann_file: str,
                 runs: Dict[str, str],
-                chunks: int = 20) -> List[dict]:
+                chunks: int = 20,
+                control: Optional[str] = None) -> List[dict]:
     """Per run: its whole-set mAP, its chunk mAPs, and (from the second on)
     its difference to the first run with the standard error of that
-    difference over the chunks."""
+    difference over the chunks; the same against ``control`` (a run name)
+    when given."""
+    if control is not None and control not in runs:
+        raise ValueError(f'--control {control!r} is not one of the runs: '
+                         f'{sorted(runs)}')
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(ann_file)
     cat_ids = [c['id'] for c in gt.loadCats(gt.getCatIds())]
@@ -98,16 +103,30 @@ def paired_maps(ann_file: str,
                 name=name,
                 map=bbox_map(gt, dets),
                 chunk_maps=[bbox_map(gt, dets, p) for p in parts]))
-    first = np.array(rows[0]['chunk_maps'])
     for row in rows:
         cm = np.array(row['chunk_maps'])
         row['chunk_se'] = float(cm.std(ddof=1) / math.sqrt(chunks))
-        if row is not rows[0]:
-            diff = cm - first
-            row['diff'] = row['map'] - rows[0]['map']
-            row['diff_se'] = float(diff.std(ddof=1) / math.sqrt(chunks))
-            row['share'] = row['map'] / rows[0]['map']
+    for key, ref in (('', rows[0]),
+                     ('_control',
+                      next((r for r in rows if r['name'] == control), None))):
+        if ref is None:
+            continue
+        for row in rows:
+            if row is ref:
+                continue
+            diff = np.array(row['chunk_maps']) - np.array(ref['chunk_maps'])
+            row['diff' + key] = row['map'] - ref['map']
+            row['diff_se' + key] = float(diff.std(ddof=1) / math.sqrt(chunks))
+            row['share' + key] = row['map'] / ref['map']
     return rows
+
+
+def _against(row: dict, key: str) -> str:
+    if 'diff' + key not in row:
+        alone = '' if key else f'(± {row["chunk_se"]:.3f} alone)'
+        return f'100% | {alone} |'
+    return (f'{100 * row["share" + key]:.1f}% | {row["diff" + key]:+.3f} '
+            f'± {row["diff_se" + key]:.3f} |')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -123,6 +142,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         type=int,
         default=20,
         help='image chunks for the standard errors')
+    parser.add_argument(
+        '--control',
+        metavar='NAME',
+        help='a second reference (the unpruned model finetuned like the '
+        'others): adds the share of it and the paired difference to it')
     args = parser.parse_args(argv)
     runs = {}
     for item in args.runs:
@@ -130,17 +154,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if not sep or not name or not path:
             parser.error(f'{item!r}: write runs as NAME=PATH.pkl')
         runs[name] = path
-    rows = paired_maps(args.ann_file, runs, args.chunks)
-    print(f'| run | bbox mAP | of {rows[0]["name"]} | difference '
-          f'(± standard error over {args.chunks} image chunks) |')
-    print('| --- | --- | --- | --- |')
+    try:
+        rows = paired_maps(args.ann_file, runs, args.chunks, args.control)
+    except ValueError as e:
+        parser.error(str(e))
+    head = (f'| run | bbox mAP | of {rows[0]["name"]} | difference '
+            f'(± standard error over {args.chunks} image chunks) |')
+    if args.control:
+        head += f' of {args.control} | difference to {args.control} |'
+    print(head)
+    print('| --- ' * (head.count(' | ') + 1) + '|')
     for row in rows:
-        if 'diff' in row:
-            rest = (f'{100 * row["share"]:.1f}% | {row["diff"]:+.3f} '
-                    f'± {row["diff_se"]:.3f} |')
-        else:
-            rest = f'100% | (± {row["chunk_se"]:.3f} alone) |'
-        print(f'| {row["name"]} | {row["map"]:.3f} | {rest}')
+        line = f'| {row["name"]} | {row["map"]:.3f} | {_against(row, "")}'
+        if args.control:
+            line += ' ' + _against(row, '_control')
+        print(line)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
-from mmprune.analysis import module_breakdown
+from mmprune.analysis.pruning_meter import PruningMeter
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.module_patterns import check_pattern, matching_modules
@@ -175,9 +175,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     del checkpoint, state
     shape = tuple(args.input_shape or batches[0]['inputs'].shape[-2:])
 
-    def flops(m) -> float:
-        return module_breakdown(m, shape).total_flops
-
+    flops = PruningMeter(shape).flops
     units = args.units or default_units(model)
     logger.info(f'pruning {len(units)} units alone at ratios '
                 f'{args.sensitivity_ratios} '

@@ -60,9 +60,8 @@ def measure(config: str,
     from mmengine.config import Config
 
     import mmprune  # noqa: F401
-    from mmprune.analysis import module_breakdown
-    from mmprune.analysis.latency import latency_measure, paired_latencies
-    from mmprune.analysis.width_latency import round_to_measure
+    from mmprune.analysis.latency import paired_latencies
+    from mmprune.analysis.pruning_meter import PruningMeter
     from mmprune.core.structured import prune_model
     from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
     from mmprune.models.builder import build_model_from
@@ -77,9 +76,7 @@ def measure(config: str,
         model = build_model_from(cfg)
         data = synthetic_batch_of_config(model, cfg, TRACE)
 
-        def flops(m) -> float:
-            return module_breakdown(m, (h, w)).total_flops
-
+        meter = PruningMeter((h, w), 'onnxruntime', latency_runs=10)
         reference = copy.deepcopy(model)
         result = prune_model(
             model,
@@ -87,9 +84,7 @@ def measure(config: str,
             'l1',
             round_to=int(round_to) if round_to.isdigit() else round_to,
             prune_stem=prune_stem,
-            flops_fn=flops,
-            latency_fn=latency_measure('onnxruntime', (h, w), runs=10),
-            round_to_fn=round_to_measure('onnxruntime', (h, w)),
+            **meter.prune_kwargs(),
             **{target: 2.0})
         out[f'{target} round_to={round_to}'] = dict(
             round_to_choice=result.round_to_choice,

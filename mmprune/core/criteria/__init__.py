@@ -7,17 +7,10 @@ import pkgutil
 from typing import List, Union
 
 from mmprune.registry import CRITERIA
-from .base import Criterion
+from .base import Criterion, criteria_with
 
 for _info in pkgutil.iter_modules(__path__):
     importlib.import_module(f'{__name__}.{_info.name}')
-
-# each use and the method that gives its scores
-_USES = {
-    'channel': 'channel_importance',
-    'element': 'element_scores',
-    'internal-group': 'member_scores'
-}
 
 
 def build_criterion(cfg: Union[str, dict, Criterion],
@@ -53,16 +46,6 @@ def build_criterion(cfg: Union[str, dict, Criterion],
 def criterion_names() -> List[str]:
     """The short names of all registered criteria."""
     return sorted({cls.short_name for cls in CRITERIA.module_dict.values()})
-
-
-def criteria_with(use: str) -> List[str]:
-    """Short names of the criteria that have scores for ``use``."""
-    method = _USES[use]
-    return sorted({
-        cls.short_name
-        for cls in CRITERIA.module_dict.values()
-        if getattr(cls, method) is not getattr(Criterion, method)
-    })
 
 
 __all__ = [

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
+from mmprune.registry import CRITERIA
+
 
 class Criterion:
     """How important a channel or a weight is, under one name everywhere.
@@ -51,7 +53,6 @@ class Criterion:
         return not self.needs_gradients
 
     def _missing(self, use: str) -> str:
-        from . import criteria_with
         return (f'importance {self.short_name!r} has no {use} scores; '
                 f'criteria that do: {", ".join(criteria_with(use))}')
 
@@ -81,3 +82,21 @@ def members_p_norm(layer: nn.Module, members: List[Tuple[str, str]],
         p_norm_scores(layer.get_submodule(sub).weight, p, side == 'out')
         for sub, side in members
     ]).mean(0)
+
+
+# each use and the method that gives its scores
+_USES = {
+    'channel': 'channel_importance',
+    'element': 'element_scores',
+    'internal-group': 'member_scores'
+}
+
+
+def criteria_with(use: str) -> List[str]:
+    """Short names of the criteria that have scores for ``use``."""
+    method = _USES[use]
+    return sorted({
+        cls.short_name
+        for cls in CRITERIA.module_dict.values()
+        if getattr(cls, method) is not getattr(Criterion, method)
+    })

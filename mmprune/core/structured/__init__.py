@@ -1,10 +1,11 @@
 """Structured channel pruning: methods by name and the runner-free
 ``prune_model``."""
+from .layers import protected_modules
 from .methods import (PRUNING_METHODS, PruningMethod, get_pruning_method,
                       register_pruning_method)
 from .options import PruningOptions, check_target
-from .prune import (StructuredPruningResult, TargetNotReachedError,
-                    protected_modules, prune_model)
+from .prune import prune_model
+from .result import StructuredPruningResult, TargetNotReachedError
 
 __all__ = [
     'PRUNING_METHODS', 'PruningMethod', 'PruningOptions',

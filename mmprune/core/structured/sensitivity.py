@@ -3,7 +3,7 @@ non-uniform choice of ratios from that: spend the FLOPs budget where the
 loss rises least.
 
 A *unit* is a module-name pattern (a backbone stage, a neck block, a head
-branch). Pruning a unit alone at a ratio is ``prune_model`` with
+branch). Pruning a unit alone at a ratio is a uniform prune with
 ``layer_ratios={unit: ratio}`` on a copy of the model, every other layer
 kept; its damage is the rise of the training loss on a few fixed batches
 (eval mode, so the BN statistics the pruned model inherits are the ones
@@ -24,7 +24,8 @@ from mmengine.utils import ProgressBar
 
 from ..model_family import default_protected
 from ..tracing import buffers_unchanged, loss_forward
-from .options import PRUNABLE
+from .options import PRUNABLE, PruningOptions
+from .stepping import prune_uniform
 
 
 def default_units(model: nn.Module,
@@ -66,6 +67,23 @@ def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
         model.train(was)
 
 
+def _alone(model: nn.Module, method: str,
+           importance: Optional[Union[str, dict]], unit: str, ratio: float,
+           round_to: Optional[int], ignored: Sequence[str],
+           protected: Optional[Sequence[str]]) -> PruningOptions:
+    """The options that prune ``unit`` alone at ``ratio``, checked."""
+    opts = PruningOptions(
+        method=method,
+        importance=importance,
+        layer_ratios={unit: ratio},
+        round_to=round_to,
+        ignored=list(ignored),
+        protected=protected)
+    opts.require_target()
+    opts.check_model(model)
+    return opts
+
+
 def prune_sensitivity(
         model: nn.Module,
         batches: Sequence[dict],
@@ -87,8 +105,6 @@ def prune_sensitivity(
     each point is ``dict(unit, ratio, loss, loss_increase, flops,
     flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
     unit's layers pruning left whole, with the reason."""
-    # prune_model imports this module lazily (allocation='sensitivity')
-    from .prune import prune_model
     units = list(units or default_units(model, protected))
     if progress:
         print_log(
@@ -102,15 +118,11 @@ def prune_sensitivity(
     for unit in units:
         for ratio in ratios:
             trial = copy.deepcopy(model)
-            result = prune_model(
+            result = prune_uniform(
                 trial,
                 batches[0],
-                method,
-                importance=importance,
-                layer_ratios={unit: ratio},
-                round_to=round_to,
-                ignored=list(ignored),
-                protected=protected,
+                _alone(trial, method, importance, unit, ratio, round_to,
+                       ignored, protected),
                 gradient_data=list(batches))
             loss = mean_loss(trial, batches)
             flops = flops_fn(trial)

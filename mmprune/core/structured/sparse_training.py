@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from .methods import get_pruning_method
 from .options import is_finite_number, is_integer
-from .prune import build_pruner
+from .stepping import build_pruner
 
 SCHEDULES = ('constant', 'linear')
 
