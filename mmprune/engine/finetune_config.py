@@ -35,6 +35,7 @@ FINETUNE_HEADER = [
     '# from the pruned weights, and StructuredPruningHook (no target)',
     '# rebuilds the pruned structure before they load.',
 ]
+SCHEDULE_KEYS = ('train_cfg', 'optim_wrapper', 'param_scheduler')
 SCHEDULE_HEADER = [
     '# The schedule measured best for recovering a converged model (see',
     '# docs/en/user_guides/recover_accuracy.md); delete train_cfg,',
@@ -79,6 +80,10 @@ def finetune_config_text(config: str,
     ]
     if summary:
         lines.append(f'# {summary}')
+    overrides = _overrides(cfg, cfg_options)
+    if set(overrides) & set(SCHEDULE_KEYS):
+        # a schedule the user set with --cfg-options is theirs, whole
+        schedule = None
     if scratch:
         lines += SCRATCH_HEADER
     else:
@@ -95,10 +100,8 @@ def finetune_config_text(config: str,
         'resume = False',
         'custom_hooks = ' + _config_literal(hooks + [dict(type=HOOK)]),
     ]
-    overrides = _overrides(cfg, cfg_options)
-    for key in ('train_cfg', 'optim_wrapper', 'param_scheduler'):
-        # what --cfg-options set is written whole below, and wins
-        if schedule and not scratch and key not in overrides:
+    for key in SCHEDULE_KEYS:
+        if schedule and not scratch:
             lines.append(f'{key} = {_config_literal(schedule[key])}')
     for key, value in overrides.items():
         if key in ('custom_hooks', 'load_from', 'resume', 'custom_imports'):

@@ -52,11 +52,14 @@ def test_an_iteration_based_config_gets_a_share_of_its_iterations(tmp_path):
     assert not written.param_scheduler[-1].by_epoch
 
 
-def test_what_cfg_options_set_wins(tmp_path):
-    written, _ = _written(tmp_path, RTMDET, {'train_cfg.max_epochs': 5})
+def test_a_schedule_set_with_cfg_options_is_kept_whole(tmp_path):
+    written, base = _written(tmp_path, RTMDET, {'train_cfg.max_epochs': 5})
     assert written.train_cfg.max_epochs == 5
-    # the rest of the schedule is still the finetune's
-    assert written.param_scheduler[-1].eta_min == 0
+    # none of the finetune schedule: the user's, not half of each
+    assert written.param_scheduler == base.param_scheduler
+    assert written.optim_wrapper == base.optim_wrapper
+    assert "The schedule is the base config's" in open(tmp_path /
+                                                       'finetune.py').read()
 
 
 @pytest.mark.parametrize('drop,key', [('optim_wrapper', 'optimizer.lr'),

@@ -26,7 +26,7 @@ from .result import (NothingToPruneError, StructuredPruningResult,
                      TargetNotReachedError, unreached_target_limit)
 from .segment_aware_pruner import SegmentAwarePruner
 
-FlopsFn = Callable[[nn.Module], float]
+MeasureFn = Callable[[nn.Module], float]
 
 
 def _snapshot(group) -> list:
@@ -178,8 +178,8 @@ def prune_uniform(
         data: dict,
         opts: PruningOptions,
         gradient_data: Optional[Sequence[dict]] = None,
-        flops_fn: Optional[FlopsFn] = None,
-        latency_fn: Optional[FlopsFn] = None,
+        flops_fn: Optional[MeasureFn] = None,
+        latency_fn: Optional[MeasureFn] = None,
         latency_reference: Optional[nn.Module] = None
 ) -> StructuredPruningResult:
     """Prune ``model`` in place with ``opts``' uniform ratios (``ratio``,
@@ -207,7 +207,8 @@ class _UniformStepping:
     runs, and the verdict on the target."""
 
     def __init__(self, model: nn.Module, data: dict, opts: PruningOptions,
-                 flops_fn: Optional[FlopsFn], latency_fn: Optional[FlopsFn],
+                 flops_fn: Optional[MeasureFn],
+                 latency_fn: Optional[MeasureFn],
                  latency_reference: Optional[nn.Module]) -> None:
         self.model, self.data, self.opts = model, data, opts
         self.flops_fn, self.latency_fn = flops_fn, latency_fn
