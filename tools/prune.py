@@ -36,7 +36,8 @@ from mmprune.core.structured.options import ALLOCATIONS, LATENCY_RUNTIMES
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
-from mmprune.engine.finetune_config import write_finetune_config
+from mmprune.engine.finetune_config import (applied_schedule,
+                                            write_finetune_config)
 from mmprune.engine.finetune_schedule import NoScheduleError, finetune_schedule
 from mmprune.models.builder import build_model_from
 from mmprune.models.fresh_weights import reinitialize
@@ -369,7 +370,7 @@ def main(argv=None) -> None:
         args.cfg_options,
         summary=report.summary(args.method),
         schedule=schedule)
-    if schedule:
+    if applied_schedule(schedule, args.cfg_options):
         logger.info(schedule['summary'])
     logger.info(f'wrote {out}, {report_path} and {finetune}')
     print(next_commands(finetune))

@@ -26,8 +26,12 @@ def _overrides(cfg: Config, cfg_options: Optional[dict]) -> Dict[str, Any]:
     """The top-level keys ``--cfg-options`` changed, with their merged
     values: written whole, so a key that passes through a list
     (``param_scheduler.1.end``) lands as the run had it."""
-    keys = {k.split('.')[0] for k in (cfg_options or {})}
-    return {k: cfg[k] for k in sorted(keys) if k in cfg}
+    return {k: cfg[k] for k in sorted(_option_keys(cfg_options)) if k in cfg}
+
+
+def _option_keys(cfg_options: Optional[dict]) -> set:
+    """The top-level config keys ``--cfg-options`` sets."""
+    return {k.split('.')[0] for k in (cfg_options or {})}
 
 
 FINETUNE_HEADER = [
@@ -53,6 +57,14 @@ SCRATCH_HEADER = [
     '# before the fresh weights load (see',
     '# docs/en/user_guides/recover_accuracy.md for when it pays).',
 ]
+
+
+def applied_schedule(schedule: Optional[dict],
+                     cfg_options: Optional[dict]) -> Optional[dict]:
+    """``schedule``, or None when ``cfg_options`` set any of
+    :data:`SCHEDULE_KEYS`: a schedule the user set is theirs, whole."""
+    return None if _option_keys(cfg_options) & set(SCHEDULE_KEYS) \
+        else schedule
 
 
 def finetune_config_text(config: str,
@@ -81,9 +93,7 @@ def finetune_config_text(config: str,
     if summary:
         lines.append(f'# {summary}')
     overrides = _overrides(cfg, cfg_options)
-    if set(overrides) & set(SCHEDULE_KEYS):
-        # a schedule the user set with --cfg-options is theirs, whole
-        schedule = None
+    schedule = applied_schedule(schedule, cfg_options)
     if scratch:
         lines += SCRATCH_HEADER
     else:

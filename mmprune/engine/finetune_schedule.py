@@ -36,23 +36,25 @@ def finetune_schedule(cfg: Config,
         raise NoScheduleError(
             'optim_wrapper.optimizer.lr: the base config has no learning '
             'rate to take the finetune\'s from')
-    if isinstance(loop.get('max_epochs'), int):
-        unit, total, by_epoch = 'epochs', loop['max_epochs'], True
-        length = dict(max_epochs=None, val_interval=None)
+    by_epoch = isinstance(loop.get('max_epochs'), int)
+    if by_epoch:
+        key, unit = 'max_epochs', 'epochs'
     elif isinstance(loop.get('max_iters'), int):
-        unit, total, by_epoch = 'iterations', loop['max_iters'], False
-        length = dict(max_iters=None, val_interval=None)
+        key, unit = 'max_iters', 'iterations'
     else:
         raise NoScheduleError(
             'train_cfg: the base config has neither max_epochs nor '
             'max_iters to take the finetune\'s budget from')
+    total = loop[key]
     budget = max(1, round(total * budget_share))
     if not by_epoch:
         budget = max(budget, 2 * WARMUP_ITERS)
-    length = {k: budget for k in length}
     top = lr * rate_share
     return dict(
-        train_cfg=length,
+        train_cfg={
+            key: budget,
+            'val_interval': budget
+        },
         optim_wrapper=dict(optimizer=dict(lr=top)),
         param_scheduler=[
             dict(

@@ -14,13 +14,13 @@ from .distributed_pruning import check_ranks_agree, decide_on_rank_zero
 
 def prune_in_run(runner, model: nn.Module, data: dict, step: PruningOptions,
                  next_batch: Callable[[], dict], measures: dict,
-                 latency_reference: Optional[nn.Module],
-                 history: list) -> dict:
+                 latency_reference: Optional[nn.Module], history: list,
+                 who: str) -> dict:
     """Prune ``model`` (the runner's student) to ``step``'s target, with
     ``measures`` (:meth:`PruningMeter.prune_kwargs`); gradient criteria
     and sensitivity allocation draw ``gradient_batches`` batches from
     ``next_batch``. Extends ``history`` (the run's pruning history) and
-    returns the result as a dict."""
+    returns the result as a dict; ``who`` prefixes the log line."""
 
     def decide() -> dict:
         needs_batches = step.criterion.needs_gradients or \
@@ -41,6 +41,6 @@ def prune_in_run(runner, model: nn.Module, data: dict, step: PruningOptions,
     if get_dist_info()[1] > 1:
         digests = check_ranks_agree(history, model)
         runner.logger.info(
-            'StructuredPruningHook: pruned structure identical on all '
-            f'{len(digests)} ranks (digest {digests[0]})')
+            f'{who}: pruned structure identical on all {len(digests)} ranks '
+            f'(digest {digests[0]})')
     return payload

@@ -15,15 +15,16 @@ from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_schedule import PruningSchedule
 from mmprune.utils.device import device_name
 
-WHO = 'StructuredPruningHook'
-
 
 class RunPruningReport:
     """Args: the hook's options, schedule and sparse-training phase (or
-    None), whether (and with how many runs) latency is measured."""
+    None), whether (and with how many runs) latency is measured, and
+    ``who`` to prefix the log lines and errors with."""
 
     def __init__(self, options: PruningOptions, schedule: PruningSchedule,
-                 sparse, measure_latency: bool, latency_runs: int) -> None:
+                 sparse, measure_latency: bool, latency_runs: int,
+                 who: str) -> None:
+        self.who = who
         self.options, self.schedule, self.sparse = options, schedule, sparse
         self.measure_latency = measure_latency
         self.latency_runs = latency_runs
@@ -71,19 +72,20 @@ class RunPruningReport:
             structure.done, report.speed_up, report.events)
         structure.report = report.to_dict()
         if result.allocation:
-            runner.logger.info(f'{WHO}: sensitivity-allocated layer_ratios '
-                               f'{result.allocation["layer_ratios"]}')
+            runner.logger.info(
+                f'{self.who}: sensitivity-allocated layer_ratios '
+                f'{result.allocation["layer_ratios"]}')
         runner.logger.info(
-            report.summary(f'{WHO}: pruned at iteration {p} '
+            report.summary(f'{self.who}: pruned at iteration {p} '
                            f'({self.options.method}, {target})'))
         if not result.target_reached:
             runner.logger.warning(
-                f'{WHO}: the target of iteration {p} ({target}) was NOT '
+                f'{self.who}: the target of iteration {p} ({target}) was NOT '
                 f'REACHED: {result.limit}')
         if get_dist_info()[0] == 0:
             out = report.write(runner.work_dir)
             runner.logger.info(f'pruning report: {out}')
         if not result.target_reached and self.options.strict_target:
             raise TargetNotReachedError(
-                f'{WHO}: the target of prune point {p} ({target}) was not '
-                f'reached: {result.limit} (strict_target=True)')
+                f'{self.who}: the target of prune point {p} ({target}) was '
+                f'not reached: {result.limit} (strict_target=True)')

@@ -8,7 +8,8 @@ from typing import Callable, Dict, Optional, Sequence
 import torch.nn as nn
 
 from .options import PruningOptions
-from .result import StructuredPruningResult, TargetNotReachedError
+from .result import (StructuredPruningResult, TargetNotReachedError,
+                     stated_target)
 from .sensitivity import fit_layer_ratios, prune_sensitivity
 from .stepping import paired_latency, prune_uniform
 
@@ -96,10 +97,7 @@ def prune_by_sensitivity(
 def _record_allocation(result: StructuredPruningResult, opts: PruningOptions,
                        ratios: Dict[str, float], choices: list, tries: list,
                        sensitivity: dict) -> None:
-    result.target = {
-        k: v
-        for k, v in opts.target.items() if k != 'layer_ratios'
-    }
+    result.target = stated_target(opts)
     result.allocation = dict(
         layer_ratios=ratios,
         choices=choices,

@@ -111,10 +111,16 @@ def kept_layers(model: nn.Module,
     return names, skipped
 
 
+def kept_layers_of(model: nn.Module,
+                   opts: PruningOptions) -> Tuple[List[str], List[dict]]:
+    """:func:`kept_layers` with the patterns and stem choice of ``opts``."""
+    return kept_layers(model, opts.protected, opts.ignored,
+                       not opts.prune_stem)
+
+
 def kept_modules(model: nn.Module, opts: PruningOptions) -> List[nn.Module]:
-    """The modules :func:`kept_layers` names for ``opts``."""
-    names, _ = kept_layers(model, opts.protected, opts.ignored,
-                           not opts.prune_stem)
+    """The modules :func:`kept_layers_of` names for ``opts``."""
+    names, _ = kept_layers_of(model, opts)
     modules = dict(model.named_modules())
     return [modules[n] for n in names]
 
@@ -132,8 +138,7 @@ def check_something_to_prune(
     fixed by the model) or no wider than ``round_to``. Cheap (a walk over
     the modules): run before any tracing. ``kept_and_why``: what
     :func:`kept_layers` gives for ``opts``, when the caller has it."""
-    kept, skipped = kept_and_why or kept_layers(
-        model, opts.protected, opts.ignored, not opts.prune_stem)
+    kept, skipped = kept_and_why or kept_layers_of(model, opts)
     kept = set(kept)
     step = opts.round_to if isinstance(opts.round_to, int) else 1
     prunable = narrow = 0

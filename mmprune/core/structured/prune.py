@@ -8,7 +8,7 @@ from typing import Callable, List, Optional, Sequence, Union
 import torch.nn as nn
 
 from .allocation import prune_by_sensitivity
-from .layers import kept_layers
+from .layers import kept_layers_of
 from .options import MEASURED, PruningOptions
 from .result import StructuredPruningResult
 from .stepping import prune_uniform
@@ -62,8 +62,7 @@ def prune_model(model: nn.Module,
         if round_to_fn is None:
             raise ValueError(f"round_to='{MEASURED}' needs round_to_fn to "
                              'time widths on the target runtime')
-        kept, _ = kept_layers(model, opts.protected, opts.ignored,
-                              not opts.prune_stem)
+        kept, _ = kept_layers_of(model, opts)
         choice = round_to_fn(model, kept)
         opts = dataclasses.replace(opts, round_to=choice['round_to'])
     prune = prune_uniform if opts.allocation == 'uniform' else \

@@ -105,6 +105,13 @@ class StructuredPruningResult:
         return self.flops_before / self.flops_after
 
 
+def stated_target(opts: PruningOptions) -> dict:
+    """The target a result reports: ``opts.target`` without
+    ``layer_ratios`` (an allocation reports the ratios it chose under
+    ``allocation``)."""
+    return {k: v for k, v in opts.target.items() if k != 'layer_ratios'}
+
+
 class TargetNotReachedError(RuntimeError):
     """A ``speed_up`` target was not met and ``strict_target`` is set."""
 

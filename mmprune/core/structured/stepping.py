@@ -15,7 +15,7 @@ from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers, release_graph,
                        zero_non_finite_parameters)
 from .guarded_graph import guarded_graphs
-from .layers import (check_something_to_prune, kept_layers, layer_changes,
+from .layers import (check_something_to_prune, kept_layers_of, layer_changes,
                      layer_widths)
 from .model_check import (remove_breaking_groups, restore_modules, run_error,
                           snapshot_modules)
@@ -23,7 +23,8 @@ from .options import PRUNABLE, PruningOptions
 from .output_layers import STRUCTURE_REASON, task_output_layers
 from .pruning_history import plain_history
 from .result import (NothingToPruneError, StructuredPruningResult,
-                     TargetNotReachedError, unreached_target_limit)
+                     TargetNotReachedError, stated_target,
+                     unreached_target_limit)
 from .segment_aware_pruner import SegmentAwarePruner
 
 MeasureFn = Callable[[nn.Module], float]
@@ -223,16 +224,12 @@ class _UniformStepping:
 
     def start(self) -> None:
         model, opts = self.model, self.opts
-        kept, self.skipped = kept_layers(model, opts.protected, opts.ignored,
-                                         not opts.prune_stem)
+        kept, self.skipped = kept_layers_of(model, opts)
         if self.asked_a_cut:
             check_something_to_prune(model, opts, (kept, self.skipped))
         self.result = StructuredPruningResult(
             method=opts.method,
-            target={
-                k: v
-                for k, v in opts.target.items() if k != 'layer_ratios'
-            },
+            target=stated_target(opts),
             skipped=self.skipped)
         self.result.params_before = sum(p.numel() for p in model.parameters())
         self.before = layer_widths(model)

@@ -96,7 +96,7 @@ class StructuredPruningHook(Hook):
         self.structure = PrunedStructure(method=self.method)
         self.reporter = RunPruningReport(self.options, self.schedule,
                                          self.sparse, measure_latency,
-                                         latency_runs)
+                                         latency_runs, WHO)
         self._batches = None
         self._iter = 0
         # the unpruned model a latency target is measured against
@@ -190,12 +190,12 @@ class StructuredPruningHook(Hook):
             self.structure.done.append(p)
             return
         names = parameter_names(runner.model)
-
         payload = prune_in_run(
             runner, model, data, step, lambda: self._batch(runner, model),
             meter.prune_kwargs('speed_up' in target
                                or self.options.allocation != 'uniform'),
-            self._latency_reference(runner, model), self.structure.history)
+            self._latency_reference(runner, model), self.structure.history,
+            WHO)
         self.structure.done.append(p)
         if self.sparse is not None:
             self.sparse.structure_changed()
