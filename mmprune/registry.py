@@ -1,11 +1,15 @@
-"""mmprune's registries: children of mmengine's root registries.
+"""mmprune's registries: each extension point is an mmengine ``Registry``.
 
-Children are searched from a parent scope too, so configs whose
-``default_scope`` is mmdet, mmrotate or mmseg reach mmprune's modules as
-``mmprune.<Type>``, and mmprune's own scope finds everything registered in
-mmengine. ``locations`` name the package that fills a registry (imported on
-first lookup). Only registries something fills are declared: a loop,
-metric or transform of mmprune would add its registry here.
+Those for what OpenMMLab configs build (models, hooks, datasets) are
+children of mmengine's root registries, searched from a parent scope too:
+configs whose ``default_scope`` is mmdet, mmrotate or mmseg reach
+mmprune's modules as ``mmprune.<Type>``, and mmprune's own scope finds
+everything registered in mmengine. Those with no mmengine counterpart
+(criteria, pruning methods, layer pruners, model families, shapes writers)
+are mmengine registries all the same. ``locations`` name the package that
+fills a registry (imported on first lookup). Only registries something
+fills are declared: a loop, metric or transform of mmprune would add its
+registry here.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -41,3 +45,16 @@ CRITERIA = Registry(
 # mmprune/models/families
 MODEL_FAMILIES = Registry(
     'model family', locations=['mmprune.models.families'], scope='mmprune')
+# structured pruning methods by name (mmprune/core/structured/methods.py)
+PRUNING_METHODS = Registry(
+    'pruning method',
+    locations=['mmprune.core.structured.methods'],
+    scope='mmprune')
+# the pruner of each layer class Torch-Pruning cannot trace through, under
+# the class's name (mmprune/models/pruning_support; the core looks them up)
+LAYER_PRUNERS = Registry('layer pruner', scope='mmprune')
+# the shapes dataset's on-disk formats (mmprune/datasets/shapes/writers.py)
+SHAPES_WRITERS = Registry(
+    'shapes writer',
+    locations=['mmprune.datasets.shapes.writers'],
+    scope='mmprune')

@@ -28,8 +28,8 @@ from mmprune.analysis.pruning_report import PruningReport
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.criteria import criteria_with
-from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
-                                     prune_model)
+from mmprune.core.structured import (PruningOptions, prune_model,
+                                     pruning_method_names)
 from mmprune.core.structured.layers import (check_something_to_prune,
                                             layer_widths)
 from mmprune.core.structured.options import ALLOCATIONS, LATENCY_RUNTIMES
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--method',
         default=PruningOptions.default('method'),
-        choices=sorted(PRUNING_METHODS))
+        choices=pruning_method_names())
     parser.add_argument(
         '--importance',
         choices=criteria_with('channel'),

@@ -17,5 +17,5 @@ custom_hooks = [
         start_iter=0,
         end_iter=200,
         interval=20,
-        latency_input_shape=(128, 128)),
+        input_shape=(128, 128)),
 ]

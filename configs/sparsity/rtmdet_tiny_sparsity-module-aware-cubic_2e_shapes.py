@@ -35,5 +35,5 @@ custom_hooks = [
         start_iter=0,
         end_iter=100,
         interval=10,
-        latency_input_shape=(256, 256)),
+        input_shape=(256, 256)),
 ]

@@ -16,5 +16,5 @@ custom_hooks = [
         default_ratio=0.3,
         semi_structured=[r'ffn\.layers\.[04]$', r'attn\.attn\.out_proj'],
         start_iter=0,
-        latency_input_shape=(128, 128)),
+        input_shape=(128, 128)),
 ]

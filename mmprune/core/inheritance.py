@@ -12,7 +12,7 @@ without saying why.
 """
 import copy
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -183,74 +183,52 @@ def weight_criteria() -> List[str]:
     ]
 
 
-def inherit_weights(
-        source: nn.Module,
-        source_state: dict,
-        target: nn.Module,
-        data: dict,
-        importance: Union[str, dict, Criterion] = 'l1') -> InheritanceReport:
-    """Copy the most important channels of ``source`` (loaded from
-    ``source_state``) into ``target`` in place.
+def _fresh_for_missing_producer(graph, group, names, target_modules,
+                                root_name: str) -> Dict[str, str]:
+    """The producer of a group's channels is gone in the target (e.g. a
+    single-FC head keeps fc1 only): what its consumers read has no
+    source."""
+    root_fn = group[0].dep.handler
+    reasons = {}
+    for d in group:
+        name = names.get(d.dep.target.module)
+        if name in target_modules and d.dep.handler is not root_fn:
+            for t in _owned_tensors(target_modules[name]):
+                reasons[f'{name}.{t}'] = (
+                    f'its input channels came from "{root_name}", '
+                    'which the target does not have')
+    return reasons
 
-    Args:
-        source: a model built from the wider config (its weights are
-            replaced by ``source_state``).
-        source_state: the trained wider model's state dict.
-        target: the slimmer model; every tensor it shares with the source is
-            overwritten, the others keep their initialisation.
-        data: one preprocessed training batch, to trace the source through
-            its loss.
-        importance: a criterion that ranks channels from the weights alone
-            (``l1``, the default, ``l2``, ``lamp``, ``bn_scale``; see
-            ``mmprune.core.criteria``).
-    """
-    criterion = weight_criterion(importance)
-    scorer = criterion.channel_importance()
-    # bn_scale ranks only groups that hold a BatchNorm (and internal
-    # groups have no BatchNorm): those are ranked by L1
-    fallback = build_criterion('l1')
-    fallback_scorer = fallback.channel_importance()
-    member_criterion = criterion if criterion.short_name in \
-        criteria_with('internal-group') else fallback
-    check_same_architecture(source, target)
-    # trace with the source's own weights loaded: the graph does not depend
-    # on them, the importances do
-    load_source_state(source, source_state)
-    source = copy.deepcopy(source)
-    graph = build_dependency_graph(source, data)
-    target_modules = dict(target.named_modules())
-    report = InheritanceReport(importance=criterion.short_name)
-    fresh_reasons: Dict[str, str] = {}
 
-    # 1) decide every group's kept channels on the unpruned source
-    # (Torch-Pruning's node names carry the module repr: use our own)
+def _plan_groups(graph, source: nn.Module, target_modules: Dict[str,
+                                                                nn.Module],
+                 scorers: Tuple[Callable, Callable], report: InheritanceReport,
+                 fresh_reasons: Dict[str, str]) -> List[tuple]:
+    """``(root, pruning function, removed channels)`` of every group the
+    target narrows, its kept channels decided on the unpruned source (the
+    first scorer, the second where it has no score)."""
+    # Torch-Pruning's node names carry the module repr: use our own
     names = {m: n for n, m in source.named_modules()}
-    plans: List[Tuple[nn.Module, object, List[int]]] = []
+    plans = []
     for group in graph.get_all_groups():
         root = group[0].dep.target.module
         root_name = names[root]
-        root_fn = group[0].dep.handler
         total = _channels(graph, root, out=True)
-        members = [(names.get(d.dep.target.module), d.dep.handler)
-                   for d in group]
-        members = [(n, fn) for n, fn in members if n is not None]
-        layers = sorted({n for n, _ in members})
+        layers = sorted({
+            names[d.dep.target.module]
+            for d in group if d.dep.target.module in names
+        })
         tgt_root = target_modules.get(root_name)
         if tgt_root is None:
-            # the producer of these channels is gone (e.g. a single-FC head
-            # keeps fc1 only): what its consumers read has no source
-            for name, fn in members:
-                if name in target_modules and fn is not root_fn:
-                    for t in _owned_tensors(target_modules[name]):
-                        fresh_reasons[f'{name}.{t}'] = (
-                            f'its input channels came from "{root_name}", '
-                            'which the target does not have')
+            fresh_reasons.update(
+                _fresh_for_missing_producer(graph, group, names,
+                                            target_modules, root_name))
             continue
         kept_n = _channels(graph, tgt_root, out=True)
         if kept_n == total:
             continue
         if kept_n > total:
-            for name, _ in members:
+            for name in layers:
                 if name in target_modules:
                     for t in _owned_tensors(target_modules[name]):
                         fresh_reasons.setdefault(
@@ -258,13 +236,13 @@ def inherit_weights(
                             f'the target widens "{root_name}" from {total} '
                             f'to {kept_n} channels')
             continue
-        scores = scorer(group)
+        scores = scorers[0](group)
         if scores is None:
-            scores = fallback_scorer(group)
+            scores = scorers[1](group)
         kept = _kept_channels(graph, group, names, target_modules, scores,
                               total, kept_n)
-        removed = sorted(set(range(total)) - set(kept))
-        plans.append((root, root_fn, removed))
+        plans.append((root, group[0].dep.handler,
+                      sorted(set(range(total)) - set(kept))))
         report.groups.append(
             dict(
                 root=root_name,
@@ -272,9 +250,16 @@ def inherit_weights(
                 total=total,
                 layers=layers,
                 kept_channels=kept))
+    return plans
 
-    # internal groups of opaque layers (e.g. the LSK split)
-    internal_plans = []
+
+def _plan_internal_groups(source: nn.Module, target_modules: Dict[str,
+                                                                  nn.Module],
+                          criterion: Criterion,
+                          report: InheritanceReport) -> List[tuple]:
+    """``(module, internal group, removed channels)`` of the internal
+    groups of opaque layers (e.g. the LSK split) the target narrows."""
+    plans = []
     for name, module in source.named_modules():
         pruner = pruner_for(module)
         if pruner is None:
@@ -284,11 +269,11 @@ def inherit_weights(
             kept_n = member_channels(target_modules[name], igroup.members[0])
             if kept_n >= total:
                 continue
-            scores = member_criterion.member_scores(module, igroup.members)
+            scores = criterion.member_scores(module, igroup.members)
             kept = sorted(
                 torch.argsort(scores, descending=True)[:kept_n].tolist())
-            removed = sorted(set(range(total)) - set(kept))
-            internal_plans.append((module, igroup, removed))
+            plans.append(
+                (module, igroup, sorted(set(range(total)) - set(kept))))
             report.groups.append(
                 dict(
                     root=f'{name}.{igroup.name}',
@@ -296,23 +281,16 @@ def inherit_weights(
                     total=total,
                     layers=[f'{name}.{m}' for m, _ in igroup.members],
                     kept_channels=kept))
+    return plans
 
-    # 2) narrow the source with Torch-Pruning's layer pruners
-    original_shapes = {
-        k: list(v.shape)
-        for k, v in source.state_dict().items()
-    }
-    for module, fn, removed in plans:
-        graph.get_pruning_group(module, fn, idxs=removed).prune()
-    for module, igroup, removed in internal_plans:
-        for member in igroup.members:
-            prune_member(module, member, removed)
 
-    # 3) copy, recording what happened to every target tensor
-    narrowed = source.state_dict()
-    target_state = target.state_dict()
+def _copy_into(target: nn.Module, narrowed: dict,
+               original_shapes: Dict[str, list], fresh_reasons: Dict[str, str],
+               report: InheritanceReport) -> None:
+    """Copy the narrowed source into ``target``, recording what happened
+    to every target tensor."""
     with torch.no_grad():
-        for key, tensor in target_state.items():
+        for key, tensor in target.state_dict().items():
             src_shape = original_shapes.get(key)
             value = narrowed.get(key)
             tgt_shape = list(tensor.shape)
@@ -336,4 +314,63 @@ def inherit_weights(
                 f'{list(value.shape) if value is not None else None})')
             report.tensors.append(
                 TensorRecord(key, 'fresh', src_shape, tgt_shape, reason))
+
+
+def inherit_weights(
+        source: nn.Module,
+        source_state: dict,
+        target: nn.Module,
+        data: dict,
+        importance: Union[str, dict, Criterion] = 'l1') -> InheritanceReport:
+    """Copy the most important channels of ``source`` (loaded from
+    ``source_state``) into ``target`` in place.
+
+    Args:
+        source: a model built from the wider config (its weights are
+            replaced by ``source_state``).
+        source_state: the trained wider model's state dict.
+        target: the slimmer model; every tensor it shares with the source is
+            overwritten, the others keep their initialisation.
+        data: one preprocessed training batch, to trace the source through
+            its loss.
+        importance: a criterion that ranks channels from the weights alone
+            (``l1``, the default, ``l2``, ``lamp``, ``bn_scale``; see
+            ``mmprune.core.criteria``).
+    """
+    criterion = weight_criterion(importance)
+    # bn_scale ranks only groups that hold a BatchNorm (and internal
+    # groups have no BatchNorm): those are ranked by L1
+    fallback = build_criterion('l1')
+    member_criterion = criterion if criterion.short_name in \
+        criteria_with('internal-group') else fallback
+    check_same_architecture(source, target)
+    # trace with the source's own weights loaded: the graph does not depend
+    # on them, the importances do
+    load_source_state(source, source_state)
+    source = copy.deepcopy(source)
+    graph = build_dependency_graph(source, data)
+    target_modules = dict(target.named_modules())
+    report = InheritanceReport(importance=criterion.short_name)
+    fresh_reasons: Dict[str, str] = {}
+
+    # 1) decide every group's kept channels on the unpruned source
+    plans = _plan_groups(
+        graph, source, target_modules,
+        (criterion.channel_importance(), fallback.channel_importance()),
+        report, fresh_reasons)
+    internal_plans = _plan_internal_groups(source, target_modules,
+                                           member_criterion, report)
+    # 2) narrow the source with Torch-Pruning's layer pruners
+    original_shapes = {
+        k: list(v.shape)
+        for k, v in source.state_dict().items()
+    }
+    for module, fn, removed in plans:
+        graph.get_pruning_group(module, fn, idxs=removed).prune()
+    for module, igroup, removed in internal_plans:
+        for member in igroup.members:
+            prune_member(module, member, removed)
+    # 3) copy, recording what happened to every target tensor
+    _copy_into(target, source.state_dict(), original_shapes, fresh_reasons,
+               report)
     return report

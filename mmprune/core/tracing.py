@@ -16,6 +16,7 @@ from mmengine.logging import MMLogger
 
 from .layer_pruners import pruner_for
 from .model_family import bounded_structure_runs
+from .tp_backend import GuardedDependencyGraph
 
 
 @contextlib.contextmanager
@@ -291,7 +292,6 @@ def build_dependency_graph(
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
     customized: Dict = {t: p for t, p in pruners.items() if p is not None}
-    from .structured.guarded_graph import GuardedDependencyGraph
     with opaque_layers(model), all_parameters_require_grad(model), \
             bounded_structure_runs(model):
         return GuardedDependencyGraph().build_dependency(

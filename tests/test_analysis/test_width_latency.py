@@ -9,9 +9,10 @@ import torch
 from conftest import RTMDET, tracing_cfg
 
 import mmprune  # noqa: F401
-from mmprune.analysis.width_latency import (ConvSpec, WidthLatencyTable,
-                                            choose_round_to, layer_scores,
-                                            requested_widths, time_conv)
+from mmprune.analysis.conv_latency_table import (ConvSpec, WidthLatencyTable,
+                                                 time_conv)
+from mmprune.analysis.width_latency import (choose_round_to, layer_scores,
+                                            requested_widths)
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.layers import kept_layers
 from mmprune.datasets.train_batches import tracing_batch
@@ -165,6 +166,7 @@ def test_one_convolution_is_timed_on_each_runtime(runtime):
 def test_widths_are_timed_on_the_model_s_device(rtm, tmp_path, monkeypatch):
     """``round_to_measure`` times widths where the model is (the CPU here;
     a CUDA model's device goes the same way) and keys the cache by it."""
+    import mmprune.analysis.conv_latency_table as table
     import mmprune.analysis.width_latency as wl
     seen = []
 
@@ -172,11 +174,11 @@ def test_widths_are_timed_on_the_model_s_device(rtm, tmp_path, monkeypatch):
         seen.append(device)
         return spec.macs / 1e6
 
-    monkeypatch.setattr(wl, 'time_conv', clock)
+    monkeypatch.setattr(table, 'time_conv', clock)
     measure = wl.round_to_measure(
         'torch', (64, 64), cache_path=str(tmp_path / 'c.json'))
     choice = measure(rtm[1], [])
     assert choice['round_to'] in wl.CANDIDATES
     assert seen and all(d == torch.device('cpu') for d in seen)
-    assert wl.machine_key('torch', 1, torch.device('cpu')) == \
-        wl.machine_key('torch', 1)
+    assert table.machine_key('torch', 1, torch.device('cpu')) == \
+        table.machine_key('torch', 1)

@@ -12,8 +12,8 @@ from mmprune.core.criteria import (CRITERIA, Criterion, build_criterion,
                                    criteria_with, criterion_names)
 from mmprune.core.inheritance import inherit_weights, weight_criteria
 from mmprune.core.sparsity import element_importance
-from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
-                                     get_pruning_method, prune_model)
+from mmprune.core.structured import (PruningOptions, get_pruning_method,
+                                     prune_model, pruning_method_names)
 
 
 class Convs(BaseModel):
@@ -53,7 +53,8 @@ def test_the_registry_is_an_mmengine_registry_with_short_names():
 
 
 def test_every_pruning_method_names_a_registered_criterion():
-    for name, method in PRUNING_METHODS.items():
+    for name in pruning_method_names():
+        method = get_pruning_method(name)
         assert isinstance(method.build_criterion(), Criterion), name
         assert method.criterion in criterion_names()
     # the same criterion under one name: slimming ranks by BN scale
@@ -128,3 +129,23 @@ def test_importance_overrides_the_method_criterion():
         kept[importance] = m.a.weight[0, 0, 0, 0].item()
     assert kept['l1'] == pytest.approx(0.2)  # 27 * 0.2 = 5.4 > 1.2
     assert kept['l2'] == pytest.approx(1.2)  # 1.44 > 27 * 0.04 = 1.08
+
+
+def test_a_method_registered_by_a_user_is_a_name_like_the_others():
+    from mmprune.core.structured import PruningMethod, register_pruning_method
+    from mmprune.registry import PRUNING_METHODS
+
+    @register_pruning_method
+    class MyPruning(PruningMethod):
+        name, criterion = 'my_l2', 'l2'
+
+    try:
+        assert 'my_l2' in pruning_method_names()
+        assert isinstance(get_pruning_method('my_l2'), MyPruning)
+        PruningOptions(method='my_l2', ratio=0.3).validate()
+        with pytest.raises(KeyError, match='already registered'):
+            register_pruning_method(MyPruning)
+    finally:
+        PRUNING_METHODS.module_dict.pop('my_l2')
+    with pytest.raises(ValueError, match="unknown pruning method 'my_l2'"):
+        get_pruning_method('my_l2')

@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
-from mmprune.core.layer_pruners import LAYER_PRUNERS
+from mmprune.core.layer_pruners import register_layer_pruner
 from mmprune.core.structured import prune_model
 from mmprune.core.structured.model_check import run_error
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
@@ -70,12 +70,13 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported():
     cfg, model = _build(CONFIGS['rotated'])
     data = synthetic_training_batch(model, 'rotated', (128, 128))
     fpn = model.neck.fpn_convs[0].conv.out_channels
-    original = LAYER_PRUNERS[BaseRoIExtractor]
-    LAYER_PRUNERS[BaseRoIExtractor] = _ForgetfulRoIExtractorPruner()
+    register_layer_pruner(
+        BaseRoIExtractor, force=True)(
+            _ForgetfulRoIExtractorPruner)
     try:
         result = prune_model(model, data, 'l1', ratio=0.3)
     finally:
-        LAYER_PRUNERS[BaseRoIExtractor] = original
+        register_layer_pruner(BaseRoIExtractor, force=True)(RoIExtractorPruner)
     broken = [
         s for s in result.skipped
         if s['reason'].startswith('pruning its group broke')
@@ -263,7 +264,7 @@ def test_group_searches_are_bounded_and_match_torch_pruning(monkeypatch):
     the model is still pruned."""
     import torch_pruning as tp
 
-    from mmprune.core.structured import guarded_graph
+    from mmprune.core.tp_backend import guarded_graph
     from mmprune.core.tracing import tensor_forward
     cfg, model = _build(CONFIGS['det'])
     data = synthetic_training_batch(model, 'det', (128, 128))

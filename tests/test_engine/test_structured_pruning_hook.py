@@ -336,3 +336,20 @@ def test_a_loss_that_diverges_after_a_prune_point_stops_the_run():
             match='loss is nan at iteration 42, after the prune '
             'point at 10: training diverged'):
         hook.after_train_iter(Runner(), 0, outputs=nan)
+
+
+def test_the_sparse_training_penalty_is_removed_after_training():
+    """The penalty runs as an optimizer step pre-hook; an optimizer that
+    outlives the run (another ``train()`` on it) steps without it."""
+    from types import SimpleNamespace
+    model = torch.nn.Linear(4, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=SimpleNamespace(optimizer=optimizer))
+    hook = StructuredPruningHook(
+        method='slim', ratio=0.3, prune_at=[5], sparse_training=dict(iters=2))
+    hooks = optimizer._optimizer_step_pre_hooks
+    hook.before_train(runner)
+    assert len(hooks) == 1
+    hook.after_train(runner)
+    assert len(hooks) == 0

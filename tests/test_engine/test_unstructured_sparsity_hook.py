@@ -27,6 +27,15 @@ def test_hook_rejects_bad_arguments_when_built(kwargs, message):
         UnstructuredSparsityHook(**kwargs)
 
 
+def test_the_former_latency_input_shape_is_read_with_a_warning():
+    with pytest.warns(FutureWarning, match='now input_shape'):
+        hook = UnstructuredSparsityHook(
+            default_ratio=0.5, latency_input_shape=(96, 128))
+    assert hook.input_shape == (96, 128)
+    assert UnstructuredSparsityHook(
+        default_ratio=0.5, input_shape=(64, 64)).input_shape == (64, 64)
+
+
 @pytest.mark.parametrize('config, protected', [
     ('configs/sparsity/rtmdet_tiny_sparsity-module-aware-cubic_2e_shapes.py',
      'bbox_head.rtm_cls.0.weight'),
@@ -61,7 +70,7 @@ custom_hooks = [
     dict(type='mmprune.UnstructuredSparsityHook',
          ratios=[(r'backbone\\.stem', 0.1), ('^neck', 0.3)],
          default_ratio=0.6, importance='l1+l2', start_iter=0, end_iter=1,
-         interval=1, latency_input_shape=(128, 128), latency_runs=2)]
+         interval=1, input_shape=(128, 128), latency_runs=2)]
 '''
 
 

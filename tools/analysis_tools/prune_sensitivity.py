@@ -32,8 +32,8 @@ from mmprune.analysis.pruning_meter import PruningMeter
 from mmprune.core.checkpoint_reader import (check_state_fits, read_checkpoint,
                                             state_dict_of)
 from mmprune.core.module_patterns import check_pattern, matching_modules
-from mmprune.core.structured import (PRUNING_METHODS, PruningOptions,
-                                     prune_model)
+from mmprune.core.structured import (PruningOptions, prune_model,
+                                     pruning_method_names)
 from mmprune.core.structured.options import PRUNABLE
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
@@ -56,7 +56,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--method',
         default=PruningOptions.default('method'),
-        choices=sorted(PRUNING_METHODS))
+        choices=pruning_method_names())
     parser.add_argument(
         '--sensitivity-ratios',
         type=float,

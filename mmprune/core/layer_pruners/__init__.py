@@ -1,11 +1,10 @@
 """The registry of pruners for layers Torch-Pruning's tracer cannot see
 through. The core knows no model library: the pruners of model-specific
 layers register themselves from ``mmprune.models.pruning_support``."""
-from .base import (LAYER_PRUNERS, InternalGroup, OpaqueLayerPruner,
-                   member_channels, prune_member, pruner_for,
-                   register_layer_pruner)
+from .base import (InternalGroup, OpaqueLayerPruner, member_channels,
+                   prune_member, pruner_for, register_layer_pruner)
 
 __all__ = [
-    'LAYER_PRUNERS', 'InternalGroup', 'OpaqueLayerPruner', 'pruner_for',
-    'member_channels', 'prune_member', 'register_layer_pruner'
+    'InternalGroup', 'OpaqueLayerPruner', 'pruner_for', 'member_channels',
+    'prune_member', 'register_layer_pruner'
 ]

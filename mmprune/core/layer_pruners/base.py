@@ -11,21 +11,25 @@ own ``prune_out_channels``/``prune_in_channels``. Channels that only live
 inside the layer (such as the LSK split) are exposed as
 ``internal_groups`` so that callers can rank and narrow them too.
 """
+import functools
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple, Type
+from typing import List, Optional, Tuple, Type
 
 import torch.nn as nn
 import torch_pruning as tp
 
-#: layer class -> its pruner
-LAYER_PRUNERS: Dict[Type[nn.Module], 'OpaqueLayerPruner'] = {}
+from mmprune.registry import LAYER_PRUNERS
 
 
-def register_layer_pruner(layer_type: Type[nn.Module]):
-    """Class decorator: register a pruner instance for ``layer_type``."""
+def register_layer_pruner(layer_type: Type[nn.Module], force: bool = False):
+    """Class decorator: register a pruner class for ``layer_type`` (and
+    its subclasses) in :data:`mmprune.registry.LAYER_PRUNERS`, under the
+    layer class's name."""
 
-    def wrap(pruner_cls):
-        LAYER_PRUNERS[layer_type] = pruner_cls()
+    def wrap(pruner_cls: Type['OpaqueLayerPruner']):
+        pruner_cls.layer_type = layer_type
+        LAYER_PRUNERS.register_module(
+            name=layer_type.__name__, module=pruner_cls, force=force)
         return pruner_cls
 
     return wrap
@@ -41,7 +45,9 @@ class InternalGroup:
 
 
 class OpaqueLayerPruner(tp.pruner.BasePruningFunc):
-    """Base of the pruners in :data:`LAYER_PRUNERS`."""
+    """Base of the pruners in :data:`mmprune.registry.LAYER_PRUNERS`."""
+    #: the layer class it prunes (set when registered)
+    layer_type: Type[nn.Module] = nn.Module
     # True for layers whose inputs are only reliably connected in the
     # training forward (so the model is traced through its loss).
     needs_training_forward = False
@@ -58,9 +64,19 @@ class OpaqueLayerPruner(tp.pruner.BasePruningFunc):
 def pruner_for(module: nn.Module) -> Optional['OpaqueLayerPruner']:
     """The registered pruner of ``module``'s class or nearest base class."""
     for cls in type(module).__mro__:
-        if cls in LAYER_PRUNERS:
-            return LAYER_PRUNERS[cls]
+        # by name, then by identity: another library's class of the same
+        # name is not the registered one
+        pruner_cls = LAYER_PRUNERS.module_dict.get(cls.__name__)
+        if pruner_cls is not None and pruner_cls.layer_type is cls:
+            return _pruner(pruner_cls)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _pruner(pruner_cls: Type['OpaqueLayerPruner']) -> 'OpaqueLayerPruner':
+    # one instance per class: Torch-Pruning's graph maps layer types to
+    # pruner instances
+    return pruner_cls()
 
 
 def prune_member(layer: nn.Module, member: Tuple[str, str],

@@ -42,11 +42,11 @@ def layer_changes(model: nn.Module, before: Dict[str, tuple]) -> List[dict]:
 
 def protected_modules(model: nn.Module,
                       protected: Optional[Sequence[str]] = None,
-                      protect_stem: bool = True) -> List[str]:
+                      prune_stem: bool = False) -> List[str]:
     """The prediction layers (the model families' ``default_protected()``
     unless ``protected`` is given: then every pattern must match) and the
     layers that read the image (the input stem, whose inputs are the 3
-    image channels)."""
+    image channels) unless ``prune_stem``."""
     names = []
     patterns = default_protected() if protected is None else protected
     for p in patterns:
@@ -58,7 +58,7 @@ def protected_modules(model: nn.Module,
             continue
         if any(re.search(p, name) for p in patterns):
             names.append(name)
-        elif protect_stem and not isinstance(m, nn.Linear) and \
+        elif not prune_stem and not isinstance(m, nn.Linear) and \
                 m.weight.shape[1] * m.groups == 3:
             names.append(name)
     return names
@@ -78,12 +78,12 @@ def frozen_modules(model: nn.Module) -> List[str]:
 def kept_layers(model: nn.Module,
                 protected: Optional[Sequence[str]] = None,
                 ignored: Sequence[str] = (),
-                protect_stem: bool = True) -> Tuple[List[str], List[dict]]:
+                prune_stem: bool = False) -> Tuple[List[str], List[dict]]:
     """Names of the layers that keep their output channels (protected,
-    the input stem unless ``protect_stem`` is False, ignored by pattern,
+    the input stem unless ``prune_stem``, ignored by pattern,
     frozen, fixed by the model's code) and the report entries saying
     why."""
-    keep = protected_modules(model, protected, protect_stem)
+    keep = protected_modules(model, protected, prune_stem)
     modules = dict(model.named_modules())
     skipped = [dict(name=n, reason=PROTECTED_REASON) for n in keep]
     names = list(keep)
@@ -114,8 +114,7 @@ def kept_layers(model: nn.Module,
 def kept_layers_of(model: nn.Module,
                    opts: PruningOptions) -> Tuple[List[str], List[dict]]:
     """:func:`kept_layers` with the patterns and stem choice of ``opts``."""
-    return kept_layers(model, opts.protected, opts.ignored,
-                       not opts.prune_stem)
+    return kept_layers(model, opts.protected, opts.ignored, opts.prune_stem)
 
 
 def kept_modules(model: nn.Module, opts: PruningOptions) -> List[nn.Module]:

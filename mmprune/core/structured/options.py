@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from ..criteria import Criterion, build_criterion
 from ..module_patterns import check_pattern, matching_modules
-from .methods import PRUNING_METHODS, get_pruning_method
+from .methods import get_pruning_method
 
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
@@ -63,9 +63,9 @@ class PruningOptions:
     """What to prune and how far.
 
     Args:
-        method: one of ``PRUNING_METHODS`` (``l1``, ``group_taylor``
-            ...): a criterion, and for the sparse-training methods a
-            penalty before pruning.
+        method: a name in ``mmprune.registry.PRUNING_METHODS`` (``l1``,
+            ``group_taylor`` ...): a criterion, and for the sparse-training
+            methods a penalty before pruning.
         importance: the criterion ranking channels instead of the
             method's: a short name (``'l1'``) or ``dict(type='L1')`` of
             ``mmprune.core.criteria``, the names weight inheritance and
@@ -176,9 +176,7 @@ class PruningOptions:
             self.latency_speed_up is not None or bool(self.layer_ratios)
 
     def validate(self) -> None:
-        if not isinstance(self.method, str) or \
-                self.method not in PRUNING_METHODS:
-            get_pruning_method(str(self.method))  # the error lists them
+        get_pruning_method(self.method)  # an unknown one lists the known
         self.criterion  # an unknown or channel-less criterion fails here
         if self.ratio is not None or self.speed_up is not None or \
                 self.latency_speed_up is not None:

@@ -11,10 +11,10 @@ from mmengine.logging import print_log
 from ..layer_pruners import pruner_for
 from ..model_family import bounded_structure_runs
 from ..module_patterns import matching_modules
+from ..tp_backend import SegmentAwarePruner, guarded_graphs
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers, release_graph,
                        zero_non_finite_parameters)
-from .guarded_graph import guarded_graphs
 from .layers import (check_something_to_prune, kept_layers_of, layer_changes,
                      layer_widths)
 from .model_check import (remove_breaking_groups, restore_modules, run_error,
@@ -25,7 +25,6 @@ from .pruning_history import plain_history
 from .result import (NothingToPruneError, StructuredPruningResult,
                      TargetNotReachedError, stated_target,
                      unreached_target_limit)
-from .segment_aware_pruner import SegmentAwarePruner
 
 MeasureFn = Callable[[nn.Module], float]
 

@@ -14,8 +14,9 @@ from typing import Optional
 
 from filelock import FileLock
 
+from mmprune.registry import SHAPES_WRITERS
 from .scene import ShapesSpec
-from .writers import SUBDIRS, WRITERS
+from .writers import SUBDIRS
 
 META_FILE = 'shapes_meta.json'
 
@@ -44,9 +45,9 @@ def prepare_shapes_dataset(root: str,
     Generates it when ``root`` is missing or empty; checks it otherwise, and
     raises a clear error when the folder holds something else.
     """
-    if fmt not in WRITERS:
+    if fmt not in SHAPES_WRITERS.module_dict:
         raise ValueError(f'shapes: unknown format {fmt!r}; known: '
-                         f'{sorted(WRITERS)}')
+                         f'{sorted(SHAPES_WRITERS.module_dict)}')
     spec = spec or ShapesSpec()
     root = osp.abspath(root)
     want = dict(format=fmt, spec=spec.to_dict())
@@ -74,7 +75,7 @@ def _generate(root: str, fmt: str, spec: ShapesSpec, meta: dict) -> None:
     try:
         for sub in SUBDIRS[fmt]:
             os.makedirs(osp.join(tmp, sub))
-        WRITERS[fmt](tmp, spec)
+        SHAPES_WRITERS.module_dict[fmt](tmp, spec)
         with open(osp.join(tmp, META_FILE), 'w') as f:
             json.dump(meta, f, indent=1)
         if osp.isdir(root):

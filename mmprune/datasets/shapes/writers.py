@@ -1,6 +1,7 @@
 """Write shapes scenes in the on-disk formats the stock dataset classes read.
 
-One writer per format, registered by name in :data:`WRITERS`:
+One writer per format, registered by name in
+:data:`mmprune.registry.SHAPES_WRITERS`:
 
 - ``coco``: ``images/*.png`` + ``annotation.json`` (boxes, polygon masks),
   read by mmdet's ``CocoDataset`` and scored by ``CocoMetric``;
@@ -11,23 +12,13 @@ One writer per format, registered by name in :data:`WRITERS`:
 """
 import json
 import os.path as osp
-from typing import Callable, Dict, List
+from typing import List
 
 import cv2
 import numpy as np
 
+from mmprune.registry import SHAPES_WRITERS
 from .scene import ShapesSpec, obox_corners, render_scene
-
-WRITERS: Dict[str, Callable[[str, ShapesSpec], None]] = {}
-
-
-def register_writer(name: str) -> Callable:
-
-    def wrap(fn: Callable) -> Callable:
-        WRITERS[name] = fn
-        return fn
-
-    return wrap
 
 
 def _image_name(index: int) -> str:
@@ -51,7 +42,7 @@ def _scenes(root: str, spec: ShapesSpec):
         yield index, name, objects
 
 
-@register_writer('coco')
+@SHAPES_WRITERS.register_module(name='coco')
 def write_coco(root: str, spec: ShapesSpec) -> None:
     images, annotations = [], []
     for index, name, objects in _scenes(root, spec):
@@ -91,7 +82,7 @@ def write_coco(root: str, spec: ShapesSpec) -> None:
             f)
 
 
-@register_writer('dota')
+@SHAPES_WRITERS.register_module(name='dota')
 def write_dota(root: str, spec: ShapesSpec) -> None:
     for _, name, objects in _scenes(root, spec):
         lines = []
@@ -103,7 +94,7 @@ def write_dota(root: str, spec: ShapesSpec) -> None:
             f.write('\n'.join(lines) + ('\n' if lines else ''))
 
 
-@register_writer('seg')
+@SHAPES_WRITERS.register_module(name='seg')
 def write_seg(root: str, spec: ShapesSpec) -> None:
     for _, name, objects in _scenes(root, spec):
         label = np.zeros((spec.img_size, spec.img_size), np.uint8)

@@ -75,8 +75,7 @@ class StructuredPruningHook(Hook):
                  measure_latency: bool = True,
                  latency_runs: int = 10,
                  **pruning) -> None:
-        # Everything checkable without the model fails here, when the
-        # runner builds its hooks.
+        # what is checkable without the model fails as the hook is built
         try:
             self.options = PruningOptions.from_dict(
                 pruning, 'pruning options (known hook options: '
@@ -97,16 +96,13 @@ class StructuredPruningHook(Hook):
         self.reporter = RunPruningReport(self.options, self.schedule,
                                          self.sparse, measure_latency,
                                          latency_runs, WHO)
-        self._batches = None
-        self._iter = 0
-        # the unpruned model a latency target is measured against
-        self._unpruned: Optional[torch.nn.Module] = None
+        self._batches, self._iter, self._penalty = None, 0, None
+        self._unpruned: Optional[torch.nn.Module] = None  # latency reference
 
     def before_run(self, runner) -> None:
         if self.restore_only:
             return
-        # a Distiller's student is pruned; its teacher and adapters follow
-        # (see before_train and follow_structure_change)
+        # a Distiller's student is pruned (see follow_structure_change)
         try:
             check_input_shape(runner.cfg.model, self.input_shape,
                               'input_shape')
@@ -130,9 +126,15 @@ class StructuredPruningHook(Hook):
             distiller.take_teacher_from_student()
             runner.logger.info(f'{WHO}: the distillation teacher is the '
                                'student as training starts (unpruned, frozen)')
-        if self.sparse is not None:
-            runner.optim_wrapper.optimizer.register_step_pre_hook(
+        if self.sparse is not None:  # removed after training
+            optimizer = runner.optim_wrapper.optimizer
+            self._penalty = optimizer.register_step_pre_hook(
                 lambda *args, **kwargs: self._regularize(runner))
+
+    def after_train(self, runner) -> None:
+        if self._penalty is not None:
+            self._penalty.remove()
+            self._penalty = None
 
     def before_train_iter(self,
                           runner,
@@ -157,13 +159,12 @@ class StructuredPruningHook(Hook):
 
     def _regularize(self, runner) -> None:
         model = student_model(runner.model)
-
         started = self.sparse.regularize(
             model, self._iter, self.structure.done, lambda:
             (self._batch(runner, model), kept_modules(model, self.options)))
         if started is not None:
             runner.logger.info(
-                f'StructuredPruningHook: sparse training ({self.method}, '
+                f'{WHO}: sparse training ({self.method}, '
                 f'reg {self.sparse.reg}, {self.sparse.schedule}) until '
                 f'iteration {started}')
 
@@ -205,8 +206,7 @@ class StructuredPruningHook(Hook):
                                       self.structure)
 
     def _latency_reference(self, runner, model) -> Optional[torch.nn.Module]:
-        # every prune point's latency target is measured against the
-        # unpruned model (each reaches its share of the whole target)
+        # each prune point's share of a latency target is of the unpruned
         if self.options.latency_speed_up is None:
             return None
         return self._unpruned_reference(runner, model)

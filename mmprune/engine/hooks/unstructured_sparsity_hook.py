@@ -1,6 +1,7 @@
 """``UnstructuredSparsityHook``: module-aware element sparsity during
 training, with masks that stay enforced and survive checkpoints."""
 import os.path as osp
+import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -46,7 +47,9 @@ class UnstructuredSparsityHook(Hook):
             their ratio (nn.Linear/nn.Conv2d with input channels % 4 == 0;
             others are listed as skipped and keep their ratio).
         measure_latency: measure dense CPU/GPU latency before and after.
-        latency_input_shape, latency_runs: the synthetic image and runs.
+        input_shape, latency_runs: (H, W) of the synthetic image and the
+            runs latency is measured on (``latency_input_shape``, its
+            former name, is still read, with a warning).
 
     Masks are re-applied after every training iteration (after the
     optimizer step and after EMAHook's update, to both the model and the
@@ -56,20 +59,22 @@ class UnstructuredSparsityHook(Hook):
     # Below EMAHook (NORMAL): the EMA average is masked after its update.
     priority = 'BELOW_NORMAL'
 
-    def __init__(self,
-                 ratios: RatioSpec = None,
-                 default_ratio: float = 0.0,
-                 protected: Optional[Sequence[str]] = None,
-                 importance: Union[str, dict] = 'l1',
-                 l1_weight: float = 0.7,
-                 scope: str = 'per_layer',
-                 start_iter: int = 0,
-                 end_iter: Optional[int] = None,
-                 interval: int = 100,
-                 semi_structured: Sequence[str] = (),
-                 measure_latency: bool = True,
-                 latency_input_shape: Tuple[int, int] = (640, 640),
-                 latency_runs: int = 10) -> None:
+    def __init__(
+            self,
+            ratios: RatioSpec = None,
+            default_ratio: float = 0.0,
+            protected: Optional[Sequence[str]] = None,
+            importance: Union[str, dict] = 'l1',
+            l1_weight: float = 0.7,
+            scope: str = 'per_layer',
+            start_iter: int = 0,
+            end_iter: Optional[int] = None,
+            interval: int = 100,
+            semi_structured: Sequence[str] = (),
+            measure_latency: bool = True,
+            input_shape: Tuple[int, int] = (640, 640),
+            latency_runs: int = 10,
+            latency_input_shape: Optional[Tuple[int, int]] = None) -> None:
         # Everything that can be checked without the model fails here,
         # when the runner builds its hooks, before any work.
         self.ratios = normalize_ratios(ratios)
@@ -102,7 +107,12 @@ class UnstructuredSparsityHook(Hook):
         self.interval = interval
         self.semi_structured = list(semi_structured)
         self.measure = measure_latency
-        self.latency_input_shape = tuple(latency_input_shape)
+        if latency_input_shape is not None:
+            warnings.warn(
+                'UnstructuredSparsityHook: latency_input_shape is now '
+                'input_shape (as in StructuredPruningHook)', FutureWarning)
+            input_shape = latency_input_shape
+        self.input_shape = tuple(input_shape)
         self.latency_runs = latency_runs
 
         self.plan: Optional[SparsityPlan] = None
@@ -129,7 +139,7 @@ class UnstructuredSparsityHook(Hook):
     def before_train(self, runner) -> None:
         if self.measure and 'dense_before_ms' not in self.latency:
             self.latency['dense_before_ms'] = measure_latency(
-                student_model(runner.model), self.latency_input_shape,
+                student_model(runner.model), self.input_shape,
                 self.latency_runs)
 
     # -- schedule and enforcement -------------------------------------
@@ -180,7 +190,7 @@ class UnstructuredSparsityHook(Hook):
         model = student_model(runner.model)
         if self.measure:
             self.latency['dense_after_ms'] = measure_latency(
-                model, self.latency_input_shape, self.latency_runs)
+                model, self.input_shape, self.latency_runs)
         self._report(runner, model)
 
     def _report(self, runner, model) -> None:
@@ -198,7 +208,7 @@ class UnstructuredSparsityHook(Hook):
                 fraction_reached=self.fraction),
             latency=dict(
                 self.latency,
-                input_shape=list(self.latency_input_shape),
+                input_shape=list(self.input_shape),
                 device=str(next(model.parameters()).device),
                 note='dense kernels: zeros are still multiplied'),
             **stats)

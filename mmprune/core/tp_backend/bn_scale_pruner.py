@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
-from ..criteria.bn_scale import BNGroupL2Importance
+from .bn_importance import BNGroupL2Importance
 
 
 class BNScalePruner(tp.pruner.BNScalePruner):
@@ -15,7 +15,7 @@ class BNScalePruner(tp.pruner.BNScalePruner):
     RTMDet-tiny the penalty reached no layer at all. Any affine
     ``_BatchNorm`` gets it here (the group-lasso variant already did, but
     its per-group norm needs the widest-first reduction of
-    ``criteria/bn_scale.py``)."""
+    ``bn_importance.py``)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
