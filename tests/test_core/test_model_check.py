@@ -12,6 +12,7 @@ import torch.nn as nn
 from conftest import REPO
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 from mmengine.config import Config
+from mmengine.model import BaseModel
 from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
@@ -385,3 +386,26 @@ def test_replay_traces_a_model_with_uninitialised_parameters():
     again = prune_model(unset, data, 'l1', ratio=0.3)
     assert torch.isfinite(unset.neck.reduce_layers[0].conv.weight).all()
     assert again.history and run_error(unset, data) is None
+
+
+class _BackwardFails(BaseModel):
+    """Runs every forward; its loss has no graph, so backward fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.conv(inputs)
+        if mode == 'loss':
+            return dict(loss=out.sum().detach())
+        return out if mode == 'tensor' else [out]
+
+
+def test_the_check_without_backward_runs_only_the_forwards():
+    """The roll-back search checks a forward failure without backward
+    passes; the full check still runs them."""
+    model = _BackwardFails()
+    data = dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None)
+    assert run_error(model, data, backward=False) is None
+    assert run_error(model, data).startswith('loss backward failed')
