@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 import mmprune  # noqa: F401
 from mmprune.core.layer_pruners import register_layer_pruner
 from mmprune.core.structured import prune_model
-from mmprune.core.structured.model_check import run_error
+from mmprune.core.structured.model_check import run_error, search_checks
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
 from mmprune.core.tracing import training_loss_forward
 from mmprune.datasets.synthetic_batch import synthetic_training_batch, task_of
@@ -402,10 +402,16 @@ class _BackwardFails(BaseModel):
         return out if mode == 'tensor' else [out]
 
 
-def test_the_check_without_backward_runs_only_the_forwards():
-    """The roll-back search checks a forward failure without backward
-    passes; the full check still runs them."""
+def test_a_search_checks_only_the_step_that_failed():
+    """The roll-back search runs only the failing check on each prefix
+    (here: the loss forward passes, so a loss failure is not this model's);
+    the full check still runs every step."""
     model = _BackwardFails()
     data = dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None)
-    assert run_error(model, data, backward=False) is None
-    assert run_error(model, data).startswith('loss backward failed')
+    assert run_error(model, data, ('loss', 'predict', 'tensor forward')) \
+        is None
+    error = run_error(model, data)
+    assert error.startswith('loss backward failed')
+    assert search_checks(error) == ('loss backward', )
+    assert run_error(model, data, search_checks(error)) == error
+    assert search_checks('replaying the pruning failed: KeyError') == ()

@@ -73,6 +73,9 @@ def test_prune_stem_prunes_the_layers_that_read_the_image(rtm_cfg):
         model, data, 'l1', ratio=0.5, round_to=4, prune_stem=True)
     stem = {r['name']: r for r in result.layers}['backbone.stem.0.conv']
     assert stem['out_after'] < stem['out_before']
+    # the phases of the prune are timed (the zoo sweep prints them)
+    assert list(result.seconds) == ['build', 'steps', 'check']
+    assert all(s > 0 for s in result.seconds.values())
     assert stem['in_after'] == 3
     assert 'backbone.stem.0.conv' not in result.protected
     assert 'bbox_head.rtm_cls.0' in result.protected

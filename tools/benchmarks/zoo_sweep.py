@@ -14,7 +14,9 @@ graphs in ONNX Runtime compared with PyTorch's.
 Prints one row per config: pass, pass with groups skipped (and why), fail,
 or not counted (the unpruned model does not run on the CPU or not at that
 size, or the config needs a package outside the pinned stack), with
-the time and peak memory of tracing and pruning. A list line is
+the time of ``prune_model`` split into its phases (build: kept layers,
+tracing, dependency graph; steps: importance and pruning; check: the
+model check and any roll-back) and the process's peak memory. A list line is
 ``lib::path [size]``: 128 px unless a model needs more.
 """
 import argparse
@@ -113,6 +115,7 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     result = prune_model(model, data, 'l1', ratio=0.3)
     row.update(
         seconds=round(time.perf_counter() - start, 1),
+        phases=result.seconds,
         params_before=result.params_before,
         params_after=result.params_after)
     skipped = [
@@ -204,8 +207,9 @@ def main() -> None:
         os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
     rows = []
     extra = ' ONNX export |' if args.export else ''
-    print('| config | result | s | peak MB | params | detail |' + extra)
-    print('| --- | --- | --- | --- | --- | --- |' +
+    print('| config | result | s | build / steps / check s | peak MB | '
+          'params | detail |' + extra)
+    print('| --- | --- | --- | --- | --- | --- | --- |' +
           (' --- |' if args.export else ''))
     for config in configs:
         try:
@@ -234,9 +238,10 @@ def main() -> None:
                   f'{row["params_after"] / 1e6:.1f}M'
                   if 'params_after' in row else '')
         name = config.replace(' ', ' @')
+        phases = ' / '.join(f'{s:.1f}' for s in row.get('phases', {}).values())
         print(
             f'| {name} | {row["status"]} | {row.get("seconds", "")} | '
-            f'{row.get("peak_mb", "")} | {params} | '
+            f'{phases} | {row.get("peak_mb", "")} | {params} | '
             f'{row.get("detail", "")} |' +
             (f' {row.get("export", "")} |' if args.export else ''),
             flush=True)

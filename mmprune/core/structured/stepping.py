@@ -2,6 +2,7 @@
 over mmprune's tracing, stepped until the ratio, FLOPs or latency target
 is met; groups that fail or break the model rolled back and reported."""
 import copy
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -191,12 +192,21 @@ def prune_uniform(
                            latency_reference)
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
+    clock = [time.perf_counter()]
     try:
         run.start()
+        clock.append(time.perf_counter())
         run.step_all(gradient_data)
+        clock.append(time.perf_counter())
         run.finish()
+        clock.append(time.perf_counter())
     finally:
         model.train(was_training)
+    run.result.seconds = {
+        phase: round(end - begin, 3)
+        for phase, begin, end in zip(('build', 'steps',
+                                      'check'), clock, clock[1:])
+    }
     run.check_outcome()
     return run.result
 
