@@ -183,7 +183,7 @@ def weight_criteria() -> List[str]:
     ]
 
 
-def _fresh_for_missing_producer(graph, group, names, target_modules,
+def _fresh_for_missing_producer(group, names, target_modules,
                                 root_name: str) -> Dict[str, str]:
     """The producer of a group's channels is gone in the target (e.g. a
     single-FC head keeps fc1 only): what its consumers read has no
@@ -221,8 +221,8 @@ def _plan_groups(graph, source: nn.Module, target_modules: Dict[str,
         tgt_root = target_modules.get(root_name)
         if tgt_root is None:
             fresh_reasons.update(
-                _fresh_for_missing_producer(graph, group, names,
-                                            target_modules, root_name))
+                _fresh_for_missing_producer(group, names, target_modules,
+                                            root_name))
             continue
         kept_n = _channels(graph, tgt_root, out=True)
         if kept_n == total:
