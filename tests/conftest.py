@@ -74,6 +74,16 @@ def shapes_cache(tmp_path_factory) -> str:
     return root
 
 
+@pytest.fixture(scope='session', autouse=True)
+def mmprune_cache(tmp_path_factory) -> str:
+    """Measurements mmprune caches (convolution timings, sensitivity scans)
+    go to a session folder: a test never reads a user's cache, nor one an
+    earlier session left."""
+    root = str(tmp_path_factory.mktemp('mmprune_cache'))
+    os.environ['MMPRUNE_CACHE_DIR'] = root
+    return root
+
+
 def run_tool(args: List[str],
              timeout: int = 600,
              check: bool = True) -> subprocess.CompletedProcess:

@@ -43,7 +43,9 @@ from mmprune.models.builder import build_model_from
 from mmprune.models.fresh_weights import reinitialize
 from mmprune.utils import (config_name, read_config, resolve_device,
                            save_checkpoint_atomic)
-from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.cli import (add_cfg_options_arg, add_device_arg,
+                               add_sensitivity_cache_args,
+                               sensitivity_cache_of, tool_parser)
 from mmprune.utils.device import device_name
 from mmprune.utils.input_size import check_input_shape
 from mmprune.utils.outputs import prepare_output_dir
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=PruningOptions.default('sensitivity_ratios'),
         help='the ratios each block is pruned alone at for '
         '--allocation sensitivity')
+    add_sensitivity_cache_args(parser)
     parser.add_argument(
         '--round-to',
         type=_round_to,
@@ -311,7 +314,12 @@ def main(argv=None) -> None:
     reference = None if args.no_latency else copy.deepcopy(model)
     widths = layer_widths(model)
     result = prune_model(
-        model, data, options, gradient_data=grads, **meter.prune_kwargs())
+        model,
+        data,
+        options,
+        gradient_data=grads,
+        sensitivity_cache=sensitivity_cache_of(args),
+        **meter.prune_kwargs())
     # the unpruned model's params and FLOPs as prune_model measured them
     report = PruningReport(
         device=device_name(next(model.parameters()).device),

@@ -3,7 +3,6 @@ the per-machine cache of those times (see ``width_latency.py`` for what
 chooses widths from them)."""
 import functools
 import json
-import os
 import os.path as osp
 import platform
 import tempfile
@@ -14,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from mmprune.utils.atomic_io import dump_json_atomic
+from mmprune.utils.cache_dir import cache_dir
 from mmprune.utils.device import synchronizer
 from .latency import onnxruntime_device_providers, time_calls, torch_threads
 
@@ -106,9 +106,7 @@ def _ort_version(runtime: str) -> str:
 def default_cache_path() -> str:
     """``$MMPRUNE_CACHE_DIR/width_latency.json`` (default
     ``~/.cache/mmprune``)."""
-    root = os.environ.get('MMPRUNE_CACHE_DIR') or osp.join(
-        osp.expanduser('~'), '.cache', 'mmprune')
-    return osp.join(root, 'width_latency.json')
+    return cache_dir('width_latency.json')
 
 
 def time_conv(spec: ConvSpec,

@@ -101,10 +101,22 @@ def tensor_forward(model: nn.Module, data: dict) -> List[torch.Tensor]:
 
 def _used_parameters(model: nn.Module, output: torch.Tensor) -> set:
     """ids of the parameters ``output`` depends on, among those that
-    require grad (train() refreezes frozen stages: mmdet's ResNet)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    grads = torch.autograd.grad(output, params, allow_unused=True)
-    return {id(p) for p, g in zip(params, grads) if g is not None}
+    require grad (train() refreezes frozen stages: mmdet's ResNet): the
+    leaves of its autograd graph, found by walking the graph rather than
+    computing gradients (a backward pass, as long as the forward)."""
+    params = {id(p) for p in model.parameters() if p.requires_grad}
+    used, seen = set(), set()
+    stack = [output.grad_fn] if output.grad_fn is not None else []
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        leaf = getattr(node, 'variable', None)  # AccumulateGrad
+        if leaf is not None and id(leaf) in params:
+            used.add(id(leaf))
+        stack.extend(fn for fn, _ in node.next_functions)
+    return used
 
 
 def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:

@@ -2,6 +2,7 @@
 and applied alike on every rank, the pruned structure checked identical
 across ranks."""
 import dataclasses
+import os.path as osp
 from typing import Callable, Optional
 
 import torch.nn as nn
@@ -20,7 +21,9 @@ def prune_in_run(runner, model: nn.Module, data: dict, step: PruningOptions,
     ``measures`` (:meth:`PruningMeter.prune_kwargs`); gradient criteria
     and sensitivity allocation draw ``gradient_batches`` batches from
     ``next_batch``. Extends ``history`` (the run's pruning history) and
-    returns the result as a dict; ``who`` prefixes the log line."""
+    returns the result as a dict; ``who`` prefixes the log line. A
+    sensitivity scan keeps its points in the work dir, so a run restarted
+    on the same batches resumes it."""
 
     def decide() -> dict:
         needs_batches = step.criterion.needs_gradients or \
@@ -33,6 +36,7 @@ def prune_in_run(runner, model: nn.Module, data: dict, step: PruningOptions,
             step,
             gradient_data=grads,
             latency_reference=latency_reference,
+            sensitivity_cache=osp.join(runner.work_dir, 'sensitivity_scans'),
             **measures)
         return dataclasses.asdict(result)
 

@@ -1,12 +1,14 @@
 """What every mmprune tool's command line shares: a ``--help`` that shows
 the whole description and each flag's default, ``--cfg-options`` as the
-OpenMMLab tools explain it, and ``--device``."""
+OpenMMLab tools explain it, ``--device``, and the sensitivity scan's
+cache."""
 import argparse
 import copy
 from typing import Optional
 
 from mmengine.config import DictAction
 
+from .cache_dir import cache_dir
 from .device import default_device
 
 CFG_OPTIONS_HELP = (
@@ -71,3 +73,23 @@ def add_device_arg(parser: argparse.ArgumentParser) -> None:
         default=default_device(),
         help='where the model runs: cpu, cuda or cuda:N; cuda when torch '
         'sees a GPU, else cpu')
+
+
+def add_sensitivity_cache_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--sensitivity-cache',
+        default=cache_dir('sensitivity'),
+        help='folder where the sensitivity scan keeps its points, by '
+        'weights, batches and settings: another target on the same '
+        'checkpoint reuses them, and a scan that died resumes '
+        '($MMPRUNE_CACHE_DIR/sensitivity; MMPRUNE_CACHE_DIR defaults to '
+        '~/.cache/mmprune)')
+    parser.add_argument(
+        '--no-sensitivity-cache',
+        action='store_true',
+        help='scan again and keep nothing')
+
+
+def sensitivity_cache_of(args: argparse.Namespace) -> Optional[str]:
+    """The scan cache folder the flags ask for; None: no cache."""
+    return None if args.no_sensitivity_cache else args.sensitivity_cache

@@ -74,7 +74,9 @@ def test_prune_stem_prunes_the_layers_that_read_the_image(rtm_cfg):
     stem = {r['name']: r for r in result.layers}['backbone.stem.0.conv']
     assert stem['out_after'] < stem['out_before']
     # the phases of the prune are timed (the zoo sweep prints them)
-    assert list(result.seconds) == ['build', 'steps', 'check']
+    assert list(result.seconds) == [
+        'layers', 'tracing', 'graph', 'importance', 'pruning', 'check'
+    ]
     assert all(s > 0 for s in result.seconds.values())
     assert stem['in_after'] == 3
     assert 'backbone.stem.0.conv' not in result.protected
@@ -535,6 +537,9 @@ def test_sensitivity_points_and_a_sensitivity_allocated_target(rtm_cfg):
     assert result.speed_up == pytest.approx(tries[-1]['speed_up'])
     assert result.target_reached == (result.speed_up >= 1.3)
     assert result.to_dict()['target']['allocation'] == 'sensitivity'
+    # the scan and the fit timed first, then the phases of the prune
+    assert list(result.seconds)[:2] == ['scan', 'fit']
+    assert {'graph', 'measures', 'check'} <= set(result.seconds)
     _runs(model, rtm_cfg)
     with pytest.raises(ValueError, match="allocation = 'sensitivity'"):
         prune_model(model, data, 'l1', ratio=0.3, allocation='sensitivity')

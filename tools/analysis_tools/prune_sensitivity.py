@@ -5,7 +5,8 @@ optionally choose non-uniform ratios for a FLOPs target from that.
 
     python tools/analysis_tools/prune_sensitivity.py CONFIG CHECKPOINT \
         [--method l1] [--sensitivity-ratios 0.25 0.5 0.75] \
-        [--units PATTERN ...] [--gradient-batches 4] [--speed-up S] [--out DIR]
+        [--units PATTERN ...] [--gradient-batches 4] [--speed-up S] \
+        [--out DIR] [--sensitivity-cache DIR | --no-sensitivity-cache]
 
 The flags are ``tools/prune.py``'s where they mean the same, with the same
 defaults.
@@ -44,7 +45,9 @@ from mmprune.datasets.train_batches import train_batches
 from mmprune.models.builder import build_model_from
 from mmprune.utils import (atomic_write, config_name, dump_json_atomic,
                            read_config, resolve_device)
-from mmprune.utils.cli import add_cfg_options_arg, add_device_arg, tool_parser
+from mmprune.utils.cli import (add_cfg_options_arg, add_device_arg,
+                               add_sensitivity_cache_args,
+                               sensitivity_cache_of, tool_parser)
 from mmprune.utils.input_size import check_input_shape
 from mmprune.utils.outputs import prepare_output_dir
 
@@ -87,6 +90,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         help='choose per-unit ratios for this FLOPs '
         'reduction and check them by pruning a copy')
+    add_sensitivity_cache_args(parser)
     parser.add_argument(
         '--out',
         help='output folder (default: '
@@ -180,9 +184,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     logger.info(f'pruning {len(units)} units alone at ratios '
                 f'{args.sensitivity_ratios} '
                 f'({args.method}), loss over {args.gradient_batches} batches')
-    result = prune_sensitivity(model, batches, flops, units,
-                               args.sensitivity_ratios, args.method,
-                               args.round_to)
+    result = prune_sensitivity(
+        model,
+        batches,
+        flops,
+        units,
+        args.sensitivity_ratios,
+        args.method,
+        args.round_to,
+        cache_dir=sensitivity_cache_of(args))
     result.update(
         config=args.config,
         checkpoint=args.checkpoint,

@@ -1,81 +1,243 @@
-"""Time and peak memory to trace and prune real model-zoo detectors on
-CPU with ``mmprune.core.structured.prune_model`` (l1, ratio 0.3, round_to
-8): LSK-S Oriented R-CNN (mmrotate) and Faster R-CNN R50-FPN (mmdet), each
-in a fresh process so that peak RSS is its own.
+r"""Where the time of a structured prune goes, per model-zoo config, beside
+Torch-Pruning alone on the same model and batch.
 
-    python tools/benchmarks/structured_pruning_cost.py
+    python tools/benchmarks/structured_pruning_cost.py [LIST] \
+        [--json OUT] [--timeout 900]
+    python tools/benchmarks/structured_pruning_cost.py --sensitivity \
+        [--json OUT]
+
+Each config runs in a fresh process (random init, CPU, a synthetic batch in
+the model's own format), so that its peak memory is its own. A list line
+is ``lib::path [SIZE]``, SIZE one number (square) or ``HxW``; 128 px when
+it has none (``tools/benchmarks/cost_configs.txt``).
+
+Per config: ``prune_model`` (``l1``, ratio 0.3, round_to 8, the zoo
+sweep's prune) with its seconds split into phases
+(``StructuredPruningResult.seconds``: tracing, graph, importance, pruning,
+measures, check with its roll-backs) and the process's peak RSS after it;
+then, in the same process, a copy of the unpruned model pruned by
+Torch-Pruning alone: its ``MetaPruner`` (``MagnitudeImportance(p=1)``,
+ratio 0.3, round_to 8, the layers mmprune keeps given as
+``ignored_layers``, the detector's ``mode='tensor'`` forward) built and
+stepped, timed, and the model it hands back put through mmprune's model
+check (loss with backward, predict, tensor forward). ``mmprune / TP`` is
+the ratio of the two times, where Torch-Pruning's model runs.
+
+``--sensitivity``: RTMDet-s at 640 px and Faster R-CNN R50 at 800x1333
+(their test sizes): a uniform ``group_norm`` 2x FLOPs prune, the same
+target with ``allocation='sensitivity'`` (the loss over 4 batches, as
+``tools/prune.py`` takes them; the scan kept in a fresh cache folder),
+then 2.5x with the same cache (the scan read back); each time as a
+multiple of the uniform prune.
 """
+import argparse
+import copy
 import json
+import os
 import os.path as osp
 import resource
-import subprocess
 import sys
+import tempfile
 import time
 
+from mmprune.utils.cli import tool_parser
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODELS = {
-    'Oriented R-CNN LSK-S (mmrotate)':
-    ('configs/lsknet/lsk_s_fpn_3e_shapes_le90.py', None),
-    'Faster R-CNN R50-FPN (mmdet)':
-    ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-     'configs/rtmdet/rtmdet_tiny_12e_shapes.py'),
-}
+LIST = osp.join(REPO, 'tools', 'benchmarks', 'cost_configs.txt')
+SENSITIVITY = ('mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py 640',
+               'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py 800x1333')
 
 
-def measure(config: str, data_config: str) -> dict:
-    import torch  # noqa: F401
-    from mmengine.config import Config
+def _peak_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
-    import mmprune  # noqa: F401
-    from mmprune.core.structured import prune_model
-    from mmprune.datasets.train_batches import tracing_batch
-    from mmprune.models.builder import build_model_from
-    cfg = Config.fromfile(config if '::' not in config else _zoo(config))
-    data_cfg = Config.fromfile(data_config or config)
-    data_cfg.train_dataloader.update(
-        batch_size=2, num_workers=0, persistent_workers=False)
-    model = build_model_from(cfg)
-    data = tracing_batch(data_cfg, model)
+
+def _size(text: str) -> tuple:
+    h, _, w = (text or '128').partition('x')
+    return int(h), int(w or h)
+
+
+def _model_and_batch(config: str, size: tuple, batches: int = 1):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from zoo_sweep import build_zoo_model, zoo_config
+
+    from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
+    cfg = zoo_config(config)
+    model = build_zoo_model(cfg)
+    data = [
+        synthetic_batch_of_config(model, cfg, size) for _ in range(batches)
+    ]
+    return model, data
+
+
+def torch_pruning_alone(model, data: dict, kept) -> dict:
+    """Torch-Pruning's DependencyGraph and MetaPruner on ``model`` (pruned
+    in place), timed; whether what it hands back runs."""
+    import torch_pruning as tp
+
+    from mmprune.core.structured.model_check import run_error
+    from mmprune.core.tracing import tensor_forward
+    modules = dict(model.named_modules())
+    model.eval()
     start = time.perf_counter()
-    result = prune_model(model, data, 'l1', ratio=0.3, round_to=8)
+    try:
+        pruner = tp.pruner.MetaPruner(
+            model,
+            data,
+            importance=tp.importance.MagnitudeImportance(p=1),
+            pruning_ratio=0.3,
+            ignored_layers=[modules[n] for n in kept],
+            round_to=8,
+            forward_fn=tensor_forward)
+        graph = time.perf_counter() - start
+        pruner.step()
+    except Exception as e:  # noqa: BLE001 - a cell, not a crash
+        return dict(
+            seconds=round(time.perf_counter() - start, 1),
+            status=f'fails: {type(e).__name__}: {str(e)[:120]}')
     seconds = time.perf_counter() - start
+    error = run_error(model, data)
     return dict(
         seconds=round(seconds, 2),
-        peak_rss_mb=round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        params_before=result.params_before,
-        params_after=result.params_after)
+        graph=round(graph, 2),
+        status='runs' if error is None else f'its model fails: {error[:120]}')
 
 
-def _zoo(base: str) -> str:
-    """A config file inheriting a model-zoo config with 5 classes and no
-    pretrained download."""
-    import tempfile
-    path = osp.join(tempfile.mkdtemp(), 'zoo.py')
-    with open(path, 'w') as f:
-        f.write(f'_base_ = [{base!r}]\n'
-                'model = dict(backbone=dict(init_cfg=None), roi_head=dict('
-                'bbox_head=dict(num_classes=5)))\n')
-    return path
+def measure_one(config: str, size: tuple) -> dict:
+    from mmprune.core.structured import PruningOptions, prune_model
+    from mmprune.core.structured.layers import kept_layers_of
+    model, (data, ) = _model_and_batch(config, size)
+    unpruned = copy.deepcopy(model)
+    start = time.perf_counter()
+    result = prune_model(model, data, 'l1', ratio=0.3, round_to=8)
+    row = dict(
+        config=config,
+        size=list(size),
+        seconds=round(time.perf_counter() - start, 2),
+        phases=result.seconds,
+        peak_mb=_peak_mb(),
+        params=sum(p.numel() for p in unpruned.parameters()),
+        params_after=result.params_after,
+        rolled_back=sum(1 for s in result.skipped
+                        if s['reason'].startswith('pruning its group broke')))
+    del model, result
+    kept, _ = kept_layers_of(unpruned, PruningOptions(ratio=0.3))
+    row['torch_pruning'] = torch_pruning_alone(unpruned, data, kept)
+    return row
+
+
+def measure_sensitivity(config: str, size: tuple) -> dict:
+    from mmprune.analysis.pruning_meter import PruningMeter
+    from mmprune.core.structured import prune_model
+    model, batches = _model_and_batch(config, size, batches=5)
+    flops = PruningMeter(size, 'torch').flops
+    row = dict(config=config, size=list(size))
+    cache = tempfile.mkdtemp()
+    runs = (('uniform 2x', 2.0, 'uniform'), ('sensitivity 2x', 2.0,
+                                             'sensitivity'),
+            ('sensitivity 2.5x, scan read back', 2.5, 'sensitivity'))
+    for name, speed_up, allocation in runs:
+        trial = copy.deepcopy(model)
+        start = time.perf_counter()
+        result = prune_model(
+            trial,
+            batches[0],
+            'group_norm',
+            speed_up=speed_up,
+            allocation=allocation,
+            gradient_data=batches[1:],
+            flops_fn=flops,
+            sensitivity_cache=cache)
+        row[name] = dict(
+            seconds=round(time.perf_counter() - start, 1),
+            phases=result.seconds,
+            speed_up=round(result.speed_up, 2))
+        del trial
+    row['peak_mb'] = _peak_mb()
+    return row
+
+
+def _child(args) -> None:
+    config, _, size = args.one.partition(' ')
+    measure = measure_sensitivity if args.sensitivity else measure_one
+    try:
+        row = measure(config, _size(size))
+    except Exception as e:  # noqa: BLE001 - a row, not a crash
+        row = dict(
+            config=config,
+            status=f'fails: {type(e).__name__}: {str(e)[:200]}',
+            peak_mb=_peak_mb())
+    print('COST_ROW ' + json.dumps(row), flush=True)
+
+
+def _print(row: dict, sensitivity: bool) -> None:
+    name = row['config'].split('::')[-1].rsplit('/', 1)[-1][:-3]
+    size = 'x'.join(str(s) for s in row.get('size', []))
+    if 'status' in row:
+        print(f'| {name} | {size} | {row["status"]} |', flush=True)
+        return
+    if sensitivity:
+        base = row['uniform 2x']['seconds']
+        cells = [
+            f'{r["seconds"]} s ({r["seconds"] / base:.1f}x, '
+            f'{r["speed_up"]}x fewer FLOPs)' for k, r in row.items()
+            if isinstance(r, dict)
+        ]
+        print(
+            f'| {name} | {size} | ' + ' | '.join(cells) +
+            f' | {row["peak_mb"]} |',
+            flush=True)
+        return
+    tp = row['torch_pruning']
+    ratio = (f'{row["seconds"] / tp["seconds"]:.1f}'
+             if tp['status'] == 'runs' else '')
+    phases = ', '.join(f'{k} {s:.1f}' for k, s in row['phases'].items()
+                       if s >= 0.05)
+    print(
+        f'| {name} | {size} | {row["params"] / 1e6:.1f}M | '
+        f'{row["seconds"]} | {phases} | {row["rolled_back"]} | '
+        f'{row["peak_mb"]} | {tp["seconds"]} ({tp["status"]}) | {ratio} |',
+        flush=True)
 
 
 def main() -> None:
-    if len(sys.argv) == 3:  # child: one model
-        print(json.dumps(measure(sys.argv[1], sys.argv[2] or None)))
+    parser = tool_parser(__doc__)
+    parser.add_argument('list', nargs='?', default=LIST)
+    parser.add_argument('--sensitivity', action='store_true')
+    parser.add_argument('--one', help=argparse.SUPPRESS)
+    parser.add_argument('--timeout', type=int, default=900)
+    parser.add_argument('--json', help='also write the rows as JSON lines')
+    args = parser.parse_args()
+    if args.one:
+        _child(args)
         return
-    print('| model | trace + prune (s) | peak RSS (MB) | params |')
-    print('| --- | --- | --- | --- |')
-    for name, (config, data_config) in MODELS.items():
-        out = subprocess.run(
-            [sys.executable, __file__, config, data_config or ''],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f'| {name} | {r["seconds"]} | {r["peak_rss_mb"]} | '
-              f'{r["params_before"] / 1e6:.2f}M -> '
-              f'{r["params_after"] / 1e6:.2f}M |')
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from zoo_sweep import child_row
+    configs = SENSITIVITY if args.sensitivity else [
+        ' '.join(line.split()) for line in open(args.list)
+        if line.strip() and not line.startswith('#')
+    ]
+    if args.sensitivity:
+        print('| model | size | uniform 2x | sensitivity 2x | sensitivity '
+              '2.5x, scan read back | peak MB |\n| --- | --- | --- | --- | '
+              '--- | --- |')
+    else:
+        print('| model | size | params | mmprune s | phases (s) | rolled '
+              'back | peak MB | Torch-Pruning alone s | mmprune / TP |\n'
+              '| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    env = dict(
+        os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
+    for config in configs:
+        row = child_row([__file__, '--one', config] +
+                        (['--sensitivity'] if args.sensitivity else []),
+                        'COST_ROW', args.timeout, env)
+        row.setdefault('config', config)
+        if 'error' in row:
+            row['status'] = row.pop('error')
+        _print(row, args.sensitivity)
+        if args.json:
+            with open(args.json, 'a') as f:
+                f.write(json.dumps(row) + '\n')
 
 
 if __name__ == '__main__':

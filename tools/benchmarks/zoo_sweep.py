@@ -14,9 +14,10 @@ graphs in ONNX Runtime compared with PyTorch's.
 Prints one row per config: pass, pass with groups skipped (and why), fail,
 or not counted (the unpruned model does not run on the CPU or not at that
 size, or the config needs a package outside the pinned stack), with
-the time of ``prune_model`` split into its phases (build: kept layers,
-tracing, dependency graph; steps: importance and pruning; check: the
-model check and any roll-back) and the process's peak memory. A list line is
+the time of ``prune_model`` split into its phases (those of
+``StructuredPruningResult.seconds`` that took 0.05 s or more: tracing,
+graph, importance, pruning, check with its roll-backs, ...) and the
+process's peak memory. A list line is
 ``lib::path [size]``: 128 px unless a model needs more.
 """
 import argparse
@@ -67,14 +68,38 @@ def export_check(model, size: int) -> str:
             ('equal' if diff <= 1e-3 else f'differ by {diff:.3g}'))
 
 
+def zoo_config(config: str):
+    """The config of ``lib::path`` read as mmengine reads a child of it,
+    with its default scope set; ImportError when its custom_imports name a
+    package outside the pinned stack."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmprune  # noqa: F401
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+        f.write(f'_base_ = {config!r}\n')
+    try:
+        cfg = Config.fromfile(f.name)
+    finally:
+        os.remove(f.name)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return cfg
+
+
+def build_zoo_model(cfg):
+    """The config's model, random init (seed 0), SyncBN as BN for the CPU."""
+    import torch
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS
+    torch.manual_seed(0)
+    # deep-copied: DETR-family detectors edit their config when built
+    return revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
+
+
 def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     """Everything for one config, in this process; returns the row."""
     import torch
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, init_default_scope
 
-    import mmprune  # noqa: F401
     from mmprune.core.model_family import bounded_structure_runs
     from mmprune.core.structured import prune_model
     from mmprune.core.structured.model_check import run_error
@@ -83,25 +108,17 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     from mmprune.datasets.synthetic_batch import synthetic_batch_of_config
 
     row = dict(config=config)
-    # a child config reads a package's zoo file (lib::path) as mmengine does
-    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
-        f.write(f'_base_ = {config!r}\n')
     try:
-        cfg = Config.fromfile(f.name)
+        cfg = zoo_config(config)
     except ImportError as e:  # its custom_imports name another package
         row.update(
             status='not counted',
             detail='needs a package outside '
             f'the pinned stack: {str(e)[:160]}')
         return row
-    finally:
-        os.remove(f.name)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
 
     def build():
-        torch.manual_seed(0)
-        # deep-copied: DETR-family detectors edit their config when built
-        return revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
+        return build_zoo_model(cfg)
 
     model = build()
     data = synthetic_batch_of_config(model, cfg, (size, size))
@@ -158,6 +175,30 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     return row
 
 
+def child_row(args: list, marker: str, timeout: int, env: dict) -> dict:
+    """Run ``python ARGS`` from the repository root and return the JSON
+    after ``marker`` on its last line that has one; ``dict(error=...)``
+    when it printed none or ran past ``timeout`` seconds."""
+    try:
+        proc = subprocess.run(
+            [sys.executable] + args,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(error=f'over {timeout} s')
+    found = [
+        line for line in proc.stdout.splitlines()
+        if line.startswith(marker + ' ')
+    ]
+    if found:
+        return json.loads(found[-1][len(marker) + 1:])
+    return dict(error=f'exit {proc.returncode}: '
+                f'{proc.stderr.strip().splitlines()[-1:]}')
+
+
 def main() -> None:
     parser = tool_parser(__doc__)
     parser.add_argument(
@@ -207,38 +248,25 @@ def main() -> None:
         os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
     rows = []
     extra = ' ONNX export |' if args.export else ''
-    print('| config | result | s | build / steps / check s | peak MB | '
-          'params | detail |' + extra)
+    print('| config | result | s | phases (s) | peak MB | params | detail |' +
+          extra)
     print('| --- | --- | --- | --- | --- | --- | --- |' +
           (' --- |' if args.export else ''))
     for config in configs:
-        try:
-            proc = subprocess.run(
-                [sys.executable, __file__, '--one', config] +
-                (['--export'] if args.export else []),
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=args.timeout)
-            found = [
-                line for line in proc.stdout.splitlines()
-                if line.startswith('ZOO_ROW ')
-            ]
-            row = json.loads(found[-1][8:]) if found else dict(
-                config=config,
-                status='fail',
-                detail=f'exit {proc.returncode}: '
-                f'{proc.stderr.strip().splitlines()[-1:]}')
-        except subprocess.TimeoutExpired:
-            row = dict(
-                config=config, status='fail', detail=f'over {args.timeout} s')
+        row = child_row([__file__, '--one', config] +
+                        (['--export'] if args.export else []), 'ZOO_ROW',
+                        args.timeout, env)
+        row.setdefault('config', config)
+        if 'error' in row:
+            row.update(status='fail', detail=row.pop('error'))
         rows.append(row)
         params = (f'{row["params_before"] / 1e6:.1f}M -> '
                   f'{row["params_after"] / 1e6:.1f}M'
                   if 'params_after' in row else '')
         name = config.replace(' ', ' @')
-        phases = ' / '.join(f'{s:.1f}' for s in row.get('phases', {}).values())
+        phases = ', '.join(f'{k} {s:.1f}'
+                           for k, s in row.get('phases', {}).items()
+                           if s >= 0.05)
         print(
             f'| {name} | {row["status"]} | {row.get("seconds", "")} | '
             f'{phases} | {row.get("peak_mb", "")} | {params} | '

@@ -7,7 +7,9 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch.nn as nn
 
+from ..tracing import choose_forward_fn, zero_non_finite_parameters
 from .options import PruningOptions
+from .phase_clock import PhaseClock
 from .result import (StructuredPruningResult, TargetNotReachedError,
                      stated_target)
 from .sensitivity import fit_layer_ratios, prune_sensitivity
@@ -15,11 +17,14 @@ from .stepping import paired_latency, prune_uniform
 
 
 def prune_by_sensitivity(
-        model: nn.Module, data: dict, opts: PruningOptions,
+        model: nn.Module,
+        data: dict,
+        opts: PruningOptions,
         gradient_data: Optional[Sequence[dict]],
         flops_fn: Optional[Callable[[nn.Module], float]],
         latency_fn: Optional[Callable[[nn.Module], float]],
-        latency_reference: Optional[nn.Module]) -> StructuredPruningResult:
+        latency_reference: Optional[nn.Module],
+        cache_dir: Optional[str] = None) -> StructuredPruningResult:
     """``speed_up`` (or ``latency_speed_up``) with non-uniform ratios: every
     block pruned alone at several ratios (on copies), the FLOPs spent where
     the loss rose least, then one prune with the chosen ``layer_ratios``.
@@ -29,7 +34,8 @@ def prune_by_sensitivity(
     the unpruned model, and a try that meets the target is timed again.
     ``allocation='sensitivity_time'`` spends measured time instead of
     FLOPs; where those savings are within the timing's spread, the
-    allocation follows the noise."""
+    allocation follows the noise. ``cache_dir``: where the scan keeps its
+    points (see :func:`.sensitivity.prune_sensitivity`)."""
     if flops_fn is None:
         raise ValueError(f"allocation = '{opts.allocation}' needs flops_fn "
                          '(the FLOPs of each block pruned alone)')
@@ -48,17 +54,25 @@ def prune_by_sensitivity(
                                        opts.latency_rounds)
         return 1.0 - after / before
 
-    sensitivity = prune_sensitivity(
-        model,
-        batches,
-        flops_fn,
-        ratios=opts.sensitivity_ratios,
-        method=opts.method,
-        importance=opts.importance,
-        round_to=opts.round_to,
-        ignored=opts.ignored,
-        protected=opts.protected,
-        time_saved_fn=time_saved if by_time else None)
+    clock = PhaseClock()
+    with clock.phase('scan'):
+        # every trial and try prunes the same unpruned architecture: one
+        # tracing forward
+        zero_non_finite_parameters(model)
+        forward_fn = choose_forward_fn(model, data)
+        sensitivity = prune_sensitivity(
+            model,
+            batches,
+            flops_fn,
+            ratios=opts.sensitivity_ratios,
+            method=opts.method,
+            importance=opts.importance,
+            round_to=opts.round_to,
+            ignored=opts.ignored,
+            protected=opts.protected,
+            time_saved_fn=time_saved if by_time else None,
+            cache_dir=cache_dir,
+            forward_fn=forward_fn)
     one_shot = opts.replace(
         speed_up=None,
         latency_speed_up=None,
@@ -67,22 +81,34 @@ def prune_by_sensitivity(
 
     def speed_up_of(ratios: Dict[str, float]) -> float:
         trial = copy.deepcopy(model)
-        got = prune_uniform(trial, data, one_shot.replace(layer_ratios=ratios),
-                            gradient_data, flops_fn).speed_up
+        got = prune_uniform(
+            trial,
+            data,
+            one_shot.replace(layer_ratios=ratios),
+            gradient_data,
+            flops_fn,
+            forward_fn=forward_fn).speed_up
         if by_latency:
             got = 1.0 / (1.0 - time_saved(trial))
             if got >= target:  # a lucky reading must not end the fit
                 got = 1.0 / (1.0 - time_saved(trial))
         return got
 
-    ratios, choices, tries = fit_layer_ratios(
-        sensitivity,
-        target,
-        speed_up_of,
-        opts.max_steps,
-        saved='time_saved' if by_time else 'flops_saved')
-    result = prune_uniform(model, data, one_shot.replace(layer_ratios=ratios),
-                           gradient_data, flops_fn)
+    with clock.phase('fit'):
+        ratios, choices, tries = fit_layer_ratios(
+            sensitivity,
+            target,
+            speed_up_of,
+            opts.max_steps,
+            saved='time_saved' if by_time else 'flops_saved')
+    result = prune_uniform(
+        model,
+        data,
+        one_shot.replace(layer_ratios=ratios),
+        gradient_data,
+        flops_fn,
+        forward_fn=forward_fn)
+    result.seconds = {**clock.rounded(), **result.seconds}
     _record_allocation(result, opts, ratios, choices, tries, sensitivity)
     got = result.speed_up
     if by_latency:

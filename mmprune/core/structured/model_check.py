@@ -18,7 +18,7 @@ import torch.nn as nn
 from ..model_family import bounded_structure_runs
 from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
                        tensor_forward)
-from .pruning_history import replay_pruning_history
+from .pruning_history import HistoryReplayer
 
 
 class NothingPrunableError(RuntimeError):
@@ -110,8 +110,9 @@ def remove_breaking_groups(
     """``model`` (pruned by ``history``) fails with ``error``: find the
     groups whose pruning breaks it, one at a time, as the last entry of
     the shortest failing prefix of the history (each test restores the
-    unpruned model and replays a prefix). Every entry of a breaking group
-    is dropped (later steps index into its earlier result). Returns the
+    unpruned model and replays a prefix, all on one traced graph). Every
+    entry of a breaking group is dropped (later steps index into its
+    earlier result). Returns the
     history that runs, which ``model`` is left pruned by, and the report
     entries of the groups rolled back. ``forward_fn``: the tracing forward
     the pruner chose on the unpruned model (chosen here when not given)."""
@@ -121,6 +122,8 @@ def remove_breaking_groups(
     # is chosen once (choosing it was a third of Conditional DETR's time)
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
+    # and traced once: each test replays its prefix on that one graph
+    replayer = HistoryReplayer(model, data, forward_fn)
 
     def rebuild(entries: List[list],
                 checks: Sequence[str] = CHECKS) -> Optional[str]:
@@ -130,7 +133,7 @@ def remove_breaking_groups(
         gc.collect()
         restore_modules(snapshot)
         try:
-            replay_pruning_history(model, data, entries, forward_fn)
+            replayer.replay(entries)
         except Exception as e:  # noqa: BLE001 - a failing prefix
             return f'replaying the pruning failed: {type(e).__name__}: {e}'
         return run_error(model, data, checks)

@@ -23,6 +23,7 @@ def prune_model(model: nn.Module,
                 latency_reference: Optional[nn.Module] = None,
                 round_to_fn: Optional[Callable[[nn.Module, List[str]],
                                                dict]] = None,
+                sensitivity_cache: Optional[str] = None,
                 **options) -> StructuredPruningResult:
     """Prune ``model`` in place.
 
@@ -46,7 +47,10 @@ def prune_model(model: nn.Module,
     ``[data]``). ``round_to='measured'``: ``round_to_fn(model, kept layer
     names)`` measures widths and returns ``dict(round_to=, ...)`` (see
     ``mmprune.analysis.width_latency.round_to_measure``), kept in the
-    result's ``round_to_choice``.
+    result's ``round_to_choice``. ``sensitivity_cache``: a folder where
+    the sensitivity scan of ``allocation='sensitivity'`` keeps its points,
+    so that another target on the same weights and batches reuses them
+    (see :mod:`~mmprune.core.structured.sensitivity_cache`).
     """
     opts = method if isinstance(method, PruningOptions) else \
         PruningOptions(method=method, **options)
@@ -65,9 +69,12 @@ def prune_model(model: nn.Module,
         kept, _ = kept_layers_of(model, opts)
         choice = round_to_fn(model, kept)
         opts = dataclasses.replace(opts, round_to=choice['round_to'])
-    prune = prune_uniform if opts.allocation == 'uniform' else \
-        prune_by_sensitivity
-    result = prune(model, data, opts, gradient_data, flops_fn, latency_fn,
-                   latency_reference)
+    if opts.allocation == 'uniform':
+        result = prune_uniform(model, data, opts, gradient_data, flops_fn,
+                               latency_fn, latency_reference)
+    else:
+        result = prune_by_sensitivity(model, data, opts, gradient_data,
+                                      flops_fn, latency_fn, latency_reference,
+                                      sensitivity_cache)
     result.round_to_choice = choice
     return result

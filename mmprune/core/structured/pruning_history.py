@@ -10,6 +10,7 @@ from typing import Callable, List, Optional, Sequence
 
 import torch.nn as nn
 
+from ..tp_backend.replay_graph import ReplayGraph
 from ..tracing import build_dependency_graph, release_graph
 
 PruningHistory = List[list]
@@ -58,3 +59,30 @@ def replay_pruning_history(model: nn.Module,
     graph.load_pruning_history(history)
     release_graph(graph)
     model.train(was_training)
+
+
+class HistoryReplayer:
+    """Replays one history after another on ``model``, each from its
+    unpruned state, on one traced graph (see
+    :class:`~mmprune.core.tp_backend.replay_graph.ReplayGraph`): the
+    roll-back search replays many prefixes of a history. The caller puts
+    the model's unpruned modules back before each :meth:`replay`."""
+
+    def __init__(self,
+                 model: nn.Module,
+                 data: dict,
+                 forward_fn: Optional[Callable] = None) -> None:
+        self.model, self.data, self.forward_fn = model, data, forward_fn
+        self._graph: Optional[ReplayGraph] = None
+
+    def replay(self, history: Sequence) -> None:
+        history = plain_history(history)
+        if not history:
+            return
+        was_training = self.model.training
+        if self._graph is None:
+            self._graph = ReplayGraph(
+                build_dependency_graph(
+                    self.model, self.data, forward_fn=self.forward_fn))
+        self._graph.replay(history)
+        self.model.train(was_training)

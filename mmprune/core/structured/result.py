@@ -33,10 +33,12 @@ class StructuredPruningResult:
     allocation: Optional[dict] = None
     # round_to='measured': the multiple chosen and the measurements behind it
     round_to_choice: Optional[dict] = None
-    # seconds of each phase of a uniform prune: 'build' (layers kept,
-    # tracing, dependency graph, pruner), 'steps' (importance and pruning),
-    # 'check' (the model check and any roll-back); not in to_dict (reports
-    # stay the same from run to run)
+    # seconds of each phase (phase_clock.PHASES): the sensitivity 'scan'
+    # and 'fit', 'layers' (kept layers, widths), 'tracing' (the tracing
+    # forward chosen), 'graph' (trace, dependency graph, pruner),
+    # 'importance' (group search, importance, gradients), 'pruning',
+    # 'measures' (FLOPs, latency), 'check' (the model check and any
+    # roll-back); not in to_dict (reports stay the same from run to run)
     seconds: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -14,6 +14,7 @@ then goes where time is spent, which is not where FLOPs are (depthwise
 and high-resolution layers take more time per FLOP).
 """
 import copy
+import gc
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -23,8 +24,11 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
 from ..model_family import default_protected
-from ..tracing import buffers_unchanged, loss_forward
+from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
+                       zero_non_finite_parameters)
+from .model_check import CHECKS, NothingPrunableError
 from .options import PRUNABLE, PruningOptions
+from .sensitivity_cache import SensitivityScanCache, cached_points
 from .stepping import prune_uniform
 
 
@@ -84,64 +88,87 @@ def _alone(model: nn.Module, method: str,
     return opts
 
 
-def prune_sensitivity(
-        model: nn.Module,
-        batches: Sequence[dict],
-        flops_fn: Callable[[nn.Module], float],
-        units: Optional[Sequence[str]] = None,
-        ratios: Sequence[float] = (0.25, 0.5, 0.75),
-        method: str = 'l1',
-        round_to: Optional[int] = 8,
-        ignored: Sequence[str] = (),
-        protected: Optional[Sequence[str]] = None,
-        progress: bool = True,
-        importance: Optional[Union[str, dict]] = None,
-        time_saved_fn: Optional[Callable[[nn.Module], float]] = None) -> dict:
+def prune_sensitivity(model: nn.Module,
+                      batches: Sequence[dict],
+                      flops_fn: Callable[[nn.Module], float],
+                      units: Optional[Sequence[str]] = None,
+                      ratios: Sequence[float] = (0.25, 0.5, 0.75),
+                      method: str = 'l1',
+                      round_to: Optional[int] = 8,
+                      ignored: Sequence[str] = (),
+                      protected: Optional[Sequence[str]] = None,
+                      progress: bool = True,
+                      importance: Optional[Union[str, dict]] = None,
+                      time_saved_fn: Optional[Callable[[nn.Module],
+                                                       float]] = None,
+                      cache_dir: Optional[str] = None,
+                      forward_fn: Optional[Callable] = None) -> dict:
     """Prune each unit alone at each ratio (on copies; ``model`` is left
     as it is) and measure the loss increase and FLOPs saved, and with
     ``time_saved_fn(pruned copy)`` the share of the latency it saves.
+
+    The tracing forward is chosen once for every trial (they share the
+    unpruned architecture), or given as ``forward_fn``. A trial is
+    checked by the runs that measure it (its loss and its FLOPs count);
+    only one whose measurement fails is pruned again with the whole model
+    check, rolling back the groups that broke it. A group whose pruning
+    breaks only the backward pass or ``predict`` is then counted in its
+    point; the prune with the chosen ratios checks everything and rolls
+    it back.
+
+    ``cache_dir``: keep the points in a file there, named by the weights,
+    the batches and the trial settings (see :mod:`.sensitivity_cache`); a
+    scan with a stored point reuses it, so a second target costs no scan
+    and a scan that died resumes.
 
     Returns ``dict(method, base_loss, base_flops, units, points)`` where
     each point is ``dict(unit, ratio, loss, loss_increase, flops,
     flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
     unit's layers pruning left whole, with the reason."""
     units = list(units or default_units(model, protected))
+    base_loss = mean_loss(model, batches)
+    base_flops = flops_fn(model)
+    cache = None
+    needs = ('time_saved', ) if time_saved_fn is not None else ()
+    if cache_dir is not None:
+        cache = SensitivityScanCache(
+            cache_dir, model, batches,
+            dict(
+                method=method,
+                importance=importance,
+                round_to=round_to,
+                ignored=list(ignored),
+                protected=None if protected is None else list(protected),
+                base_flops=base_flops))
+    stored = cached_points(cache, units, ratios, needs)
     if progress:
         print_log(
             f'sensitivity scan: {len(units)} blocks, each pruned alone at '
-            f'ratios {list(ratios)} on a copy ({method})',
+            f'ratios {list(ratios)} on a copy ({method})' +
+            (f'; {stored} of {len(units) * len(ratios)} points read from '
+             f'{cache.path}' if stored else ''),
             logger='current')
-    base_loss = mean_loss(model, batches)
-    base_flops = flops_fn(model)
+    if forward_fn is None:
+        zero_non_finite_parameters(model)
+        forward_fn = choose_forward_fn(model, batches[0])
     points = []
     bar = ProgressBar(len(units) * len(ratios)) if progress else None
     for unit in units:
         for ratio in ratios:
-            trial = copy.deepcopy(model)
-            result = prune_uniform(
-                trial,
-                batches[0],
-                _alone(trial, method, importance, unit, ratio, round_to,
-                       ignored, protected),
-                gradient_data=list(batches))
-            loss = mean_loss(trial, batches)
-            flops = flops_fn(trial)
-            points.append(
-                dict(
-                    unit=unit,
-                    ratio=ratio,
-                    loss=loss,
-                    loss_increase=loss - base_loss,
-                    flops=flops,
-                    flops_saved=1.0 - flops / base_flops,
-                    params=sum(p.numel() for p in trial.parameters()),
-                    kept=[
-                        s for s in result.skipped
-                        if re.search(unit, s['name'])
-                    ]))
-            if time_saved_fn is not None:
-                points[-1]['time_saved'] = time_saved_fn(trial)
-            del trial
+            point = None if cache is None else cache.get(unit, ratio, needs)
+            if point is None:
+                opts = _alone(model, method, importance, unit, ratio, round_to,
+                              ignored, protected)
+                point = _scan_point(model, batches, opts, unit, ratio,
+                                    forward_fn, flops_fn, time_saved_fn,
+                                    (base_loss, base_flops))
+                if cache is not None:
+                    cache.put(point)
+            point = dict(
+                point,
+                loss_increase=point['loss'] - base_loss,
+                flops_saved=1.0 - point['flops'] / base_flops)
+            points.append(point)
             if bar is not None:
                 bar.update()
     if bar is not None:
@@ -153,6 +180,54 @@ def prune_sensitivity(
         units=units,
         ratios=list(ratios),
         points=points)
+
+
+def _scan_point(model: nn.Module, batches: Sequence[dict],
+                opts: PruningOptions, unit: str, ratio: float,
+                forward_fn: Callable, flops_fn: Callable[[nn.Module], float],
+                time_saved_fn: Optional[Callable[[nn.Module], float]],
+                base: Tuple[float, float]) -> dict:
+    """``unit`` pruned alone at ``ratio`` on a copy of ``model``, measured:
+    unchecked first (measuring runs it), with the model check and its
+    roll-back when the measurement fails. ``base``: the unpruned model's
+    loss and FLOPs, the point of a unit whose every group breaks it."""
+
+    def trial(checks: Sequence[str]) -> dict:
+        copied = copy.deepcopy(model)
+        result = prune_uniform(
+            copied,
+            batches[0],
+            opts,
+            gradient_data=list(batches),
+            forward_fn=forward_fn,
+            checks=checks)
+        point = dict(
+            unit=unit,
+            ratio=ratio,
+            loss=mean_loss(copied, batches),
+            flops=flops_fn(copied),
+            params=sum(p.numel() for p in copied.parameters()),
+            kept=[s for s in result.skipped if re.search(unit, s['name'])])
+        if time_saved_fn is not None:
+            point['time_saved'] = time_saved_fn(copied)
+        return point
+
+    try:
+        return trial(checks=())
+    except Exception:  # noqa: BLE001 - a group broke it: check, roll back
+        gc.collect()
+    try:
+        return trial(checks=CHECKS)
+    except NothingPrunableError as e:
+        # every group of the unit broke the model: pruning it saves nothing
+        return dict(
+            unit=unit,
+            ratio=ratio,
+            loss=base[0],
+            flops=base[1],
+            params=sum(p.numel() for p in model.parameters()),
+            kept=[dict(name=unit_label(unit), reason=str(e))],
+            **({} if time_saved_fn is None else dict(time_saved=0.0)))
 
 
 def allocate_layer_ratios(

@@ -2,7 +2,6 @@
 over mmprune's tracing, stepped until the ratio, FLOPs or latency target
 is met; groups that fail or break the model rolled back and reported."""
 import copy
-import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -18,10 +17,11 @@ from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        zero_non_finite_parameters)
 from .layers import (check_something_to_prune, kept_layers_of, layer_changes,
                      layer_widths)
-from .model_check import (remove_breaking_groups, restore_modules, run_error,
-                          snapshot_modules)
+from .model_check import (CHECKS, remove_breaking_groups, restore_modules,
+                          run_error, snapshot_modules)
 from .options import PRUNABLE, PruningOptions
 from .output_layers import STRUCTURE_REASON, task_output_layers
+from .phase_clock import PhaseClock
 from .pruning_history import plain_history
 from .result import (NothingToPruneError, StructuredPruningResult,
                      TargetNotReachedError, stated_target,
@@ -37,18 +37,20 @@ def _snapshot(group) -> list:
                             if isinstance(dep.target.module, nn.Module))
 
 
-def _prune_step(pruner, names: Dict[nn.Module, str],
-                skipped: List[dict]) -> None:
+def _prune_step(pruner, names: Dict[nn.Module, str], skipped: List[dict],
+                clock: PhaseClock) -> None:
     """One pruner step, group by group: a group Torch-Pruning fails to
     prune is rolled back and reported instead of crashing the run (no
     Torch-Pruning API does this: its step() stops at the first error with
-    the model half pruned)."""
+    the model half pruned). The step's group search and importance count
+    in the caller's phase, the pruning itself in ``pruning``."""
     for group in pruner.step(interactive=True):
         if len(group) == 0:  # its search failed: in pruner.DG.failed
             continue
         snap = _snapshot(group)
         try:
-            group.prune()
+            with clock.phase('pruning'):
+                group.prune()
         except Exception as e:  # noqa: BLE001 - reported, model restored
             restore_modules(snap)
             root = group[0].dep.target.module
@@ -174,39 +176,40 @@ def _latency_target_met(result: StructuredPruningResult,
     return result.latency_speed_up >= target
 
 
-def prune_uniform(
-        model: nn.Module,
-        data: dict,
-        opts: PruningOptions,
-        gradient_data: Optional[Sequence[dict]] = None,
-        flops_fn: Optional[MeasureFn] = None,
-        latency_fn: Optional[MeasureFn] = None,
-        latency_reference: Optional[nn.Module] = None
-) -> StructuredPruningResult:
+def prune_uniform(model: nn.Module,
+                  data: dict,
+                  opts: PruningOptions,
+                  gradient_data: Optional[Sequence[dict]] = None,
+                  flops_fn: Optional[MeasureFn] = None,
+                  latency_fn: Optional[MeasureFn] = None,
+                  latency_reference: Optional[nn.Module] = None,
+                  forward_fn: Optional[Callable] = None,
+                  checks: Sequence[str] = CHECKS) -> StructuredPruningResult:
     """Prune ``model`` in place with ``opts``' uniform ratios (``ratio``,
     ``layer_ratios``) or in up to ``max_steps`` equal steps towards its
     ``speed_up`` / ``latency_speed_up`` target (see
     :func:`~mmprune.core.structured.prune_model`, which checks ``opts``
-    and calls this)."""
+    and calls this).
+
+    ``forward_fn``: the tracing forward, when the caller has chosen it on
+    the same unpruned architecture (default: chosen here). ``checks``: the
+    model check run on the pruned model before groups that broke it are
+    rolled back; only a caller that runs the model itself right after (a
+    sensitivity trial) passes fewer."""
     run = _UniformStepping(model, data, opts, flops_fn, latency_fn,
                            latency_reference)
+    run.forward_fn, run.checks = forward_fn, tuple(checks)
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
-    clock = [time.perf_counter()]
     try:
         run.start()
-        clock.append(time.perf_counter())
-        run.step_all(gradient_data)
-        clock.append(time.perf_counter())
-        run.finish()
-        clock.append(time.perf_counter())
+        with run.clock.phase('importance'):
+            run.step_all(gradient_data)
+        with run.clock.phase('check'):
+            run.finish()
     finally:
         model.train(was_training)
-    run.result.seconds = {
-        phase: round(end - begin, 3)
-        for phase, begin, end in zip(('build', 'steps',
-                                      'check'), clock, clock[1:])
-    }
+    run.result.seconds = run.clock.rounded()
     run.check_outcome()
     return run.result
 
@@ -221,7 +224,10 @@ class _UniformStepping:
                  latency_fn: Optional[MeasureFn],
                  latency_reference: Optional[nn.Module]) -> None:
         self.model, self.data, self.opts = model, data, opts
-        self.flops_fn, self.latency_fn = flops_fn, latency_fn
+        # where the time goes (StructuredPruningResult.seconds)
+        self.clock = PhaseClock()
+        self.flops_fn = self.clock.timed('measures', flops_fn)
+        self.latency_fn = self.clock.timed('measures', latency_fn)
         self.latency_reference = latency_reference
         self.ratio = opts.ratio
         self.stepped = (
@@ -230,8 +236,25 @@ class _UniformStepping:
             self.ratio = 0.0  # layer_ratios alone: the others keep theirs
         self.asked_a_cut = self.stepped or bool(self.ratio)
         self.steps = opts.max_steps if self.stepped else 1
+        self.forward_fn: Optional[Callable] = None
+        self.checks: Tuple[str, ...] = CHECKS
 
     def start(self) -> None:
+        with self.clock.phase('layers'):
+            kept = self._layers()
+        with self.clock.phase('tracing'):
+            # one choice of the tracing forward for the pruner's trace and
+            # every replay of the model check (the same architecture)
+            zero_non_finite_parameters(self.model)
+            if self.forward_fn is None:
+                self.forward_fn = choose_forward_fn(self.model, self.data)
+        with self.clock.phase('graph'):
+            self.pruner = self._build(kept)
+            self.unpruned = snapshot_modules(self.model.modules())
+
+    def _layers(self) -> List[str]:
+        """The result started: the layers kept, the widths and FLOPs
+        before, the latency reference; returns the kept layers' names."""
         model, opts = self.model, self.opts
         kept, self.skipped = kept_layers_of(model, opts)
         if self.asked_a_cut:
@@ -252,12 +275,7 @@ class _UniformStepping:
             self.reference = self.latency_reference if \
                 self.latency_reference is not None else copy.deepcopy(model)
         self.importance = opts.criterion.channel_importance()
-        # one choice of the tracing forward for the pruner's trace and every
-        # replay of the model check (the same unpruned architecture)
-        zero_non_finite_parameters(model)
-        self.forward_fn = choose_forward_fn(model, self.data)
-        self.pruner = self._build(kept)
-        self.unpruned = snapshot_modules(model.modules())
+        return kept
 
     def _build(self, kept: List[str]) -> tp.pruner.BasePruner:
         model, opts = self.model, self.opts
@@ -305,7 +323,7 @@ class _UniformStepping:
                 model.train()
                 _accumulate_gradients(model, criterion, self.importance,
                                       gradient_data or [self.data])
-            _prune_step(self.pruner, self.names, self.skipped)
+            _prune_step(self.pruner, self.names, self.skipped, self.clock)
             result.steps = step + 1
             done = False
             if opts.speed_up is not None:
@@ -338,7 +356,7 @@ class _UniformStepping:
         result.history = plain_history(self.pruner.pruning_history())
         release_graph(self.pruner.DG)
         del self.pruner
-        error = run_error(model, self.data)
+        error = run_error(model, self.data, self.checks)
         if error is not None:
             result.history, broken = remove_breaking_groups(
                 model, self.data, self.unpruned, result.history, error,
