@@ -17,6 +17,7 @@ from mmengine.logging import MMLogger
 from .layer_pruners import pruner_for
 from .model_family import bounded_structure_runs
 from .tp_backend import GuardedDependencyGraph
+from .tp_backend.replay_graph import drop_activations
 
 
 @contextlib.contextmanager
@@ -316,9 +317,7 @@ def build_dependency_graph(
 
 
 def release_graph(graph: tp.DependencyGraph) -> None:
-    """Drop the autograd nodes a dependency graph keeps from its trace.
-    Each holds the activations its backward would need: a traced DINO
-    training loss kept about 2 GB alive for as long as the graph (the
-    pruner's, while the model check replays the history on new graphs)."""
-    for node in graph.module2node.values():
-        node.grad_fn = None
+    """Drop the autograd nodes a dependency graph keeps from its trace,
+    once it has pruned (the pruner's graph, before the model check runs):
+    see :func:`~mmprune.core.tp_backend.replay_graph.drop_activations`."""
+    drop_activations(graph)

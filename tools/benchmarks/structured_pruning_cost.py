@@ -20,8 +20,9 @@ Torch-Pruning alone: its ``MetaPruner`` (``MagnitudeImportance(p=1)``,
 ratio 0.3, round_to 8, the layers mmprune keeps given as
 ``ignored_layers``, the detector's ``mode='tensor'`` forward) built and
 stepped, timed, and the model it hands back put through mmprune's model
-check (loss with backward, predict, tensor forward). ``mmprune / TP`` is
-the ratio of the two times, where Torch-Pruning's model runs.
+check (loss with backward, predict, tensor forward); stopped after 180 s
+(its group search has no bound of its own). ``mmprune / TP`` is the
+ratio of the two times, where Torch-Pruning's model runs.
 
 ``--sensitivity``: RTMDet-s at 640 px and Faster R-CNN R50 at 800x1333
 (their test sizes): a uniform ``group_norm`` 2x FLOPs prune, the same
@@ -70,9 +71,20 @@ def _model_and_batch(config: str, size: tuple, batches: int = 1):
     return model, data
 
 
-def torch_pruning_alone(model, data: dict, kept) -> dict:
+class _OverTime(Exception):
+    pass
+
+
+def _over_time(signum, frame):
+    raise _OverTime()
+
+
+def torch_pruning_alone(model, data: dict, kept, limit: int = 180) -> dict:
     """Torch-Pruning's DependencyGraph and MetaPruner on ``model`` (pruned
-    in place), timed; whether what it hands back runs."""
+    in place), timed; whether what it hands back runs. Stopped after
+    ``limit`` seconds: its group search has no bound of its own."""
+    import signal
+
     import torch_pruning as tp
 
     from mmprune.core.structured.model_check import run_error
@@ -80,6 +92,8 @@ def torch_pruning_alone(model, data: dict, kept) -> dict:
     modules = dict(model.named_modules())
     model.eval()
     start = time.perf_counter()
+    signal.signal(signal.SIGALRM, _over_time)
+    signal.alarm(limit)
     try:
         pruner = tp.pruner.MetaPruner(
             model,
@@ -91,10 +105,14 @@ def torch_pruning_alone(model, data: dict, kept) -> dict:
             forward_fn=tensor_forward)
         graph = time.perf_counter() - start
         pruner.step()
+    except _OverTime:
+        return dict(seconds=limit, status=f'stopped after {limit} s')
     except Exception as e:  # noqa: BLE001 - a cell, not a crash
         return dict(
             seconds=round(time.perf_counter() - start, 1),
             status=f'fails: {type(e).__name__}: {str(e)[:120]}')
+    finally:
+        signal.alarm(0)
     seconds = time.perf_counter() - start
     error = run_error(model, data)
     return dict(

@@ -1,33 +1,31 @@
 """One traced dependency graph that replays many pruning histories on the
-same model, each from its unpruned state.
+same model, each from its unpruned state, and a graph's hold on its
+trace's activations dropped.
 
 The model check's roll-back search replays prefixes of a history, each on
 the model restored to its unpruned modules. Tracing and building a graph
 for each was most of the search's time (DDQ-DETR: about 8 s a replay at
 128 px). A graph built once serves them all when what pruning changes in
 it is put back with the modules: the nodes of unwrapped parameters
-(Torch-Pruning swaps the parameter objects it prunes) and the channel
-sizes that concatenations and splits record at their first index mapping.
-Torch-Pruning has no reset for a graph (``load_pruning_history`` assumes a
-fresh one), hence this module.
-
-The graph keeps, of each traced autograd node, only the fields its index
-mappings read (``_saved_dim``, the saved sizes); the nodes themselves hold
-the trace's activations (about 2 GB for DINO's training loss).
+(Torch-Pruning swaps the parameter objects it prunes) and the state of its
+operation nodes (the channel sizes of concatenations and splits, the
+bounds of slices), which Torch-Pruning's pruning functions edit. It has no
+reset for a graph (``load_pruning_history`` assumes a fresh one), hence
+this module.
 """
+import copy
 from typing import Sequence
 
-from torch_pruning import ops
+import torch.nn as nn
+import torch_pruning as tp
 
 from .guarded_graph import GuardedDependencyGraph
 
-# what Torch-Pruning's index mappings and shape inference read from an
-# autograd node after the trace
+# what Torch-Pruning's index mappings, shape inference and pruning
+# functions read from an autograd node after the trace
 _SAVED_FIELDS = ('_saved_dim', '_saved_self_sizes', '_saved_self_sym_sizes',
-                 '_saved_split_size', '_saved_split_sizes')
-# the ops whose channel sizes the first index mapping records
-_SIZED_OPS = (ops._ConcatOp, ops._SplitOp, ops._UnbindOp)
-_SIZES = ('offsets', 'concat_sizes', 'split_sizes')
+                 '_saved_split_size', '_saved_split_sizes', '_saved_start',
+                 '_saved_end', '_saved_step')
 
 
 class _SavedFields:
@@ -45,25 +43,54 @@ class _SavedFields:
         return self._name
 
 
+def drop_activations(graph: tp.DependencyGraph) -> None:
+    """Replace the autograd nodes ``graph`` keeps from its trace (on its
+    nodes, and on the slice operations Torch-Pruning builds from them) by
+    the fields it reads from them. Each node holds the activations its
+    backward would need: a traced DINO training loss kept about 2 GB alive
+    for as long as the graph."""
+    for node in graph.module2node.values():
+        for holder in (node, node.module):
+            grad_fn = getattr(holder, 'grad_fn', None)
+            if grad_fn is not None and not isinstance(grad_fn, _SavedFields):
+                holder.grad_fn = _SavedFields(grad_fn)
+
+
+def _operations(graph: tp.DependencyGraph) -> list:
+    """The operation nodes' modules (concatenations, splits, slices, ...):
+    Torch-Pruning's own, not the model's."""
+    return [
+        n.module for n in graph.module2node.values()
+        if isinstance(n.module, nn.Module)
+        and type(n.module).__module__ == tp.ops.__name__
+    ]
+
+
+def _state(op: nn.Module) -> dict:
+    """What pruning may change in an operation node: its own attributes
+    (sizes, offsets, bounds, shape), copied deeply, as Torch-Pruning edits
+    some of these lists in place (a concatenation's sizes, an output's
+    shape); not its autograd fields, which nothing edits."""
+    return {
+        k: copy.deepcopy(v)
+        for k, v in vars(op).items()
+        if not k.startswith('_') and k != 'grad_fn'
+    }
+
+
 class ReplayGraph:
     """``graph`` (traced on the unpruned model) made replayable:
     :meth:`replay` puts its state back as it was at construction and loads
     a pruning history; the caller restores the model's modules first."""
 
     def __init__(self, graph: GuardedDependencyGraph) -> None:
-        for node in graph.module2node.values():
-            if node.grad_fn is not None:
-                node.grad_fn = _SavedFields(node.grad_fn)
+        drop_activations(graph)
         self.graph = graph
         self._module2node = dict(graph.module2node)
         self._param_to_name = dict(graph._param_to_name)
         self._node_modules = [(n, n.module)
                               for n in graph.module2node.values()]
-        self._sizes = [(n.module, {
-            k: getattr(n.module, k, None)
-            for k in _SIZES
-        }) for n in graph.module2node.values()
-                       if isinstance(n.module, _SIZED_OPS)]
+        self._operations = [(op, _state(op)) for op in _operations(graph)]
 
     def replay(self, history: Sequence) -> None:
         graph = self.graph
@@ -71,9 +98,8 @@ class ReplayGraph:
         graph._param_to_name = dict(self._param_to_name)
         for node, module in self._node_modules:
             node.module = module
-        for op, sizes in self._sizes:
-            for k, v in sizes.items():
-                setattr(op, k, None if v is None else list(v))
+        for op, state in self._operations:
+            vars(op).update(copy.deepcopy(state))
         graph.failed.clear()
         graph.unmapped.clear()
         graph.load_pruning_history(history)
