@@ -37,7 +37,7 @@ def main() -> None:
                s=14)
     slowest = sorted(rows.items(), key=lambda kv: -kv[1][1])[:args.label]
     for config, (params, seconds) in slowest:
-        name = config.split('::')[-1].split('/')[-1].split('_')[0][:28]
+        name = '_'.join(config.split('/')[-1].split()[0].split('_')[:2])[:32]
         ax.annotate(
             name, (params, seconds),
             fontsize=7,
