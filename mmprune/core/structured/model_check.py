@@ -112,9 +112,8 @@ def remove_breaking_groups(
     the shortest failing prefix of the history (each test restores the
     unpruned model and replays a prefix, all on one traced graph). Every
     entry of a breaking group is dropped (later steps index into its
-    earlier result). Returns the
-    history that runs, which ``model`` is left pruned by, and the report
-    entries of the groups rolled back. ``forward_fn``: the tracing forward
+    earlier result). Returns the history that runs, which ``model`` is
+    left pruned by, and the report entries of the groups rolled back. ``forward_fn``: the tracing forward
     the pruner chose on the unpruned model (chosen here when not given)."""
     removed: List[dict] = []
     restore_modules(snapshot)

@@ -107,9 +107,6 @@ class SensitivityScanCache:
             dict(settings=self.settings, points=list(self.points.values())),
             self.path)
 
-    def __len__(self) -> int:
-        return len(self.points)
-
 
 def cached_points(cache: Optional[SensitivityScanCache], units: List[str],
                   ratios: Sequence[float], needs: Sequence[str]) -> int:
