@@ -113,8 +113,9 @@ def remove_breaking_groups(
     unpruned model and replays a prefix, all on one traced graph). Every
     entry of a breaking group is dropped (later steps index into its
     earlier result). Returns the history that runs, which ``model`` is
-    left pruned by, and the report entries of the groups rolled back. ``forward_fn``: the tracing forward
-    the pruner chose on the unpruned model (chosen here when not given)."""
+    left pruned by, and the report entries of the groups rolled back.
+    ``forward_fn``: the tracing forward the pruner chose on the unpruned
+    model (chosen here when not given)."""
     removed: List[dict] = []
     restore_modules(snapshot)
     # every test traces the same unpruned architecture: the tracing forward
