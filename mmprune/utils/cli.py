@@ -93,3 +93,40 @@ def add_sensitivity_cache_args(parser: argparse.ArgumentParser) -> None:
 def sensitivity_cache_of(args: argparse.Namespace) -> Optional[str]:
     """The scan cache folder the flags ask for; None: no cache."""
     return None if args.no_sensitivity_cache else args.sensitivity_cache
+
+
+def add_paired_run_args(parser: argparse.ArgumentParser) -> None:
+    """``NAME=PKL ...``, ``--chunks`` and ``--control`` of the paired
+    score tools (``tools/analysis_tools/paired_*.py``)."""
+    parser.add_argument(
+        'runs',
+        nargs='+',
+        metavar='NAME=PKL',
+        help='predictions dumped by tools/test.py --out; the first is the '
+        'reference')
+    parser.add_argument(
+        '--chunks',
+        type=int,
+        default=20,
+        help='image chunks for the standard errors')
+    parser.add_argument(
+        '--control',
+        metavar='NAME',
+        help='a second reference (the unpruned model finetuned like the '
+        'others): adds the share of it and the paired difference to it')
+
+
+def paired_runs_of(parser: argparse.ArgumentParser,
+                   args: argparse.Namespace) -> dict:
+    """``{name: path}`` from the ``NAME=PKL`` arguments, in order; a
+    malformed one or an unknown ``--control`` is a usage error."""
+    runs = {}
+    for item in args.runs:
+        name, sep, path = item.partition('=')
+        if not sep or not name or not path:
+            parser.error(f'{item!r}: write runs as NAME=PATH.pkl')
+        runs[name] = path
+    if args.control is not None and args.control not in runs:
+        parser.error(f'--control {args.control!r} is not one of the runs: '
+                     f'{sorted(runs)}')
+    return runs

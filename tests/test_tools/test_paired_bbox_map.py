@@ -66,22 +66,22 @@ def test_paired_bbox_map(tmp_path):
                  [[b] if i % 2 else [] for i, b in enumerate(gt_boxes)])
     rows = tool.paired_maps(
         str(ann_file), dict(exact=exact, half=half), chunks=4)
-    assert rows[0]['map'] == pytest.approx(1.0)
-    assert 0 < rows[1]['map'] < 0.6
-    assert rows[1]['diff'] == pytest.approx(rows[1]['map'] - 1.0)
-    assert rows[1]['share'] == pytest.approx(rows[1]['map'])
+    assert rows[0]['score'] == pytest.approx(1.0)
+    assert 0 < rows[1]['score'] < 0.6
+    assert rows[1]['diff'] == pytest.approx(rows[1]['score'] - 1.0)
+    assert rows[1]['share'] == pytest.approx(rows[1]['score'])
     # each chunk of 2 images holds one found and one missed object: the
     # same difference everywhere, no spread
     assert rows[1]['diff_se'] == pytest.approx(0.0, abs=1e-9)
-    assert np.allclose(rows[0]['chunk_maps'], 1.0)
+    assert np.allclose(rows[0]['chunk_scores'], 1.0)
     # a second reference: the share of it and the difference to it
     rows = tool.paired_maps(
         str(ann_file),
         dict(exact=exact, half=half, again=exact),
         chunks=4,
         control='half')
-    assert rows[2]['share_control'] == pytest.approx(1 / rows[1]['map'])
-    assert rows[0]['diff_control'] == pytest.approx(1 - rows[1]['map'])
+    assert rows[2]['share_control'] == pytest.approx(1 / rows[1]['score'])
+    assert rows[0]['diff_control'] == pytest.approx(1 - rows[1]['score'])
     assert 'diff_control' not in rows[1]
     with pytest.raises(ValueError, match="--control 'nope'"):
         tool.paired_maps(

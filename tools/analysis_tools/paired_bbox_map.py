@@ -18,7 +18,6 @@ uses (``maxDets`` 100/300/1000, mAP read at 1000).
 """
 import contextlib
 import io
-import math
 import pickle
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -27,7 +26,8 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mmprune.utils.cli import tool_parser
+from mmprune.analysis.paired_scores import paired_rows, paired_table
+from mmprune.utils.cli import add_paired_run_args, paired_runs_of, tool_parser
 
 MAX_DETS = [100, 300, 1000]  # as mmdet's CocoMetric (proposal_nums)
 
@@ -71,13 +71,14 @@ def paired_maps(ann_file: str,
                 runs: Dict[str, str],
                 chunks: int = 20,
                 control: Optional[str] = None) -> List[dict]:
-    """Per run: its whole-set mAP, its chunk mAPs, and (from the second on)
-    its difference to the first run with the standard error of that
-    difference over the chunks; the same against ``control`` (a run name)
-    when given."""
+    """Per run: its whole-set mAP (``score``), its chunk mAPs, and (from
+    the second on) its difference to the first run with the standard
+    error of that difference over the chunks; the same against
+    ``control`` (a run name) when given (see
+    :func:`mmprune.analysis.paired_scores.paired_rows`)."""
     if control is not None and control not in runs:
         raise ValueError(f'--control {control!r} is not one of the runs: '
-                         f'{sorted(runs)}')
+                         f'{sorted(runs)}')  # before any work
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(ann_file)
     cat_ids = [c['id'] for c in gt.loadCats(gt.getCatIds())]
@@ -86,7 +87,7 @@ def paired_maps(ann_file: str,
         raise ValueError(f'--chunks {chunks}: must be between 2 and the '
                          f'{len(img_ids)} images of {ann_file}')
     parts = np.array_split(np.array(img_ids), chunks)
-    rows = []
+    scores = {}
     for name, path in runs.items():
         with open(path, 'rb') as f:
             samples = pickle.load(f)
@@ -98,77 +99,22 @@ def paired_maps(ann_file: str,
                 'test.py on the same test set')
         with contextlib.redirect_stdout(io.StringIO()):
             dets = gt.loadRes(detections(samples, cat_ids))
-        rows.append(
-            dict(
-                name=name,
-                map=bbox_map(gt, dets),
-                chunk_maps=[bbox_map(gt, dets, p) for p in parts]))
-    for row in rows:
-        cm = np.array(row['chunk_maps'])
-        row['chunk_se'] = float(cm.std(ddof=1) / math.sqrt(chunks))
-    for key, ref in (('', rows[0]),
-                     ('_control',
-                      next((r for r in rows if r['name'] == control), None))):
-        if ref is None:
-            continue
-        for row in rows:
-            if row is ref:
-                continue
-            diff = np.array(row['chunk_maps']) - np.array(ref['chunk_maps'])
-            row['diff' + key] = row['map'] - ref['map']
-            row['diff_se' + key] = float(diff.std(ddof=1) / math.sqrt(chunks))
-            row['share' + key] = row['map'] / ref['map']
-    return rows
-
-
-def _against(row: dict, key: str) -> str:
-    if 'diff' + key not in row:
-        alone = '' if key else f'(± {row["chunk_se"]:.3f} alone)'
-        return f'100% | {alone} |'
-    return (f'{100 * row["share" + key]:.1f}% | {row["diff" + key]:+.3f} '
-            f'± {row["diff_se" + key]:.3f} |')
+        scores[name] = (bbox_map(gt,
+                                 dets), [bbox_map(gt, dets, p) for p in parts])
+    return paired_rows(scores, control)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = tool_parser(__doc__)
     parser.add_argument('ann_file', help='the test set COCO annotation json')
-    parser.add_argument(
-        'runs',
-        nargs='+',
-        metavar='NAME=PKL',
-        help='dumped predictions; the first is the reference')
-    parser.add_argument(
-        '--chunks',
-        type=int,
-        default=20,
-        help='image chunks for the standard errors')
-    parser.add_argument(
-        '--control',
-        metavar='NAME',
-        help='a second reference (the unpruned model finetuned like the '
-        'others): adds the share of it and the paired difference to it')
+    add_paired_run_args(parser)
     args = parser.parse_args(argv)
-    runs = {}
-    for item in args.runs:
-        name, sep, path = item.partition('=')
-        if not sep or not name or not path:
-            parser.error(f'{item!r}: write runs as NAME=PATH.pkl')
-        runs[name] = path
+    runs = paired_runs_of(parser, args)
     try:
         rows = paired_maps(args.ann_file, runs, args.chunks, args.control)
     except ValueError as e:
         parser.error(str(e))
-    head = (f'| run | bbox mAP | of {rows[0]["name"]} | difference '
-            f'(± standard error over {args.chunks} image chunks) |')
-    if args.control:
-        head += f' of {args.control} | difference to {args.control} |'
-    print(head)
-    print('| --- ' * (head.count(' | ') + 1) + '|')
-    for row in rows:
-        line = f'| {row["name"]} | {row["map"]:.3f} | {_against(row, "")}'
-        if args.control:
-            line += ' ' + _against(row, '_control')
-        print(line)
+    print('\n'.join(paired_table(rows, 'bbox mAP', args.control)))
 
 
 if __name__ == '__main__':
