@@ -104,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ALLOCATIONS,
         help='how a --speed-up or --latency-speed-up is '
         'spread over the layers: equal steps for every '
-        'group, or ratios chosen from each block pruned '
-        'alone (loss on --gradient-batches batches; for a '
-        'latency target the time each saves, measured)')
+        'group (uniform), or ratios chosen from each block '
+        'pruned alone (sensitivity: loss on --gradient-batches '
+        'batches; sensitivity_time: for a latency target the '
+        'time each saves, measured); auto: sensitivity for '
+        '--speed-up, uniform otherwise')
     parser.add_argument(
         '--sensitivity-ratios',
         type=float,

@@ -98,7 +98,13 @@ def test_speed_up_target_is_reached_in_steps(rtm_cfg, monkeypatch):
     data = tracing_batch(rtm_cfg, model)
     flops = _flops(data)
     result = prune_model(
-        model, data, 'l1', speed_up=2.0, flops_fn=flops, max_steps=20)
+        model,
+        data,
+        'l1',
+        speed_up=2.0,
+        allocation='uniform',
+        flops_fn=flops,
+        max_steps=20)
     assert 1 < result.steps < 20
     assert result.speed_up >= 2.0
     # every step is logged with where the target stands
@@ -303,6 +309,34 @@ def test_segformer_attention_stays_divisible_by_heads(tmp_path):
         model.decode_head.conv_seg.out_channels == \
         model.decode_head.num_classes
     _runs(model, cfg)
+
+
+def test_auto_allocation_is_sensitivity_for_a_one_shot_speed_up():
+    """The default allocation: sensitivity where it chooses ratios for a
+    FLOPs target, uniform where it cannot (a ratio, a latency target,
+    given layer ratios, global ranking, an iterative schedule)."""
+    from mmprune.engine.hooks import StructuredPruningHook
+    assert PruningOptions.default('allocation') == 'auto'
+    assert PruningOptions(speed_up=2.0).allocation == 'sensitivity'
+    for kwargs in (dict(ratio=0.3), dict(latency_speed_up=1.5),
+                   dict(speed_up=2.0, global_pruning=True), dict()):
+        assert PruningOptions(**kwargs).allocation == 'uniform', kwargs
+    assert PruningOptions(
+        speed_up=2.0, allocation='uniform').allocation == 'uniform'
+    # resolved once: a copy with another target keeps it
+    opts = PruningOptions(speed_up=2.0).replace(speed_up=1.5)
+    assert opts.allocation == 'sensitivity'
+    one_shot = StructuredPruningHook(method='l1', speed_up=2.0)
+    assert one_shot.options.allocation == 'sensitivity'
+    iterative = StructuredPruningHook(
+        method='l1', speed_up=2.0, prune_at=[0, 10])
+    assert iterative.options.allocation == 'uniform'
+    with pytest.raises(ValueError, match='for one prune point'):
+        StructuredPruningHook(
+            method='l1',
+            speed_up=2.0,
+            prune_at=[0, 10],
+            allocation='sensitivity')
 
 
 @pytest.mark.parametrize('kwargs, message', [

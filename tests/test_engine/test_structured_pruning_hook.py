@@ -268,6 +268,10 @@ def test_offline_prune_tool_then_test_and_finetune(tmp_path):
     assert pruned['pruning']['done'] == [0]
     report = json.load(open(osp.join(out, 'pruning_results.json')))
     assert report['speed_up'] >= 1.5
+    # a --speed-up is allocated by sensitivity unless --allocation says
+    assert report['target']['allocation'] == 'sensitivity'
+    assert report['allocation']['layer_ratios']
+    assert 'sensitivity allocation): reached' in proc.stdout + proc.stderr
     assert report['latency_before'] is None  # --no-latency
     assert report['device'] == 'cpu'  # --device cpu
     assert os.path.getsize(src) > os.path.getsize(osp.join(out, 'pruned.pth'))

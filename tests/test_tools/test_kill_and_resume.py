@@ -129,8 +129,8 @@ def trained(tmp_path_factory):
 
 
 PRUNE = [
-    'tools/prune.py', '--speed-up', '2', '--no-latency', '--synthetic-batch',
-    '--input-shape', '64', '64'
+    'tools/prune.py', '--speed-up', '2', '--allocation', 'uniform',
+    '--no-latency', '--synthetic-batch', '--input-shape', '64', '64'
 ]
 
 

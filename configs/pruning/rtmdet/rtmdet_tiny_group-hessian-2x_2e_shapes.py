@@ -8,6 +8,7 @@ custom_hooks = _base_.custom_hooks + [
         type='mmprune.StructuredPruningHook',
         method='group_hessian',
         speed_up=2.0,
+        allocation='uniform',  # equal steps (the default: sensitivity)
         round_to=8,
         gradient_batches=4)
 ]

@@ -9,6 +9,7 @@ custom_hooks = _base_.custom_hooks + [
         type='mmprune.StructuredPruningHook',
         method='growing_reg',
         speed_up=2.0,
+        allocation='uniform',  # equal steps (the default: sensitivity)
         round_to=8,
         prune_at=[4580],
         sparse_training={

@@ -8,5 +8,6 @@ custom_hooks = _base_.custom_hooks + [
         type='mmprune.StructuredPruningHook',
         method='l1',
         speed_up=2.0,
+        allocation='uniform',  # equal steps (the default: sensitivity)
         round_to=8)
 ]

@@ -21,7 +21,11 @@ from .methods import get_pruning_method
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 LATENCY_RUNTIMES = ('torch', 'onnxruntime')
-ALLOCATIONS = ('uniform', 'sensitivity', 'sensitivity_time')
+#: the default allocation: ``sensitivity`` for a one-shot ``speed_up``
+#: target (the best recipe on a converged model, docs/en/notes/
+#: benchmarks.md), ``uniform`` for every other target
+AUTO = 'auto'
+ALLOCATIONS = (AUTO, 'uniform', 'sensitivity', 'sensitivity_time')
 # round_to chosen by measuring widths on the target runtime
 MEASURED = 'measured'
 
@@ -104,7 +108,10 @@ class PruningOptions:
         strict_target: an unreached ``speed_up`` is an error, not only a
             line in the report.
         allocation: how a ``speed_up`` or ``latency_speed_up`` is spread
-            over the layers: ``uniform`` (every group in equal steps),
+            over the layers: ``auto`` (the default: ``sensitivity`` for a
+            ``speed_up`` without ``layer_ratios`` or ``global_pruning``,
+            ``uniform`` otherwise; resolved when the options are built),
+            ``uniform`` (every group in equal steps),
             ``sensitivity`` (each block of layers pruned alone at several
             ratios first, then non-uniform ``layer_ratios`` that save the
             FLOPs where the loss rises least, as far as the target needs,
@@ -132,7 +139,7 @@ class PruningOptions:
     max_steps: int = 20
     gradient_batches: int = 4
     strict_target: bool = False
-    allocation: str = 'uniform'
+    allocation: str = AUTO
     sensitivity_ratios: List[float] = field(
         default_factory=lambda: [0.25, 0.5, 0.75])
 
@@ -144,6 +151,8 @@ class PruningOptions:
         self.ignored = _patterns(self.ignored, 'ignored')
         if self.protected is not None:
             self.protected = _patterns(self.protected, 'protected')
+        if self.allocation == AUTO:
+            self.allocation = self.auto_allocation()
         self.validate()
 
     @classmethod
@@ -169,6 +178,12 @@ class PruningOptions:
             raise ValueError(f'{where}: unknown option(s) {unknown}; known: '
                              f'{", ".join(known)}')
         return cls(**options)
+
+    def auto_allocation(self) -> str:
+        """What ``allocation='auto'`` becomes for these options."""
+        one_target = self.speed_up is not None and not self.layer_ratios \
+            and not self.global_pruning
+        return 'sensitivity' if one_target else 'uniform'
 
     @property
     def has_target(self) -> bool:

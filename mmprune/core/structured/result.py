@@ -94,11 +94,11 @@ class StructuredPruningResult:
                     f'{t} NOT REACHED: {got}; {self.limit}')
         if self.target.get('speed_up') is None:
             return f'target {self.target}: reached'
+        how = self.target.get('allocation', 'uniform')
+        t = f'target speed_up={self.target["speed_up"]} ({how} allocation)'
         if self.target_reached:
-            return (f'target speed_up={self.target["speed_up"]}: reached '
-                    f'({self.speed_up:.2f}x)')
-        return (f'target speed_up={self.target["speed_up"]} NOT REACHED: '
-                f'{self.speed_up:.2f}x; {self.limit}')
+            return f'{t}: reached ({self.speed_up:.2f}x)'
+        return f'{t} NOT REACHED: {self.speed_up:.2f}x; {self.limit}'
 
     @property
     def protected(self) -> List[str]:

@@ -12,6 +12,7 @@ from mmprune.analysis.pruning_meter import PruningMeter
 from mmprune.core.structured import PruningOptions
 from mmprune.core.structured.layers import (check_something_to_prune,
                                             kept_modules, layer_widths)
+from mmprune.core.structured.options import AUTO
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_schedule import PruningSchedule
 from mmprune.core.structured.sparse_training import SparseTrainingPhase
@@ -76,6 +77,9 @@ class StructuredPruningHook(Hook):
                  latency_runs: int = 10,
                  **pruning) -> None:
         # what is checkable without the model fails as the hook is built
+        if len(list(prune_at)) > 1 and pruning.get('allocation', AUTO) == AUTO:
+            # sensitivity allocation chooses ratios for one prune point
+            pruning = dict(pruning, allocation='uniform')
         try:
             self.options = PruningOptions.from_dict(
                 pruning, 'pruning options (known hook options: '
