@@ -11,14 +11,8 @@ _base_ = './segformer_mit-b0_8xb8-2k_shapes-128x128.py'
 max_iters = 6000
 train_cfg = dict(max_iters=max_iters, val_interval=500)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=1.0,
-        begin=100,
-        end=max_iters,
-        by_epoch=False)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_iters)  # the decay to zero
 ]
 default_hooks = dict(checkpoint=dict(interval=500, max_keep_ckpts=1))
 
