@@ -82,6 +82,7 @@ def measure(config: str,
             model,
             data,
             'l1',
+            allocation='uniform',  # equal steps, as the notes' tables
             round_to=int(round_to) if round_to.isdigit() else round_to,
             prune_stem=prune_stem,
             **meter.prune_kwargs(),
