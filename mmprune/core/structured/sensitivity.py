@@ -28,7 +28,7 @@ from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
                        zero_non_finite_parameters)
 from .model_check import CHECKS, NothingPrunableError
 from .options import PRUNABLE, PruningOptions
-from .sensitivity_cache import SensitivityScanCache, cached_points
+from .sensitivity_cache import SensitivityScanCache
 from .stepping import prune_uniform
 
 
@@ -140,7 +140,7 @@ def prune_sensitivity(model: nn.Module,
                 ignored=list(ignored),
                 protected=None if protected is None else list(protected),
                 base_flops=base_flops))
-    stored = cached_points(cache, units, ratios, needs)
+    stored = 0 if cache is None else cache.count(units, ratios, needs)
     if progress:
         print_log(
             f'sensitivity scan: {len(units)} blocks, each pruned alone at '

@@ -11,7 +11,7 @@ and ratio, so a scan at other ratios reuses the ones it shares.
 import hashlib
 import json
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -101,17 +101,17 @@ class SensitivityScanCache:
             return None
         return point
 
+    def count(self,
+              units: Sequence[str],
+              ratios: Sequence[float],
+              needs: Sequence[str] = ()) -> int:
+        """How many of a scan's points (``units`` x ``ratios``) are
+        stored with every field in ``needs``."""
+        return sum(
+            self.get(u, r, needs) is not None for u in units for r in ratios)
+
     def put(self, point: dict) -> None:
         self.points[(point['unit'], float(point['ratio']))] = point
         dump_json_atomic(
             dict(settings=self.settings, points=list(self.points.values())),
             self.path)
-
-
-def cached_points(cache: Optional[SensitivityScanCache], units: List[str],
-                  ratios: Sequence[float], needs: Sequence[str]) -> int:
-    """How many of the scan's points ``cache`` already holds."""
-    if cache is None:
-        return 0
-    return sum(
-        cache.get(u, r, needs) is not None for u in units for r in ratios)
