@@ -32,7 +32,7 @@ from mmprune.core.structured import (PruningOptions, prune_model,
                                      pruning_method_names)
 from mmprune.core.structured.layers import (check_something_to_prune,
                                             layer_widths)
-from mmprune.core.structured.options import ALLOCATIONS, LATENCY_RUNTIMES
+from mmprune.core.structured.options import ALLOCATIONS, AUTO, LATENCY_RUNTIMES
 from mmprune.core.structured.pruned_structure import PrunedStructure
 from mmprune.core.structured.pruning_history import replay_pruning_history
 from mmprune.datasets.train_batches import batches_or_synthetic
@@ -295,6 +295,14 @@ def main(argv=None) -> None:
         needs_real_data=needs_gradients,
         what=f'tools/prune.py --method {args.method}')
     data = next(batches)
+    if source != 'train_dataloader' and args.allocation == AUTO and \
+            options.allocation != 'uniform':
+        # the scan's signal is the training loss; a synthetic batch's says
+        # little about the trained task
+        options = options.replace(allocation='uniform')
+        logger.warning('--allocation auto: no training data, so equal steps '
+                       '(uniform) instead of sensitivity allocation, which '
+                       'measures the training loss')
     earlier = PrunedStructure.from_checkpoint(
         checkpoint, f'checkpoint "{args.checkpoint}"')
     if earlier is not None:

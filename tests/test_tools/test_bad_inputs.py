@@ -80,10 +80,11 @@ def test_unreached_target_is_reported_and_a_pruned_checkpoint_tests(
     out = str(tmp_path / 'pruned')
     proc = run_tool([
         'tools/prune.py', fixtures['cfg'], fixtures['ckpt'], '--speed-up',
-        '1000', '--allocation', 'uniform', '--synthetic-batch',
-        '--input-shape', '64', '64', '--out', out
+        '1000', '--synthetic-batch', '--input-shape', '64', '64', '--out', out
     ])
     log = proc.stdout + proc.stderr
+    # without training data the default allocation takes equal steps
+    assert 'no training data, so equal steps (uniform)' in log
     assert 'NOT REACHED' in log and 'max_steps=20' in log
     assert 'synthetic 64x64 batch' in log
     report = json.load(open(osp.join(out, 'pruning_results.json')))
