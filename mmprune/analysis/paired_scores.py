@@ -6,12 +6,20 @@ difference: the test set's sampling is measured, not guessed).
 The scoring is the caller's (bbox mAP, mIoU); this module only pairs the
 chunk scores and writes the table."""
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 #: a run's score over the whole set and over each chunk of images
 RunScores = Tuple[float, Sequence[float]]
+
+
+def check_control(control: Optional[str], runs: Iterable[str]) -> None:
+    """``control`` must name one of ``runs`` (checked before any run is
+    scored)."""
+    if control is not None and control not in runs:
+        raise ValueError(f'--control {control!r} is not one of the runs: '
+                         f'{sorted(runs)}')
 
 
 def paired_rows(scores: Dict[str, RunScores],
@@ -20,9 +28,7 @@ def paired_rows(scores: Dict[str, RunScores],
     (from the second run on) ``diff``, ``diff_se`` and ``share`` against
     the first run; ``diff_control``, ``diff_se_control`` and
     ``share_control`` against ``control`` (a run name) when given."""
-    if control is not None and control not in scores:
-        raise ValueError(f'--control {control!r} is not one of the runs: '
-                         f'{sorted(scores)}')
+    check_control(control, scores)
     sizes = {len(chunks) for _, chunks in scores.values()}
     if len(sizes) != 1 or min(sizes) < 2:
         raise ValueError('every run needs the same number (at least 2) of '

@@ -119,14 +119,11 @@ def add_paired_run_args(parser: argparse.ArgumentParser) -> None:
 def paired_runs_of(parser: argparse.ArgumentParser,
                    args: argparse.Namespace) -> dict:
     """``{name: path}`` from the ``NAME=PKL`` arguments, in order; a
-    malformed one or an unknown ``--control`` is a usage error."""
+    malformed one is a usage error."""
     runs = {}
     for item in args.runs:
         name, sep, path = item.partition('=')
         if not sep or not name or not path:
             parser.error(f'{item!r}: write runs as NAME=PATH.pkl')
         runs[name] = path
-    if args.control is not None and args.control not in runs:
-        parser.error(f'--control {args.control!r} is not one of the runs: '
-                     f'{sorted(runs)}')
     return runs

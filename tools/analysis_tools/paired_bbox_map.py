@@ -26,7 +26,8 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mmprune.analysis.paired_scores import paired_rows, paired_table
+from mmprune.analysis.paired_scores import (check_control, paired_rows,
+                                            paired_table)
 from mmprune.utils.cli import add_paired_run_args, paired_runs_of, tool_parser
 
 MAX_DETS = [100, 300, 1000]  # as mmdet's CocoMetric (proposal_nums)
@@ -76,9 +77,7 @@ def paired_maps(ann_file: str,
     error of that difference over the chunks; the same against
     ``control`` (a run name) when given (see
     :func:`mmprune.analysis.paired_scores.paired_rows`)."""
-    if control is not None and control not in runs:
-        raise ValueError(f'--control {control!r} is not one of the runs: '
-                         f'{sorted(runs)}')  # before any work
+    check_control(control, runs)
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(ann_file)
     cat_ids = [c['id'] for c in gt.loadCats(gt.getCatIds())]

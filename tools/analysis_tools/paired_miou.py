@@ -20,7 +20,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mmprune.analysis.paired_scores import paired_rows, paired_table
+from mmprune.analysis.paired_scores import (check_control, paired_rows,
+                                            paired_table)
 from mmprune.utils.cli import add_paired_run_args, paired_runs_of, tool_parser
 
 
@@ -38,8 +39,8 @@ def image_areas(samples: Sequence[dict],
     prediction)."""
     pairs = []
     for s in sorted(samples, key=lambda s: s['img_path']):
-        pred, label = _label_map(s,
-                                 'pred_sem_seg'), _label_map(s, 'gt_sem_seg')
+        pred = _label_map(s, 'pred_sem_seg')
+        label = _label_map(s, 'gt_sem_seg')
         keep = label != ignore_index
         pairs.append((pred[keep], label[keep]))
     classes = 1 + max(
@@ -71,9 +72,7 @@ def paired_mious(runs: Dict[str, str],
     """Per run: its whole-set mIoU (``score``), its chunk mIoUs, and its
     paired differences to the first run (and to ``control``), as
     :func:`mmprune.analysis.paired_scores.paired_rows` gives them."""
-    if control is not None and control not in runs:
-        raise ValueError(f'--control {control!r} is not one of the runs: '
-                         f'{sorted(runs)}')  # before any work
+    check_control(control, runs)
     scores, paths = {}, None
     for name, path in runs.items():
         with open(path, 'rb') as f:
