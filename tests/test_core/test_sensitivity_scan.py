@@ -10,7 +10,7 @@ from conftest import ORCNN, RTMDET, tracing_cfg
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 
 import mmprune  # noqa: F401
-import mmprune.core.structured.sensitivity as sensitivity
+import mmprune.core.structured.trial_pruning as trial_pruning
 from mmprune.analysis import module_breakdown
 from mmprune.core.layer_pruners import register_layer_pruner
 from mmprune.core.structured import prune_model
@@ -30,13 +30,13 @@ def _flops(data):
 def _counting(monkeypatch):
     """Count the trials' prunes, with the checks each ran."""
     calls = []
-    real = sensitivity.prune_uniform
+    real = trial_pruning.prune_uniform
 
     def prune_uniform(*args, **kwargs):
         calls.append(tuple(kwargs.get('checks', CHECKS)))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sensitivity, 'prune_uniform', prune_uniform)
+    monkeypatch.setattr(trial_pruning, 'prune_uniform', prune_uniform)
     return calls
 
 

@@ -6,14 +6,35 @@ import copy
 from typing import Callable, Dict, Optional, Sequence
 
 import torch.nn as nn
+from mmengine.logging import print_log
 
 from ..tracing import choose_forward_fn, zero_non_finite_parameters
 from .options import PruningOptions
 from .phase_clock import PhaseClock
 from .result import (StructuredPruningResult, TargetNotReachedError,
                      stated_target)
-from .sensitivity import fit_layer_ratios, prune_sensitivity
-from .stepping import paired_latency, prune_uniform
+from .sensitivity import SensitivityScan, fit_layer_ratios
+from .stepping import paired_latency
+from .trial_pruning import TrialPruning
+
+
+def flops_by_widths(
+        flops_fn: Callable[[nn.Module],
+                           float]) -> Callable[[nn.Module], float]:
+    """``flops_fn`` counted once per set of layer widths: the FLOPs at a
+    fixed input size follow from the widths, and an allocation counts the
+    same ones again and again (the unpruned model before every try, the
+    model handed back after the try with its ratios)."""
+    counted: Dict[tuple, float] = {}
+
+    def flops(model: nn.Module) -> float:
+        widths = tuple(
+            (n, tuple(p.shape)) for n, p in model.named_parameters())
+        if widths not in counted:
+            counted[widths] = flops_fn(model)
+        return counted[widths]
+
+    return flops
 
 
 def prune_by_sensitivity(
@@ -26,12 +47,14 @@ def prune_by_sensitivity(
         latency_reference: Optional[nn.Module],
         cache_dir: Optional[str] = None) -> StructuredPruningResult:
     """``speed_up`` (or ``latency_speed_up``) with non-uniform ratios: every
-    block pruned alone at several ratios (on copies), the FLOPs spent where
-    the loss rose least, then one prune with the chosen ``layer_ratios``.
+    block pruned alone at several ratios (each prune undone once measured;
+    only the points the allocation compares), the FLOPs spent where the
+    loss rose least, then one prune with the chosen ``layer_ratios``.
     Blocks pruned together save less than the sum of their savings alone,
-    so the allocation is tried on a copy and, while it falls short, asked
-    for more. For a latency target each try is timed in alternation with
-    the unpruned model, and a try that meets the target is timed again.
+    so the allocation is tried (and undone) and, while it falls short,
+    asked for more. All of these prune on one traced graph. For a latency
+    target each try is timed in alternation with the unpruned model, and
+    a try that meets the target is timed again.
     ``allocation='sensitivity_time'`` spends measured time instead of
     FLOPs; where those savings are within the timing's spread, the
     allocation follows the noise. ``cache_dir``: where the scan keeps its
@@ -55,12 +78,13 @@ def prune_by_sensitivity(
         return 1.0 - after / before
 
     clock = PhaseClock()
+    flops_fn = flops_by_widths(flops_fn)
     with clock.phase('scan'):
         # every trial and try prunes the same unpruned architecture: one
-        # tracing forward
+        # tracing forward, one traced graph
         zero_non_finite_parameters(model)
-        forward_fn = choose_forward_fn(model, data)
-        sensitivity = prune_sensitivity(
+        trials = TrialPruning(model, data, choose_forward_fn(model, data))
+        scan = SensitivityScan(
             model,
             batches,
             flops_fn,
@@ -72,7 +96,8 @@ def prune_by_sensitivity(
             protected=opts.protected,
             time_saved_fn=time_saved if by_time else None,
             cache_dir=cache_dir,
-            forward_fn=forward_fn)
+            trials=trials,
+            clock=clock)
     one_shot = opts.replace(
         speed_up=None,
         latency_speed_up=None,
@@ -80,43 +105,40 @@ def prune_by_sensitivity(
         strict_target=False)
 
     def speed_up_of(ratios: Dict[str, float]) -> float:
-        trial = copy.deepcopy(model)
-        got = prune_uniform(
-            trial,
-            data,
-            one_shot.replace(layer_ratios=ratios),
-            gradient_data,
-            flops_fn,
-            forward_fn=forward_fn).speed_up
-        if by_latency:
-            got = 1.0 / (1.0 - time_saved(trial))
-            if got >= target:  # a lucky reading must not end the fit
-                got = 1.0 / (1.0 - time_saved(trial))
+        with trials.pruned(
+                one_shot.replace(layer_ratios=ratios), gradient_data,
+                flops_fn) as tried:
+            got = tried.speed_up
+            if by_latency:
+                got = 1.0 / (1.0 - time_saved(model))
+                if got >= target:  # a lucky reading must not end the fit
+                    got = 1.0 / (1.0 - time_saved(model))
         return got
 
+    # the fit asks for the points it compares: they are measured then,
+    # their time counted in 'scan'
     with clock.phase('fit'):
         ratios, choices, tries = fit_layer_ratios(
-            sensitivity,
+            scan,
             target,
             speed_up_of,
             opts.max_steps,
             saved='time_saved' if by_time else 'flops_saved')
-    result = prune_uniform(
-        model,
-        data,
-        one_shot.replace(layer_ratios=ratios),
-        gradient_data,
-        flops_fn,
-        forward_fn=forward_fn)
+    print_log(
+        f'sensitivity scan: {scan.measured} trials run, '
+        f'{len(scan.as_dict()["points"])} of {scan.size} points used (the '
+        'allocation needs no others)',
+        logger='current')
+    result = trials.prune(
+        one_shot.replace(layer_ratios=ratios), gradient_data, flops_fn)
     result.seconds = {**clock.rounded(), **result.seconds}
-    _record_allocation(result, opts, ratios, choices, tries, sensitivity)
+    _record_allocation(result, opts, ratios, choices, tries, scan.as_dict())
     got = result.speed_up
     if by_latency:
         _record_latency(result, latency_fn, reference, model, opts, tries)
         got = result.latency_speed_up
     if got < target:
-        _not_reached(result, opts, target, got, tries, sensitivity['ratios'],
-                     by_latency)
+        _not_reached(result, opts, target, got, tries, scan.ratios, by_latency)
     return result
 
 

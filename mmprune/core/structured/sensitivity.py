@@ -4,8 +4,8 @@ loss rises least.
 
 A *unit* is a module-name pattern (a backbone stage, a neck block, a head
 branch). Pruning a unit alone at a ratio is a uniform prune with
-``layer_ratios={unit: ratio}`` on a copy of the model, every other layer
-kept; its damage is the rise of the training loss on a few fixed batches
+``layer_ratios={unit: ratio}``, every other layer kept, undone once
+measured; its damage is the rise of the training loss on a few fixed batches
 (eval mode, so the BN statistics the pruned model inherits are the ones
 measured), its gain the FLOPs it saves, or, for
 ``allocation='sensitivity_time'``, the share of the measured time it
@@ -13,23 +13,29 @@ saves (the unpruned and the pruned copy timed in alternation): the budget
 then goes where time is spent, which is not where FLOPs are (depthwise
 and high-resolution layers take more time per FLOP).
 """
-import copy
+import collections.abc
+import contextlib
 import gc
+import random
 import re
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+import time
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 
 from ..model_family import default_protected
 from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
                        zero_non_finite_parameters)
 from .model_check import CHECKS, NothingPrunableError
 from .options import PRUNABLE, PruningOptions
+from .phase_clock import PhaseClock
 from .sensitivity_cache import SensitivityScanCache
-from .stepping import prune_uniform
+from .stage_outputs import StageOutputs
+from .trial_pruning import TrialPruning
 
 
 def default_units(model: nn.Module,
@@ -56,14 +62,34 @@ def unit_label(pattern: str) -> str:
     return pattern
 
 
+@contextlib.contextmanager
+def _same_random_draws(seed: int = 0) -> Iterator[None]:
+    """The random numbers drawn inside are the same each time (torch,
+    NumPy, Python), and the streams outside go on as if nothing was
+    drawn: a two-stage detector's loss samples proposals at random, which
+    without this moved Faster R-CNN's loss (800x1333, 4 batches) by up to
+    0.008 between three runs of the same model, as much as pruning a
+    ResNet stage alone by a quarter changed it."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
 def mean_loss(model: nn.Module, batches: Sequence[dict]) -> float:
     """The summed training loss averaged over ``batches``, in eval mode
-    (BN running statistics, no dropout) and leaving every buffer as it
-    was."""
+    (BN running statistics, no dropout), with the same random draws each
+    time (proposal sampling) and leaving every buffer as it was."""
     was = model.training
     model.eval()
     try:
-        with torch.no_grad(), buffers_unchanged(model):
+        with torch.no_grad(), buffers_unchanged(model), _same_random_draws():
             return float(
                 sum(loss_forward(model, b).item()
                     for b in batches) / len(batches))
@@ -88,6 +114,190 @@ def _alone(model: nn.Module, method: str,
     return opts
 
 
+class SensitivityScan:
+    """The points of a scan (each unit pruned alone at each ratio; see
+    :func:`prune_sensitivity` for the arguments), each measured when first
+    asked for by :meth:`point`. The allocation asks only for the next
+    ratio of each block it may still cut, so a fit measures a part of the
+    points (RTMDet-s at 640 px, 2x: 25 of 36); :meth:`measure_all` measures the
+    rest.
+
+    Every trial prunes ``model`` itself and puts it back, on one traced
+    graph: ``trials`` (:class:`.trial_pruning.TrialPruning`, which a caller
+    shares with prunes of its own), by default on the first batch with
+    ``forward_fn``; ``model`` is left as it was. ``clock``: where the
+    trials' time is counted (phase ``scan``)."""
+
+    def __init__(self,
+                 model: nn.Module,
+                 batches: Sequence[dict],
+                 flops_fn: Callable[[nn.Module], float],
+                 units: Optional[Sequence[str]] = None,
+                 ratios: Sequence[float] = (0.25, 0.5, 0.75),
+                 method: str = 'l1',
+                 round_to: Optional[int] = 8,
+                 ignored: Sequence[str] = (),
+                 protected: Optional[Sequence[str]] = None,
+                 progress: bool = True,
+                 importance: Optional[Union[str, dict]] = None,
+                 time_saved_fn: Optional[Callable[[nn.Module], float]] = None,
+                 cache_dir: Optional[str] = None,
+                 forward_fn: Optional[Callable] = None,
+                 trials: Optional[TrialPruning] = None,
+                 clock: Optional[PhaseClock] = None) -> None:
+        self.model, self.batches, self.flops_fn = model, list(batches), \
+            flops_fn
+        self.units = list(units or default_units(model, protected))
+        self.ratios = list(ratios)
+        self.method, self.importance, self.round_to = method, importance, \
+            round_to
+        self.ignored, self.protected = list(ignored), protected
+        self.progress, self.time_saved_fn = progress, time_saved_fn
+        # the backbone's and neck's outputs, given back to the trials that
+        # leave them as they are
+        self.stage_outputs = StageOutputs(model)
+        with self.stage_outputs.recording():
+            self.base_loss = mean_loss(model, self.batches)
+        self.base_flops = flops_fn(model)
+        self.cache = None
+        self._needs = ('time_saved', ) if time_saved_fn is not None else ()
+        if cache_dir is not None:
+            self.cache = SensitivityScanCache(
+                cache_dir, model, self.batches,
+                dict(
+                    method=method,
+                    importance=importance,
+                    round_to=round_to,
+                    ignored=self.ignored,
+                    protected=None if protected is None else list(protected),
+                    base_flops=self.base_flops))
+        if trials is None:
+            if forward_fn is None:
+                zero_non_finite_parameters(model)
+                forward_fn = choose_forward_fn(model, self.batches[0])
+            trials = TrialPruning(model, self.batches[0], forward_fn)
+        self.trials = trials
+        # the trials' time, in the phase 'scan' whoever asks for a point
+        self.clock = clock or PhaseClock()
+        self._points: Dict[Tuple[str, float], dict] = {}
+        self.measured = 0  # trials run (points read back not counted)
+        if progress:
+            stored = 0 if self.cache is None else self.cache.count(
+                self.units, self.ratios, self._needs)
+            print_log(
+                f'sensitivity scan: {len(self.units)} blocks, each pruned '
+                f'alone at ratios {self.ratios} ({method}; at most '
+                f'{self.size} trials, each measured when needed)' +
+                (f'; {stored} points stored in {self.cache.path}'
+                 if stored else ''),
+                logger='current')
+
+    @property
+    def size(self) -> int:
+        return len(self.units) * len(self.ratios)
+
+    def point(self, unit: str, ratio: float) -> dict:
+        """``unit`` pruned alone at ``ratio``: ``dict(unit, ratio, loss,
+        loss_increase, flops, flops_saved, params, kept)`` (plus
+        ``time_saved``), measured now unless known or stored."""
+        key = (unit, float(ratio))
+        if key in self._points:
+            return self._points[key]
+        point = None if self.cache is None else self.cache.get(
+            unit, ratio, self._needs)
+        if point is None:
+            start = time.perf_counter()
+            with self.clock.phase('scan'):
+                point = self._measure(unit, ratio)
+            self.measured += 1
+            if self.cache is not None:
+                self.cache.put(point)
+            if self.progress:
+                print_log(
+                    f'sensitivity point {self.measured} (at most '
+                    f'{self.size}): {unit_label(unit)} at {ratio:.2f}: '
+                    f'loss {point["loss"] - self.base_loss:+.4f}, FLOPs '
+                    f'-{1.0 - point["flops"] / self.base_flops:.1%} '
+                    f'({time.perf_counter() - start:.1f} s)',
+                    logger='current')
+        point = dict(
+            point,
+            loss_increase=point['loss'] - self.base_loss,
+            flops_saved=1.0 - point['flops'] / self.base_flops)
+        self._points[key] = point
+        return point
+
+    def measure_all(self) -> dict:
+        """Every point; :meth:`as_dict`."""
+        for unit in self.units:
+            for ratio in self.ratios:
+                self.point(unit, ratio)
+        return self.as_dict()
+
+    def as_dict(self) -> dict:
+        """``dict(method, base_loss, base_flops, units, ratios, points)``
+        with the points known so far, by unit and ratio."""
+        return dict(
+            method=self.method,
+            base_loss=self.base_loss,
+            base_flops=self.base_flops,
+            units=self.units,
+            ratios=self.ratios,
+            points=[
+                self._points[(u, float(r))] for u in self.units
+                for r in self.ratios if (u, float(r)) in self._points
+            ])
+
+    def _measure(self, unit: str, ratio: float) -> dict:
+        """``unit`` pruned alone at ``ratio``, measured: unchecked first
+        (measuring runs it), with the model check and its roll-back when
+        the measurement fails; the unpruned model's loss and FLOPs for a
+        unit whose every group breaks it."""
+        opts = _alone(self.model, self.method, self.importance, unit, ratio,
+                      self.round_to, self.ignored, self.protected)
+        try:
+            return self._trial(opts, unit, ratio, checks=())
+        except Exception:  # noqa: BLE001 - a group broke it: check, roll back
+            gc.collect()
+        try:
+            return self._trial(opts, unit, ratio, checks=CHECKS)
+        except NothingPrunableError as e:
+            # every group of the unit broke the model: pruning it saves
+            # nothing
+            return dict(
+                unit=unit,
+                ratio=ratio,
+                loss=self.base_loss,
+                flops=self.base_flops,
+                params=sum(p.numel() for p in self.model.parameters()),
+                kept=[dict(name=unit_label(unit), reason=str(e))],
+                **({} if self.time_saved_fn is None else dict(time_saved=0.0)))
+
+    def _trial(self, opts: PruningOptions, unit: str, ratio: float,
+               checks: Sequence[str]) -> dict:
+        with self.trials.pruned(
+                opts, gradient_data=self.batches, checks=checks) as result:
+            model = self.model
+            point = dict(
+                unit=unit,
+                ratio=ratio,
+                params=sum(p.numel() for p in model.parameters()),
+                kept=[s for s in result.skipped if re.search(unit, s['name'])])
+            if not result.history:
+                # every layer of the unit kept (frozen, protected): the
+                # model as it was, nothing to measure
+                point.update(loss=self.base_loss, flops=self.base_flops)
+                if self.time_saved_fn is not None:
+                    point['time_saved'] = 0.0
+                return point
+            with self.stage_outputs.reused():
+                point['loss'] = mean_loss(model, self.batches)
+            point['flops'] = self.flops_fn(model)
+            if self.time_saved_fn is not None:
+                point['time_saved'] = self.time_saved_fn(model)
+        return point
+
+
 def prune_sensitivity(model: nn.Module,
                       batches: Sequence[dict],
                       flops_fn: Callable[[nn.Module], float],
@@ -103,135 +313,63 @@ def prune_sensitivity(model: nn.Module,
                                                        float]] = None,
                       cache_dir: Optional[str] = None,
                       forward_fn: Optional[Callable] = None) -> dict:
-    """Prune each unit alone at each ratio (on copies; ``model`` is left
-    as it is) and measure the loss increase and FLOPs saved, and with
-    ``time_saved_fn(pruned copy)`` the share of the latency it saves.
+    """Prune each unit alone at each ratio (``model`` is left as it was)
+    and measure the loss increase and FLOPs saved, and with
+    ``time_saved_fn(pruned model)`` the share of the latency it saves.
 
     The tracing forward is chosen once for every trial (they share the
-    unpruned architecture), or given as ``forward_fn``. A trial is
-    checked by the runs that measure it (its loss and its FLOPs count);
-    only one whose measurement fails is pruned again with the whole model
-    check, rolling back the groups that broke it. A group whose pruning
-    breaks only the backward pass or ``predict`` is then counted in its
-    point; the prune with the chosen ratios checks everything and rolls
-    it back.
+    unpruned architecture), or given as ``forward_fn``, and traced once. A
+    trial is checked by the runs that measure it (its loss and its FLOPs
+    count); only one whose measurement fails is pruned again with the
+    whole model check, rolling back the groups that broke it. A group
+    whose pruning breaks only the backward pass or ``predict`` is then
+    counted in its point; the prune with the chosen ratios checks
+    everything and rolls it back.
 
     ``cache_dir``: keep the points in a file there, named by the weights,
     the batches and the trial settings (see :mod:`.sensitivity_cache`); a
     scan with a stored point reuses it, so a second target costs no scan
     and a scan that died resumes.
 
-    Returns ``dict(method, base_loss, base_flops, units, points)`` where
-    each point is ``dict(unit, ratio, loss, loss_increase, flops,
+    Returns ``dict(method, base_loss, base_flops, units, ratios, points)``
+    where each point is ``dict(unit, ratio, loss, loss_increase, flops,
     flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
     unit's layers pruning left whole, with the reason."""
-    units = list(units or default_units(model, protected))
-    base_loss = mean_loss(model, batches)
-    base_flops = flops_fn(model)
-    cache = None
-    needs = ('time_saved', ) if time_saved_fn is not None else ()
-    if cache_dir is not None:
-        cache = SensitivityScanCache(
-            cache_dir, model, batches,
-            dict(
-                method=method,
-                importance=importance,
-                round_to=round_to,
-                ignored=list(ignored),
-                protected=None if protected is None else list(protected),
-                base_flops=base_flops))
-    stored = 0 if cache is None else cache.count(units, ratios, needs)
-    if progress:
-        print_log(
-            f'sensitivity scan: {len(units)} blocks, each pruned alone at '
-            f'ratios {list(ratios)} on a copy ({method})' +
-            (f'; {stored} of {len(units) * len(ratios)} points read from '
-             f'{cache.path}' if stored else ''),
-            logger='current')
-    if forward_fn is None:
-        zero_non_finite_parameters(model)
-        forward_fn = choose_forward_fn(model, batches[0])
-    points = []
-    bar = ProgressBar(len(units) * len(ratios)) if progress else None
-    for unit in units:
-        for ratio in ratios:
-            point = None if cache is None else cache.get(unit, ratio, needs)
-            if point is None:
-                opts = _alone(model, method, importance, unit, ratio, round_to,
-                              ignored, protected)
-                point = _scan_point(model, batches, opts, unit, ratio,
-                                    forward_fn, flops_fn, time_saved_fn,
-                                    (base_loss, base_flops))
-                if cache is not None:
-                    cache.put(point)
-            point = dict(
-                point,
-                loss_increase=point['loss'] - base_loss,
-                flops_saved=1.0 - point['flops'] / base_flops)
-            points.append(point)
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.file.write('\n')  # as track_iter_progress ends its bar
-    return dict(
-        method=method,
-        base_loss=base_loss,
-        base_flops=base_flops,
-        units=units,
-        ratios=list(ratios),
-        points=points)
+    return SensitivityScan(model, batches, flops_fn, units, ratios, method,
+                           round_to, ignored, protected, progress, importance,
+                           time_saved_fn, cache_dir, forward_fn).measure_all()
 
 
-def _scan_point(model: nn.Module, batches: Sequence[dict],
-                opts: PruningOptions, unit: str, ratio: float,
-                forward_fn: Callable, flops_fn: Callable[[nn.Module], float],
-                time_saved_fn: Optional[Callable[[nn.Module], float]],
-                base: Tuple[float, float]) -> dict:
-    """``unit`` pruned alone at ``ratio`` on a copy of ``model``, measured:
-    unchecked first (measuring runs it), with the model check and its
-    roll-back when the measurement fails. ``base``: the unpruned model's
-    loss and FLOPs, the point of a unit whose every group breaks it."""
+class _LazyCurve(collections.abc.Sequence):
+    """A unit's points by rising ratio, each measured when first read."""
 
-    def trial(checks: Sequence[str]) -> dict:
-        copied = copy.deepcopy(model)
-        result = prune_uniform(
-            copied,
-            batches[0],
-            opts,
-            gradient_data=list(batches),
-            forward_fn=forward_fn,
-            checks=checks)
-        point = dict(
-            unit=unit,
-            ratio=ratio,
-            loss=mean_loss(copied, batches),
-            flops=flops_fn(copied),
-            params=sum(p.numel() for p in copied.parameters()),
-            kept=[s for s in result.skipped if re.search(unit, s['name'])])
-        if time_saved_fn is not None:
-            point['time_saved'] = time_saved_fn(copied)
-        return point
+    def __init__(self, scan: SensitivityScan, unit: str) -> None:
+        self.scan, self.unit = scan, unit
+        self.ratios = sorted(scan.ratios)
 
-    try:
-        return trial(checks=())
-    except Exception:  # noqa: BLE001 - a group broke it: check, roll back
-        gc.collect()
-    try:
-        return trial(checks=CHECKS)
-    except NothingPrunableError as e:
-        # every group of the unit broke the model: pruning it saves nothing
-        return dict(
-            unit=unit,
-            ratio=ratio,
-            loss=base[0],
-            flops=base[1],
-            params=sum(p.numel() for p in model.parameters()),
-            kept=[dict(name=unit_label(unit), reason=str(e))],
-            **({} if time_saved_fn is None else dict(time_saved=0.0)))
+    def __len__(self) -> int:
+        return len(self.ratios)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.scan.point(self.unit, self.ratios[i])
+
+
+def _curves(
+        sensitivity: Union[dict,
+                           SensitivityScan]) -> Dict[str, Sequence[dict]]:
+    """Each unit's points by rising ratio."""
+    if isinstance(sensitivity, SensitivityScan):
+        return {u: _LazyCurve(sensitivity, u) for u in sensitivity.units}
+    curves: Dict[str, List[dict]] = {}
+    for p in sensitivity['points']:
+        curves.setdefault(p['unit'], []).append(p)
+    for unit in curves:
+        curves[unit].sort(key=lambda p: p['ratio'])
+    return curves
 
 
 def allocate_layer_ratios(
-        sensitivity: dict,
+        sensitivity: Union[dict, SensitivityScan],
         speed_up: float,
         saved: str = 'flops_saved') -> Tuple[Dict[str, float], List[dict]]:
     """Per-unit ratios that save ``1 - 1/speed_up`` of the FLOPs (or, with
@@ -239,6 +377,8 @@ def allocate_layer_ratios(
     loss increase, from the measured points: starting from nothing pruned,
     repeatedly take the unit step (its next measured ratio) that costs the
     least loss per share saved, until the savings add up to the target.
+    From a :class:`SensitivityScan`, only the points these steps compare
+    are measured: each unit's next ratio.
     Savings of separate units are taken to add up; the caller prunes with
     the result and measures the real speed-up.
 
@@ -254,11 +394,7 @@ def allocate_layer_ratios(
     if speed_up <= 1:
         raise ValueError(f'speed_up = {speed_up}: must be > 1')
     need = 1.0 - 1.0 / speed_up
-    curves: Dict[str, List[dict]] = {}
-    for p in sensitivity['points']:
-        curves.setdefault(p['unit'], []).append(p)
-    for unit in curves:
-        curves[unit].sort(key=lambda p: p['ratio'])
+    curves = _curves(sensitivity)
     at = {u: -1 for u in curves}  # index of the chosen point, -1: unpruned
     total = 0.0
     choices = []
@@ -300,7 +436,8 @@ def allocate_layer_ratios(
     return ratios, choices
 
 
-def _interpolate_last_step(curves: Dict[str, List[dict]], at: Dict[str, int],
+def _interpolate_last_step(curves: Dict[str, Sequence[dict]], at: Dict[str,
+                                                                       int],
                            choices: List[dict], ratios: Dict[str, float],
                            need: float, saved: str) -> None:
     """The measured ratios are coarse (a quarter of a block's channels
@@ -325,7 +462,7 @@ def _interpolate_last_step(curves: Dict[str, List[dict]], at: Dict[str, int],
 
 
 def fit_layer_ratios(
-    sensitivity: dict,
+    sensitivity: Union[dict, SensitivityScan],
     speed_up: float,
     speed_up_of: Callable[[Dict[str, float]], float],
     max_tries: int = 20,

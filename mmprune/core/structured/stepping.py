@@ -12,6 +12,7 @@ from ..layer_pruners import pruner_for
 from ..model_family import bounded_structure_runs
 from ..module_patterns import matching_modules
 from ..tp_backend import SegmentAwarePruner, guarded_graphs
+from ..tp_backend.replay_graph import ReplayGraph
 from ..tracing import (all_parameters_require_grad, choose_forward_fn,
                        loss_forward, opaque_layers, release_graph,
                        zero_non_finite_parameters)
@@ -68,11 +69,14 @@ def build_pruner(pruner_cls: type,
                  importance,
                  ignored_layers: List[nn.Module],
                  forward_fn: Optional[Callable] = None,
+                 graph: Optional[ReplayGraph] = None,
                  **kwargs) -> tp.pruner.BasePruner:
     """A Torch-Pruning pruner over mmprune's tracing: opaque layers with
     their own pruners, tensor- or loss-mode forward (``forward_fn``, chosen
     on ``model`` when not given), and attention whose embedding width stays
-    divisible by its head count."""
+    divisible by its head count. ``graph``: a graph traced on ``model``
+    already, reset here to its unpruned state (the model's modules must be
+    unpruned too), instead of a trace of its own."""
     customized = {
         type(m): pruner_for(m)
         for m in model.modules() if pruner_for(m) is not None
@@ -84,8 +88,11 @@ def build_pruner(pruner_cls: type,
     zero_non_finite_parameters(model)
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
+    if graph is not None:
+        graph.reset()
     with opaque_layers(model), all_parameters_require_grad(model), \
-            guarded_graphs(), bounded_structure_runs(model):
+            guarded_graphs(None if graph is None else graph.graph), \
+            bounded_structure_runs(model):
         return pruner_cls(
             model,
             data,
@@ -176,15 +183,17 @@ def _latency_target_met(result: StructuredPruningResult,
     return result.latency_speed_up >= target
 
 
-def prune_uniform(model: nn.Module,
-                  data: dict,
-                  opts: PruningOptions,
-                  gradient_data: Optional[Sequence[dict]] = None,
-                  flops_fn: Optional[MeasureFn] = None,
-                  latency_fn: Optional[MeasureFn] = None,
-                  latency_reference: Optional[nn.Module] = None,
-                  forward_fn: Optional[Callable] = None,
-                  checks: Sequence[str] = CHECKS) -> StructuredPruningResult:
+def prune_uniform(
+        model: nn.Module,
+        data: dict,
+        opts: PruningOptions,
+        gradient_data: Optional[Sequence[dict]] = None,
+        flops_fn: Optional[MeasureFn] = None,
+        latency_fn: Optional[MeasureFn] = None,
+        latency_reference: Optional[nn.Module] = None,
+        forward_fn: Optional[Callable] = None,
+        checks: Sequence[str] = CHECKS,
+        graph: Optional[ReplayGraph] = None) -> StructuredPruningResult:
     """Prune ``model`` in place with ``opts``' uniform ratios (``ratio``,
     ``layer_ratios``) or in up to ``max_steps`` equal steps towards its
     ``speed_up`` / ``latency_speed_up`` target (see
@@ -195,10 +204,11 @@ def prune_uniform(model: nn.Module,
     the same unpruned architecture (default: chosen here). ``checks``: the
     model check run on the pruned model before groups that broke it are
     rolled back; only a caller that runs the model itself right after (a
-    sensitivity trial) passes fewer."""
+    sensitivity trial) passes fewer. ``graph``: Torch-Pruning's graph of
+    the unpruned ``model``, traced already (a caller pruning the same model
+    many times over, undoing each: see :mod:`.trial_pruning`)."""
     run = _UniformStepping(model, data, opts, flops_fn, latency_fn,
-                           latency_reference)
-    run.forward_fn, run.checks = forward_fn, tuple(checks)
+                           latency_reference, forward_fn, checks, graph)
     was_training = model.training
     model.train()  # mmdet freezes stages in train()
     try:
@@ -219,11 +229,19 @@ class _UniformStepping:
     kept layers, the steps, the clean-up that hands back a model that
     runs, and the verdict on the target."""
 
-    def __init__(self, model: nn.Module, data: dict, opts: PruningOptions,
+    def __init__(self,
+                 model: nn.Module,
+                 data: dict,
+                 opts: PruningOptions,
                  flops_fn: Optional[MeasureFn],
                  latency_fn: Optional[MeasureFn],
-                 latency_reference: Optional[nn.Module]) -> None:
+                 latency_reference: Optional[nn.Module],
+                 forward_fn: Optional[Callable] = None,
+                 checks: Sequence[str] = CHECKS,
+                 graph: Optional[ReplayGraph] = None) -> None:
         self.model, self.data, self.opts = model, data, opts
+        self.forward_fn, self.checks = forward_fn, tuple(checks)
+        self.graph = graph
         # where the time goes (StructuredPruningResult.seconds)
         self.clock = PhaseClock()
         self.flops_fn = self.clock.timed('measures', flops_fn)
@@ -236,8 +254,6 @@ class _UniformStepping:
             self.ratio = 0.0  # layer_ratios alone: the others keep theirs
         self.asked_a_cut = self.stepped or bool(self.ratio)
         self.steps = opts.max_steps if self.stepped else 1
-        self.forward_fn: Optional[Callable] = None
-        self.checks: Tuple[str, ...] = CHECKS
 
     def start(self) -> None:
         with self.clock.phase('layers'):
@@ -290,6 +306,7 @@ class _UniformStepping:
             self.data,
             self.importance, [modules[n] for n in kept],
             forward_fn=self.forward_fn,
+            graph=self.graph,
             global_pruning=opts.global_pruning,
             pruning_ratio=self.ratio
             if self.ratio is not None else opts.max_layer_ratio,

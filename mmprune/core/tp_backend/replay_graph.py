@@ -81,7 +81,8 @@ def _state(op: nn.Module) -> dict:
 class ReplayGraph:
     """``graph`` (traced on the unpruned model) made replayable:
     :meth:`replay` puts its state back as it was at construction and loads
-    a pruning history; the caller restores the model's modules first."""
+    a pruning history, :meth:`reset` only puts it back (a pruner then
+    prunes on it); the caller restores the model's modules first."""
 
     def __init__(self, graph: GuardedDependencyGraph) -> None:
         drop_activations(graph)
@@ -102,4 +103,8 @@ class ReplayGraph:
             vars(op).update(copy.deepcopy(state))
         graph.failed.clear()
         graph.unmapped.clear()
-        graph.load_pruning_history(history)
+        # a list of its own: pruning appends to the graph's history
+        graph.load_pruning_history(list(history))
+
+    def reset(self) -> None:
+        self.replay([])
