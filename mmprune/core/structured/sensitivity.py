@@ -115,12 +115,32 @@ def _alone(model: nn.Module, method: str,
 
 
 class SensitivityScan:
-    """The points of a scan (each unit pruned alone at each ratio; see
-    :func:`prune_sensitivity` for the arguments), each measured when first
-    asked for by :meth:`point`. The allocation asks only for the next
-    ratio of each block it may still cut, so a fit measures a part of the
-    points (RTMDet-s at 640 px, 2x: 25 of 36); :meth:`measure_all` measures the
-    rest.
+    """The points of a scan, each measured when first asked for by
+    :meth:`point`: each unit (module-name patterns; default
+    :func:`default_units`) pruned alone at each of ``ratios`` with
+    ``method``, its loss increase on ``batches`` and FLOPs saved
+    (``flops_fn``) measured, and with ``time_saved_fn(pruned model)`` the
+    share of the latency it saves.
+
+    A trial is checked by the runs that measure it (its loss and its FLOPs
+    count); only one whose measurement fails is pruned again with the
+    whole model check, rolling back the groups that broke it. A group
+    whose pruning breaks only the backward pass or ``predict`` is then
+    counted in its point; the prune with the chosen ratios checks
+    everything and rolls it back.
+
+    ``cache_dir``: keep the points in a file there, named by the weights,
+    the batches and the trial settings (see :mod:`.sensitivity_cache`); a
+    scan with a stored point reuses it, so a second target costs no scan
+    and a scan that died resumes.
+
+    A point is ``dict(unit, ratio, loss, loss_increase, flops,
+    flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
+    unit's layers pruning left whole, with the reason.
+
+    The allocation asks only for the next ratio of each block it may still
+    cut, so a fit measures a part of the points (RTMDet-s at 640 px, 2x:
+    25 of 36); :meth:`measure_all` measures the rest.
 
     Every trial prunes ``model`` itself and puts it back, on one traced
     graph: ``trials`` (:class:`.trial_pruning.TrialPruning`, which a caller
@@ -298,46 +318,13 @@ class SensitivityScan:
         return point
 
 
-def prune_sensitivity(model: nn.Module,
-                      batches: Sequence[dict],
-                      flops_fn: Callable[[nn.Module], float],
-                      units: Optional[Sequence[str]] = None,
-                      ratios: Sequence[float] = (0.25, 0.5, 0.75),
-                      method: str = 'l1',
-                      round_to: Optional[int] = 8,
-                      ignored: Sequence[str] = (),
-                      protected: Optional[Sequence[str]] = None,
-                      progress: bool = True,
-                      importance: Optional[Union[str, dict]] = None,
-                      time_saved_fn: Optional[Callable[[nn.Module],
-                                                       float]] = None,
-                      cache_dir: Optional[str] = None,
-                      forward_fn: Optional[Callable] = None) -> dict:
-    """Prune each unit alone at each ratio (``model`` is left as it was)
-    and measure the loss increase and FLOPs saved, and with
-    ``time_saved_fn(pruned model)`` the share of the latency it saves.
-
-    The tracing forward is chosen once for every trial (they share the
-    unpruned architecture), or given as ``forward_fn``, and traced once. A
-    trial is checked by the runs that measure it (its loss and its FLOPs
-    count); only one whose measurement fails is pruned again with the
-    whole model check, rolling back the groups that broke it. A group
-    whose pruning breaks only the backward pass or ``predict`` is then
-    counted in its point; the prune with the chosen ratios checks
-    everything and rolls it back.
-
-    ``cache_dir``: keep the points in a file there, named by the weights,
-    the batches and the trial settings (see :mod:`.sensitivity_cache`); a
-    scan with a stored point reuses it, so a second target costs no scan
-    and a scan that died resumes.
-
-    Returns ``dict(method, base_loss, base_flops, units, ratios, points)``
-    where each point is ``dict(unit, ratio, loss, loss_increase, flops,
-    flops_saved, params, kept)`` (plus ``time_saved``); ``kept`` names the
-    unit's layers pruning left whole, with the reason."""
-    return SensitivityScan(model, batches, flops_fn, units, ratios, method,
-                           round_to, ignored, protected, progress, importance,
-                           time_saved_fn, cache_dir, forward_fn).measure_all()
+def prune_sensitivity(model: nn.Module, batches: Sequence[dict],
+                      flops_fn: Callable[[nn.Module],
+                                         float], *args, **kwargs) -> dict:
+    """Every point of a :class:`SensitivityScan` (the same arguments):
+    ``dict(method, base_loss, base_flops, units, ratios, points)``."""
+    return SensitivityScan(model, batches, flops_fn, *args,
+                           **kwargs).measure_all()
 
 
 class _LazyCurve(collections.abc.Sequence):
