@@ -124,15 +124,16 @@ def prune_by_sensitivity(
             speed_up_of,
             opts.max_steps,
             saved='time_saved' if by_time else 'flops_saved')
+    scanned = scan.as_dict()
     print_log(
         f'sensitivity scan: {scan.measured} trials run, '
-        f'{len(scan.as_dict()["points"])} of {scan.size} points used (the '
+        f'{len(scanned["points"])} of {scan.size} points used (the '
         'allocation needs no others)',
         logger='current')
     result = trials.prune(
         one_shot.replace(layer_ratios=ratios), gradient_data, flops_fn)
     result.seconds = {**clock.rounded(), **result.seconds}
-    _record_allocation(result, opts, ratios, choices, tries, scan.as_dict())
+    _record_allocation(result, opts, ratios, choices, tries, scanned)
     got = result.speed_up
     if by_latency:
         _record_latency(result, latency_fn, reference, model, opts, tries)

@@ -284,35 +284,40 @@ class SensitivityScan:
         except NothingPrunableError as e:
             # every group of the unit broke the model: pruning it saves
             # nothing
-            return dict(
-                unit=unit,
-                ratio=ratio,
-                loss=self.base_loss,
-                flops=self.base_flops,
-                params=sum(p.numel() for p in self.model.parameters()),
-                kept=[dict(name=unit_label(unit), reason=str(e))],
-                **({} if self.time_saved_fn is None else dict(time_saved=0.0)))
+            return self._unpruned_point(
+                unit, ratio, [dict(name=unit_label(unit), reason=str(e))])
+
+    def _unpruned_point(self, unit: str, ratio: float,
+                        kept: List[dict]) -> dict:
+        """The point of a trial that left the model as it was."""
+        return dict(
+            unit=unit,
+            ratio=ratio,
+            loss=self.base_loss,
+            flops=self.base_flops,
+            params=sum(p.numel() for p in self.model.parameters()),
+            kept=kept,
+            **({} if self.time_saved_fn is None else dict(time_saved=0.0)))
 
     def _trial(self, opts: PruningOptions, unit: str, ratio: float,
                checks: Sequence[str]) -> dict:
         with self.trials.pruned(
                 opts, gradient_data=self.batches, checks=checks) as result:
-            model = self.model
-            point = dict(
-                unit=unit,
-                ratio=ratio,
-                params=sum(p.numel() for p in model.parameters()),
-                kept=[s for s in result.skipped if re.search(unit, s['name'])])
+            kept = [s for s in result.skipped if re.search(unit, s['name'])]
             if not result.history:
                 # every layer of the unit kept (frozen, protected): the
                 # model as it was, nothing to measure
-                point.update(loss=self.base_loss, flops=self.base_flops)
-                if self.time_saved_fn is not None:
-                    point['time_saved'] = 0.0
-                return point
+                return self._unpruned_point(unit, ratio, kept)
+            model = self.model
             with self.stage_outputs.reused():
-                point['loss'] = mean_loss(model, self.batches)
-            point['flops'] = self.flops_fn(model)
+                loss = mean_loss(model, self.batches)
+            point = dict(
+                unit=unit,
+                ratio=ratio,
+                loss=loss,
+                flops=self.flops_fn(model),
+                params=sum(p.numel() for p in model.parameters()),
+                kept=kept)
             if self.time_saved_fn is not None:
                 point['time_saved'] = self.time_saved_fn(model)
         return point

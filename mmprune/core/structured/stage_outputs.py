@@ -102,19 +102,16 @@ class _Stage:
             a is b for a, b in zip(now, self.tensors))
 
 
-def _stage_modules(model: nn.Module) -> List[nn.Module]:
-    """The backbone's blocks (children, module-list items) and the neck."""
-    backbone = getattr(model, 'backbone', None)
-    if not isinstance(backbone, nn.Module):
-        return []
+def _blocks(backbone: nn.Module) -> List[nn.Module]:
+    """A backbone's blocks: its children, and the items of its module
+    lists."""
     blocks = []
     for child in backbone.children():
         if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
             blocks += list(child.children())
         else:
             blocks.append(child)
-    neck = getattr(model, 'neck', None)
-    return blocks + ([neck] if isinstance(neck, nn.Module) else [])
+    return blocks
 
 
 class StageOutputs:
@@ -131,11 +128,13 @@ class StageOutputs:
             # single layers (a stem convolution, a norm) compute: cheap for
             # the memory their outputs take (ResNet's stem at 800x1333:
             # 137 MB an output per batch of 2)
-            neck = getattr(model, 'neck', None)
             self.stages += [
-                _Stage(m, keep=m is neck or any(True for _ in m.children()))
-                for m in _stage_modules(model)
+                _Stage(m, keep=any(True for _ in m.children()))
+                for m in _blocks(self.backbone)
             ]
+            neck = getattr(model, 'neck', None)
+            if isinstance(neck, nn.Module):
+                self.stages.append(_Stage(neck, keep=True))
         self.max_bytes, self.bytes = max_bytes, 0
 
     @property

@@ -162,6 +162,7 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         super().__init__()
         self.failed: Dict[nn.Module, str] = {}
         self.unmapped: Dict[str, str] = {}
+        self._holders: Optional[list] = None  # see _widths
 
     def build_dependency(self, *args, **kwargs):
         with _guarded_index_mapping():
@@ -171,7 +172,7 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         # read from the modules that hold parameters, listed once: a walk of
         # model.parameters() for each of the thousands of group searches
         # of a sensitivity scan cost 0.3 s a trial on RTMDet-s
-        if getattr(self, '_holders', None) is None:
+        if self._holders is None:
             self._holders = [
                 m._parameters for m in self.model.modules() if m._parameters
             ]
