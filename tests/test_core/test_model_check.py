@@ -4,6 +4,7 @@ become skipped groups, output layers are protected by structure, losses
 that exist only in train mode are traced there without touching BN
 statistics, and a synthetic batch in each task's format traces a model
 without its dataset."""
+import copy
 import os.path as osp
 
 import pytest
@@ -17,11 +18,14 @@ from mmengine.registry import init_default_scope
 
 import mmprune  # noqa: F401
 from mmprune.core.layer_pruners import register_layer_pruner
-from mmprune.core.structured import prune_model
+from mmprune.core.structured import model_check, prune_model
 from mmprune.core.structured.model_check import run_error, search_checks
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
+from mmprune.core.structured.pruning_history import HistoryReplayer
 from mmprune.core.tracing import training_loss_forward
-from mmprune.datasets.synthetic_batch import synthetic_training_batch, task_of
+from mmprune.datasets.synthetic_batch import (synthetic_batch_of_config,
+                                              synthetic_training_batch,
+                                              task_of)
 from mmprune.models.builder import build_model_from
 from mmprune.models.pruning_support import RoIExtractorPruner
 
@@ -67,17 +71,39 @@ class _ForgetfulRoIExtractorPruner(RoIExtractorPruner):
     prune_in_channels = prune_out_channels
 
 
-def test_a_group_that_breaks_the_model_is_rolled_back_and_reported():
+def test_a_group_that_breaks_the_model_is_rolled_back_and_reported(
+        monkeypatch):
     cfg, model = _build(CONFIGS['rotated'])
+    unpruned = copy.deepcopy(model)
     data = synthetic_training_batch(model, 'rotated', (128, 128))
     fpn = model.neck.fpn_convs[0].conv.out_channels
-    register_layer_pruner(
-        BaseRoIExtractor, force=True)(
-            _ForgetfulRoIExtractorPruner)
-    try:
-        result = prune_model(model, data, 'l1', ratio=0.3)
-    finally:
-        register_layer_pruner(BaseRoIExtractor, force=True)(RoIExtractorPruner)
+    replays = []
+    replay = HistoryReplayer.replay
+    monkeypatch.setattr(
+        HistoryReplayer, 'replay',
+        lambda self, h: replays.append(len(h)) or replay(self, h))
+
+    def prune(model):
+        replays.clear()
+        register_layer_pruner(
+            BaseRoIExtractor, force=True)(
+                _ForgetfulRoIExtractorPruner)
+        try:
+            return prune_model(model, data, 'l1', ratio=0.3), len(replays)
+        finally:
+            register_layer_pruner(
+                BaseRoIExtractor, force=True)(
+                    RoIExtractorPruner)
+
+    result, tests = prune(model)
+    # the search tries the groups that pruned the layer the error was
+    # raised in first, and finds what bisecting alone finds, in fewer tests
+    monkeypatch.setattr(model_check, 'MAX_SUSPECTS', 0)
+    bisected, bisections = prune(unpruned)
+    assert result.history == bisected.history
+    assert [s['name'] for s in result.skipped] == \
+        [s['name'] for s in bisected.skipped]
+    assert tests < bisections, (tests, bisections)
     broken = [
         s for s in result.skipped
         if s['reason'].startswith('pruning its group broke')
@@ -415,3 +441,30 @@ def test_a_search_checks_only_the_step_that_failed():
     assert search_checks(error) == ('loss backward', )
     assert run_error(model, data, search_checks(error)) == error
     assert search_checks('replaying the pruning failed: KeyError') == ()
+
+
+def test_a_doomed_group_is_kept_as_torch_pruning_keeps_it(
+        tmp_path, monkeypatch):
+    """PIDNet's stem residual group maps indices past a layer's width: the
+    search stops there, and the group is kept with every layer it holds,
+    as when the search runs to its end and Torch-Pruning's importance
+    fails on it."""
+    from mmprune.core.tp_backend import guarded_graph
+    cfg, model = _zoo(
+        tmp_path, 'mmseg::pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py')
+    unstopped = copy.deepcopy(model)
+    data = synthetic_batch_of_config(model, cfg, (128, 128))
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    reasons = [s['reason'] for s in result.skipped]
+    assert any('IndexPastWidthError' in r for r in reasons), reasons
+    assert run_error(model, data) is None
+
+    monkeypatch.setattr(guarded_graph.IndexedGroup, '_past_width',
+                        lambda self, dep, idxs: None)
+    searched = prune_model(unstopped, data, 'l1', ratio=0.3)
+    assert not any('IndexPastWidthError' in s['reason']
+                   for s in searched.skipped)
+    assert any('importance estimation' in s['reason']
+               for s in searched.skipped)
+    assert searched.history == result.history
+    assert searched.params_after == result.params_after

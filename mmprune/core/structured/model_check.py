@@ -10,6 +10,7 @@ pruned with no error, and the forward fails only later.
 """
 import copy
 import gc
+import traceback
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import torch
@@ -25,8 +26,28 @@ class NothingPrunableError(RuntimeError):
     """Every pruned group broke the model."""
 
 
+#: at most this many suspected groups are tested before bisecting
+MAX_SUSPECTS = 3
+
 #: what the model check runs, in order (a failure names its step)
 CHECKS = ('loss', 'loss backward', 'predict', 'tensor forward')
+
+
+class CheckFailure(str):
+    """What :func:`run_error` says failed, and ``module``: the name of the
+    model's innermost layer whose forward raised (None when the error came
+    from outside every layer's forward)."""
+    module: Optional[str] = None
+
+
+def _raising_module(model: nn.Module, error: BaseException) -> Optional[str]:
+    names = {id(m): name for name, m in model.named_modules()}
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        owner = frame.f_locals.get('self')
+        if isinstance(owner, nn.Module) and id(owner) in names:
+            found = names[id(owner)]
+    return found
 
 
 def run_error(model: nn.Module,
@@ -34,9 +55,9 @@ def run_error(model: nn.Module,
               checks: Sequence[str] = CHECKS) -> Optional[str]:
     """None when ``model`` runs its loss with backward, predict and tensor
     forward on ``data`` (those of :data:`CHECKS` in ``checks``; ``'loss
-    backward'`` includes the loss); else which one failed and how.
-    Gradients are cleared and BN statistics (and every other buffer) are
-    left as they were."""
+    backward'`` includes the loss); else which one failed and how, as a
+    :class:`CheckFailure`. Gradients are cleared and BN statistics (and
+    every other buffer) are left as they were."""
     was_training = model.training
     step = 'loss'
     backward = 'loss backward' in checks
@@ -63,8 +84,10 @@ def run_error(model: nn.Module,
         return None
     except Exception as e:  # noqa: BLE001 - the reason is the result
         lines = str(e).strip().splitlines()
-        return f'{step} failed: {type(e).__name__}: ' + \
-            (lines[0][:300] if lines else '')
+        failure = CheckFailure(f'{step} failed: {type(e).__name__}: ' +
+                               (lines[0][:300] if lines else ''))
+        failure.module = _raising_module(model, e)
+        return failure
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
@@ -110,7 +133,9 @@ def remove_breaking_groups(
     """``model`` (pruned by ``history``) fails with ``error``: find the
     groups whose pruning breaks it, one at a time, as the last entry of
     the shortest failing prefix of the history (each test restores the
-    unpruned model and replays a prefix, all on one traced graph). Every
+    unpruned model and replays a prefix, all on one traced graph; the
+    prefixes ending in a group that pruned the layer the error came from
+    are tested first, then the rest is bisected). Every
     entry of a breaking group is dropped (later steps index into its
     earlier result). Returns the history that runs, which ``model`` is
     left pruned by, and the report entries of the groups rolled back.
@@ -138,6 +163,28 @@ def remove_breaking_groups(
             return f'replaying the pruning failed: {type(e).__name__}: {e}'
         return run_error(model, data, checks)
 
+    def suspects(error: str, lo: int, hi: int) -> List[int]:
+        # the prefixes ending in a group that pruned the layer the error
+        # was raised in (or a layer inside it), shortest first: where a
+        # shape stops matching is most often a layer its group pruned.
+        # Tested before bisecting, they find the same boundary in two
+        # tests where the bisection takes log2 of the history's length.
+        layer = getattr(error, 'module', None)
+        if not layer:  # unknown, or the model itself
+            return []
+        if replayer.replayed != history:
+            restore_modules(snapshot)
+            try:
+                replayer.replay(history)
+            except Exception:  # noqa: BLE001 - the bisection will say
+                return []
+        inside = set(dict(model.named_modules())[layer].modules())
+        ends = [
+            i + 1 for i, reached in enumerate(replayer.reached)
+            if lo < i + 1 <= hi and not reached.isdisjoint(inside)
+        ]
+        return ends if len(ends) <= MAX_SUSPECTS else []
+
     # the longest prefix of ``history`` known to pass ``passed``; the empty
     # prefix (the unpruned model) is checked only when a search blames the
     # first entry
@@ -149,6 +196,19 @@ def remove_breaking_groups(
         if checks != passed:
             runs = 0
         lo, hi = runs, len(history)  # prefix lo runs, prefix hi fails
+        for end in suspects(error, lo, hi):
+            e = rebuild(history[:end], checks) if end < hi else error
+            if e is None:
+                lo = end
+                continue
+            hi, error = end, e
+            if end - 1 > lo:  # the boundary, when the prefix before runs
+                e = rebuild(history[:end - 1], checks)
+                if e is None:
+                    lo = end - 1
+                else:
+                    hi, error = end - 1, e
+            break
         while hi - lo > 1:
             mid = (lo + hi) // 2
             e = rebuild(history[:mid], checks)

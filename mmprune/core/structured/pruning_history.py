@@ -66,7 +66,9 @@ class HistoryReplayer:
     unpruned state, on one traced graph (see
     :class:`~mmprune.core.tp_backend.replay_graph.ReplayGraph`): the
     roll-back search replays many prefixes of a history. The caller puts
-    the model's unpruned modules back before each :meth:`replay`."""
+    the model's unpruned modules back before each :meth:`replay`.
+    ``replayed``: the last history replayed; ``reached[i]``: the layers
+    its entry ``i``'s group pruned."""
 
     def __init__(self,
                  model: nn.Module,
@@ -74,9 +76,12 @@ class HistoryReplayer:
                  forward_fn: Optional[Callable] = None) -> None:
         self.model, self.data, self.forward_fn = model, data, forward_fn
         self._graph: Optional[ReplayGraph] = None
+        self.replayed: PruningHistory = []
+        self.reached: List[set] = []
 
     def replay(self, history: Sequence) -> None:
         history = plain_history(history)
+        self.replayed, self.reached = history, []
         if not history:
             return
         was_training = self.model.training
@@ -84,5 +89,8 @@ class HistoryReplayer:
             self._graph = ReplayGraph(
                 build_dependency_graph(
                     self.model, self.data, forward_fn=self.forward_fn))
-        self._graph.replay(history)
+        try:
+            self._graph.replay(history)
+        finally:
+            self.reached = self._graph.reached
         self.model.train(was_training)

@@ -12,7 +12,7 @@ still pruned.
 import contextlib
 import functools
 import itertools
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
 import torch.nn as nn
 import torch_pruning as tp
@@ -49,9 +49,34 @@ MAX_GROUP_INDICES = 2_000_000
 #: entries in 50 s without converging
 MAX_GROUP_ENTRIES = 50_000
 
+#: a doomed search (see IndexedGroup) runs on while its group stays within
+#: twice its size at the doom plus these; past them it has run away
+DOOMED_MORE_ENTRIES = 2_000
+DOOMED_MORE_INDICES = 200_000
+
 
 class GroupTooLargeError(RuntimeError):
     pass
+
+
+class FoldedChannelsError(RuntimeError):
+    """A reshape folded indices of different root channels into one."""
+
+
+class IndexPastWidthError(RuntimeError):
+    """A group's indices reached past the width of a layer."""
+
+
+#: node types whose width Torch-Pruning's layer pruners report
+_LAYER_TYPES = frozenset({
+    ops.OPTYPE.CONV, ops.OPTYPE.DEPTHWISE_CONV, ops.OPTYPE.LINEAR,
+    ops.OPTYPE.BN, ops.OPTYPE.LN, ops.OPTYPE.GN, ops.OPTYPE.IN,
+    ops.OPTYPE.PRELU, ops.OPTYPE.EMBED
+})
+
+#: the group the running search builds (searches run one at a time): the
+#: index mappings report a fold to it
+_searching: List['IndexedGroup'] = []
 
 
 def _flatten_indices(self, idxs):
@@ -62,8 +87,11 @@ def _flatten_indices(self, idxs):
     make = functools.partial(tuple.__new__, tp._helpers._HybridIndex)
     stride = self._stride
     if self.reverse:
-        return list(
-            set(map(make, ((i.idx // stride, i.root_idx) for i in idxs))))
+        folded = set(map(make, ((i.idx // stride, i.root_idx) for i in idxs)))
+        error = _folded_roots(folded, stride)
+        if error is not None and _searching:
+            _searching[-1].doom(error)
+        return list(folded)
     out = []
     for i in idxs:
         out.extend(
@@ -75,6 +103,24 @@ def _flatten_indices(self, idxs):
     return out
 
 
+def _folded_roots(idxs, stride: int) -> Optional[FoldedChannelsError]:
+    """Each index of a group stands for one channel of its root layer. A
+    reshape folding the channels of several roots into one index is not
+    over channels (ANN's and TOOD's spatial views, ResNeSt's radix view):
+    Torch-Pruning pairs every index with every root, flattens and folds
+    again, and grew such groups to millions of indices before the size
+    bound stopped them (18 of ANN's 19 s)."""
+    roots = {}
+    for i in idxs:
+        if i.root_idx is not None and roots.setdefault(
+                i.idx, i.root_idx) != i.root_idx:
+            return FoldedChannelsError(
+                f'a reshape of stride {stride} folds channels of different '
+                f'root channels ({roots[i.idx]} and {i.root_idx}) into one '
+                '(its second dimension is not channels)')
+    return None
+
+
 class IndexedGroup(Group):
     """Torch-Pruning's group with its two lookups hashed. Its search asks
     ``has_pruning_op`` for every dependency it reaches, and the stock
@@ -82,20 +128,68 @@ class IndexedGroup(Group):
     group's size times its width. Heads shared over five FPN levels
     (YOLACT, TOOD, Double Heads) make groups of thousands of entries, and
     that scan was nearly all of their minutes of tracing (measured with
-    py-spy). Same answers, one hash lookup each."""
+    py-spy). Here the group keeps the indices it holds at each layer in a
+    set (see :meth:`has_pruning_op`).
 
-    def __init__(self) -> None:
+    A search is ``doomed`` when it finds that its group cannot be pruned:
+    indices past the width of a layer they reach (:meth:`_past_width`), or
+    a reshape folding several root channels into one index
+    (:func:`_folded_roots`). Torch-Pruning's importance fails on such a
+    group and the group is kept, but only once the search has ended,
+    which for some took millions of indices. A doomed search goes on only
+    as long as its group stays within twice its size at the doom (plus
+    :data:`DOOMED_MORE_ENTRIES` and :data:`DOOMED_MORE_INDICES`): one that
+    ends there is kept with every layer it holds, as Torch-Pruning's would
+    be; past that it has run away and stops, as Torch-Pruning's would at
+    the size bounds, much later."""
+
+    def __init__(self, graph: Optional[tp.DependencyGraph] = None) -> None:
         super().__init__()
-        self._ops = set()
         self._first: Dict[tuple, int] = {}
+        self._reached: Dict[tuple, set] = {}
         self._size = 0
+        self._graph = graph
+        self.doomed: Optional[Exception] = None
+        self._bound = (MAX_GROUP_ENTRIES, MAX_GROUP_INDICES)
 
-    @staticmethod
-    def _key(dep, idxs) -> tuple:
-        return dep.target, dep.handler, tuple(idxs)
+    def doom(self, error: Exception) -> None:
+        if self.doomed is None:
+            self.doomed = error
+            self._bound = (2 * len(self._group) + DOOMED_MORE_ENTRIES,
+                           2 * self._size + DOOMED_MORE_INDICES)
+
+    def _past_width(self, dep, idxs) -> Optional[IndexPastWidthError]:
+        """Torch-Pruning's importance fails on an index past a layer's
+        width (``IndexError``), and its pruning functions ignore it: the
+        index mapping through that path is wrong. Deformable DETR's
+        reference-point splits and concatenations shift indices on every
+        lap and fed such searches 50,000 dependencies each (9 of its 18 s);
+        every one of them reached a layer past its width within a hundred
+        steps."""
+        node = dep.target
+        if self._graph is None or node.type not in _LAYER_TYPES:
+            return None
+        graph = self._graph
+        if graph.is_out_channel_pruning_fn(dep.handler):
+            width = graph.get_out_channels(node)
+        elif graph.is_in_channel_pruning_fn(dep.handler):
+            width = graph.get_in_channels(node)
+        else:
+            return None
+        last = max((i.idx for i in idxs), default=-1)
+        if width is None or last < width:
+            return None
+        name = graph._module2name.get(node.module, node.name)
+        return IndexPastWidthError(
+            f'its indices reach channel {last} of {name}, which has '
+            f'{width} (index mappings through splits, concatenations or '
+            'reshapes that are not over channels)')
 
     def add_dep(self, dep, idxs) -> None:
         self._size += len(idxs)
+        if self.doomed is not None and (len(self._group) >= self._bound[0]
+                                        or self._size > self._bound[1]):
+            raise self.doomed
         if self._size > MAX_GROUP_INDICES:
             raise GroupTooLargeError(
                 f'its channel indices, mapped through reshapes, grew past '
@@ -106,12 +200,26 @@ class IndexedGroup(Group):
                 f'its search reached {MAX_GROUP_ENTRIES} dependencies '
                 'without converging (index mappings through splits and '
                 'concatenations): not searched further')
-        self._ops.add(self._key(dep, idxs))
+        if self.doomed is None:
+            error = self._past_width(dep, idxs)
+            if error is not None:
+                self.doom(error)
+        self._reached.setdefault((dep.target, dep.handler), set()).update(idxs)
         self._first.setdefault((dep.target, dep.handler), len(self._group))
         super().add_dep(dep, idxs)
 
     def has_pruning_op(self, dep, idxs) -> bool:
-        return self._key(dep, idxs) in self._ops
+        # Torch-Pruning searches on from a dependency unless the group
+        # holds it with the same index list. Every index mapping maps each
+        # index on its own, so indices the group already holds at that
+        # layer (in any order, in any of its lists) lead nowhere new: a
+        # search through splits and concatenations that kept producing new
+        # subsets of the same indices ran past 50,000 dependencies
+        # (Mask2Former's pixel decoder: 16 of its 28 s), and reverse
+        # flattens hand their indices back in another order (ResNeSt: 25
+        # of its 27 s). The group found is the same
+        reached = self._reached.get((dep.target, dep.handler))
+        return reached is not None and reached.issuperset(idxs)
 
     def add_and_merge(self, dep, idxs) -> None:
         i = self._first.get((dep.target, dep.handler))
@@ -125,12 +233,23 @@ class IndexedGroup(Group):
                 merged.append(index)
                 seen.add(index.idx)
         self._group[i] = tp._helpers.GroupItem(dep=_dep, idxs=merged)
-        self._ops.add(self._key(_dep, merged))
+        self._reached[(_dep.target, _dep.handler)].update(merged)
 
 
 def _guarded_update_index_mapping(graph) -> None:
     """Torch-Pruning's ``update_index_mapping`` node by node: a node whose
-    mapping fails keeps the default one, recorded in ``graph.unmapped``."""
+    mapping fails keeps the default one, recorded in ``graph.unmapped``.
+    On a :class:`GuardedDependencyGraph` its result is remembered for each
+    state of the model (see :class:`_MappingMemo`)."""
+    memo = getattr(graph, 'mapping_memo', None)
+    if memo is not None and memo.restore():
+        return
+    _update_index_mapping(graph)
+    if memo is not None:
+        memo.record()
+
+
+def _update_index_mapping(graph) -> None:
     for node in list(graph.module2node.values()):
         update = _INDEX_MAPPINGS.get(node.type)
         if update is None:
@@ -139,6 +258,64 @@ def _guarded_update_index_mapping(graph) -> None:
             getattr(index_mapping, update)(graph, node)
         except Exception as e:  # noqa: BLE001 - recorded
             graph.unmapped[str(node.name)] = _error_text(e)
+
+
+class _MappingMemo:
+    """Torch-Pruning maps indices again before every group search,
+    inferring each concatenation's and reshape's channels through the
+    whole graph (34 of DDQ-DETR's 88 s under cProfile). What it writes
+    (the index mappings of the dependencies at those operations, and the
+    sizes and offsets on the operations) depends only on the layer widths
+    and the operations' sizes, which repeat: every search of one pruning
+    step, and every prefix the model check's roll-back search replays,
+    starts from a state seen before."""
+
+    #: states remembered at most (a state holds references, not copies)
+    MAX_STATES = 512
+
+    def __init__(self, graph: 'GuardedDependencyGraph') -> None:
+        self.graph = graph
+        nodes = [
+            n for n in graph.module2node.values() if n.type in _INDEX_MAPPINGS
+        ]
+        mapped = set(nodes)
+        self._ops = [n.module for n in nodes]
+        self._deps = [
+            dep for n in graph.module2node.values() for dep in n.dependencies
+            if dep.source in mapped or dep.target in mapped
+        ]
+        self._states: Dict[tuple, tuple] = {}
+
+    def _ops_state(self) -> tuple:
+        return tuple(
+            tuple((k, tuple(v) if isinstance(v, list) else v)
+                  for k, v in vars(op).items()
+                  if not k.startswith('_') and k != 'grad_fn')
+            for op in self._ops)
+
+    def _key(self) -> tuple:
+        return self.graph._widths(), self._ops_state()
+
+    def restore(self) -> bool:
+        self._pending = self._key()
+        state = self._states.get(self._pending)
+        if state is None:
+            return False
+        mappings, ops, unmapped = state
+        self.graph.unmapped.update(unmapped)
+        for dep, mapping in zip(self._deps, mappings):
+            dep.index_mapping[:] = mapping
+        for op, attrs in zip(self._ops, ops):
+            vars(op).update(
+                (k, list(v) if isinstance(v, tuple) else v) for k, v in attrs)
+        return True
+
+    def record(self) -> None:
+        if len(self._states) >= self.MAX_STATES:
+            self._states.clear()
+        self._states[self._pending] = (tuple(
+            tuple(dep.index_mapping) for dep in self._deps), self._ops_state(),
+                                       dict(self.graph.unmapped))
 
 
 @contextlib.contextmanager
@@ -153,7 +330,8 @@ def _guarded_index_mapping() -> Iterator[None]:
 
 class GuardedDependencyGraph(tp.DependencyGraph):
     """Records ``failed[root layer] = error`` instead of raising from a
-    group search, and never yields an empty group. A concatenation or
+    group search, and never yields an empty group or a doomed one (see
+    :class:`IndexedGroup`). A concatenation or
     split whose index mapping fails (DETR's positional encodings) keeps
     Torch-Pruning's default mapping, recorded in ``unmapped``: a group that
     then prunes wrongly is caught by the model check and rolled back."""
@@ -163,10 +341,13 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         self.failed: Dict[nn.Module, str] = {}
         self.unmapped: Dict[str, str] = {}
         self._holders: Optional[list] = None  # see _widths
+        self.mapping_memo: Optional[_MappingMemo] = None
 
     def build_dependency(self, *args, **kwargs):
         with _guarded_index_mapping():
-            return super().build_dependency(*args, **kwargs)
+            super().build_dependency(*args, **kwargs)
+        self.mapping_memo = _MappingMemo(self)
+        return self
 
     def _widths(self) -> tuple:
         # read from the modules that hold parameters, listed once: a walk of
@@ -191,7 +372,8 @@ class GuardedDependencyGraph(tp.DependencyGraph):
             self._searched_widths, self._searched = widths, {}
         if key not in self._searched:
             group = self._search_group(module, pruning_fn, idxs)
-            failure = self.failed.get(module) if len(group) == 0 else None
+            failure = self.failed.get(module) if (
+                len(group) == 0 or getattr(group, 'doomed', None)) else None
             self._searched[key] = (group, failure)
         group, failure = self._searched[key]
         if failure is not None:
@@ -201,28 +383,52 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         return group
 
     def _search_group(self, module, pruning_fn, idxs) -> Group:
-        tp_graph.Group = IndexedGroup
+        """The group; empty when its search failed or ran away, and marked
+        ``doomed`` when the search ended knowing the group cannot be pruned
+        (see :class:`IndexedGroup`). Such a group is kept, and the layers
+        it holds count as searched, as Torch-Pruning's group would once its
+        importance failed; searched alone, those layers give groups through
+        the same wrong mappings, which break the model and are rolled back
+        one by one (KNet's kernel update heads)."""
+        search = IndexedGroup(self)
+        made = []
+
+        def new_group() -> IndexedGroup:
+            # the search's group first, then Torch-Pruning's merged one
+            made.append(search if not made else IndexedGroup())
+            return made[-1]
+
+        tp_graph.Group = new_group
         flatten_call = index_mapping._FlattenIndexMapping.__call__
         index_mapping._FlattenIndexMapping.__call__ = _flatten_indices
+        _searching.append(search)
         try:
             # every search maps indices again: the mapping that failed in
             # the build must not fail every group (DINO's 109, all kept)
             with _guarded_index_mapping():
-                return super().get_pruning_group(module, pruning_fn, idxs)
+                group = super().get_pruning_group(module, pruning_fn, idxs)
+            if search.doomed is not None:
+                group.doomed = search.doomed
+                self._fail(module, search.doomed)
+            return group
         except Exception as e:  # noqa: BLE001 - recorded, group skipped
-            self.failed.setdefault(
-                module, 'Torch-Pruning could not build '
-                f'its group: {_error_text(e)}')
+            self._fail(module, e)
             group = Group()
             group._DG = self
             return group
         finally:
+            _searching.pop()
             tp_graph.Group = Group
             index_mapping._FlattenIndexMapping.__call__ = flatten_call
 
+    def _fail(self, module: nn.Module, error: BaseException) -> None:
+        self.failed.setdefault(
+            module, f'Torch-Pruning could not build its group: '
+            f'{_error_text(error)}')
+
     def get_all_groups(self, *args, **kwargs) -> Iterator[Group]:
         for group in super().get_all_groups(*args, **kwargs):
-            if len(group) > 0:
+            if len(group) > 0 and getattr(group, 'doomed', None) is None:
                 yield group
 
 

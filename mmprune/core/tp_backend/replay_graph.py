@@ -14,7 +14,7 @@ reset for a graph (``load_pruning_history`` assumes a fresh one), hence
 this module.
 """
 import copy
-from typing import Sequence
+from typing import List, Sequence, Set
 
 import torch.nn as nn
 import torch_pruning as tp
@@ -82,7 +82,9 @@ class ReplayGraph:
     """``graph`` (traced on the unpruned model) made replayable:
     :meth:`replay` puts its state back as it was at construction and loads
     a pruning history, :meth:`reset` only puts it back (a pruner then
-    prunes on it); the caller restores the model's modules first."""
+    prunes on it); the caller restores the model's modules first.
+    ``reached[i]``: the model's layers the group of the last replay's
+    entry ``i`` pruned."""
 
     def __init__(self, graph: GuardedDependencyGraph) -> None:
         drop_activations(graph)
@@ -92,6 +94,7 @@ class ReplayGraph:
         self._node_modules = [(n, n.module)
                               for n in graph.module2node.values()]
         self._operations = [(op, _state(op)) for op in _operations(graph)]
+        self.reached: List[Set[nn.Module]] = []
 
     def replay(self, history: Sequence) -> None:
         graph = self.graph
@@ -103,8 +106,25 @@ class ReplayGraph:
             vars(op).update(copy.deepcopy(state))
         graph.failed.clear()
         graph.unmapped.clear()
-        # a list of its own: pruning appends to the graph's history
-        graph.load_pruning_history(list(history))
+        self.reached = []
+        search = graph.get_pruning_group
+
+        def recorded_search(module, pruning_fn, idxs):
+            # Torch-Pruning's replay searches one group per entry
+            group = search(module, pruning_fn, idxs)
+            self.reached.append({
+                dep.target.module
+                for dep, _ in group if isinstance(dep.target.module, nn.Module)
+                and type(dep.target.module).__module__ != tp.ops.__name__
+            })
+            return group
+
+        graph.get_pruning_group = recorded_search
+        try:
+            # a list of its own: pruning appends to the graph's history
+            graph.load_pruning_history(list(history))
+        finally:
+            del graph.get_pruning_group
 
     def reset(self) -> None:
         self.replay([])
