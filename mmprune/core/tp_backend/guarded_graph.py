@@ -74,6 +74,11 @@ _LAYER_TYPES = frozenset({
     ops.OPTYPE.PRELU, ops.OPTYPE.EMBED
 })
 
+#: what Torch-Pruning's index mappings and pruning functions write on its
+#: operation nodes (concatenation and split sizes, offsets, slice bounds)
+_OPERATION_FIELDS = ('concat_sizes', 'split_sizes', 'offsets', 'start', 'end',
+                     'step')
+
 #: the group the running search builds (searches run one at a time): the
 #: index mappings report a fold to it
 _searching: List['IndexedGroup'] = []
@@ -279,42 +284,44 @@ class _MappingMemo:
             n for n in graph.module2node.values() if n.type in _INDEX_MAPPINGS
         ]
         mapped = set(nodes)
-        self._ops = [n.module for n in nodes]
+        # what Torch-Pruning's pruning functions and index mappings edit
+        # on an operation (the rest of it is fixed at the trace)
+        self._fields = [(n.module, name) for n in nodes
+                        for name in _OPERATION_FIELDS
+                        if hasattr(n.module, name)]
         self._deps = [
             dep for n in graph.module2node.values() for dep in n.dependencies
             if dep.source in mapped or dep.target in mapped
         ]
         self._states: Dict[tuple, tuple] = {}
 
-    def _ops_state(self) -> tuple:
+    def _fields_state(self) -> tuple:
         return tuple(
-            tuple((k, tuple(v) if isinstance(v, list) else v)
-                  for k, v in vars(op).items()
-                  if not k.startswith('_') and k != 'grad_fn')
-            for op in self._ops)
-
-    def _key(self) -> tuple:
-        return self.graph._widths(), self._ops_state()
+            tuple(v) if isinstance(v, list) else v
+            for v in (getattr(op, name) for op, name in self._fields))
 
     def restore(self) -> bool:
-        self._pending = self._key()
+        # the widths the search this mapping is for has just read
+        widths = getattr(self.graph, '_searched_widths', None)
+        self._pending = (widths or self.graph._widths(), self._fields_state())
         state = self._states.get(self._pending)
         if state is None:
             return False
-        mappings, ops, unmapped = state
+        mappings, fields, unmapped = state
         self.graph.unmapped.update(unmapped)
         for dep, mapping in zip(self._deps, mappings):
             dep.index_mapping[:] = mapping
-        for op, attrs in zip(self._ops, ops):
-            vars(op).update(
-                (k, list(v) if isinstance(v, tuple) else v) for k, v in attrs)
+        for (op, name), value in zip(self._fields, fields):
+            setattr(op, name,
+                    list(value) if isinstance(value, tuple) else value)
         return True
 
     def record(self) -> None:
         if len(self._states) >= self.MAX_STATES:
             self._states.clear()
         self._states[self._pending] = (tuple(
-            tuple(dep.index_mapping) for dep in self._deps), self._ops_state(),
+            tuple(dep.index_mapping)
+            for dep in self._deps), self._fields_state(),
                                        dict(self.graph.unmapped))
 
 
