@@ -169,8 +169,7 @@ class IndexedGroup(Group):
         index mapping through that path is wrong. Deformable DETR's
         reference-point splits and concatenations shift indices on every
         lap and fed such searches 50,000 dependencies each (9 of its 18 s);
-        every one of them reached a layer past its width within a hundred
-        steps."""
+        every one of them reached a layer past its width."""
         node = dep.target
         if self._graph is None or node.type not in _LAYER_TYPES:
             return None
