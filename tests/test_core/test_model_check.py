@@ -21,7 +21,10 @@ from mmprune.core.layer_pruners import register_layer_pruner
 from mmprune.core.structured import model_check, prune_model
 from mmprune.core.structured.model_check import run_error, search_checks
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
+from mmprune.core.structured.phase_clock import PhaseClock
 from mmprune.core.structured.pruning_history import HistoryReplayer
+from mmprune.core.structured.stepping import _prune_step
+from mmprune.core.tp_backend.guarded_graph import GuardedDependencyGraph
 from mmprune.core.tracing import training_loss_forward
 from mmprune.datasets.synthetic_batch import (synthetic_batch_of_config,
                                               synthetic_training_batch,
@@ -77,14 +80,19 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported(
     unpruned = copy.deepcopy(model)
     data = synthetic_training_batch(model, 'rotated', (128, 128))
     fpn = model.neck.fpn_convs[0].conv.out_channels
-    replays = []
+    replays, traces = [], []
     replay = HistoryReplayer.replay
     monkeypatch.setattr(
         HistoryReplayer, 'replay',
         lambda self, h: replays.append(len(h)) or replay(self, h))
+    build = GuardedDependencyGraph.build_dependency
+    monkeypatch.setattr(
+        GuardedDependencyGraph, 'build_dependency',
+        lambda self, *a, **k: traces.append(1) or build(self, *a, **k))
 
     def prune(model):
         replays.clear()
+        traces.clear()
         register_layer_pruner(
             BaseRoIExtractor, force=True)(
                 _ForgetfulRoIExtractorPruner)
@@ -96,6 +104,8 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported(
                     RoIExtractorPruner)
 
     result, tests = prune(model)
+    # the search replays on the pruner's graph: one trace in all
+    assert len(traces) == 1, traces
     # the search tries the groups that pruned the layer the error was
     # raised in first, and finds what bisecting alone finds, in fewer tests
     monkeypatch.setattr(model_check, 'MAX_SUSPECTS', 0)
@@ -116,6 +126,56 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported(
     assert result.params_after < 0.8 * result.params_before
     assert run_error(model, data) is None
     assert not any(h[0] == broken[0]['name'] for h in result.history)
+
+
+class _Attention(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.fc_in = nn.Linear(8, 16)
+        self.attn = nn.MultiheadAttention(16, 2)
+        self.fc_out = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.fc_in(x)
+        return self.fc_out(self.attn(h, h, h)[0])
+
+
+def test_a_group_that_fails_half_way_leaves_no_layer_pruned():
+    """Torch-Pruning's attention pruner narrows the ``out_proj`` inside
+    ``nn.MultiheadAttention``; a group whose pruning fails after it must
+    leave that layer as it was too (DINO's decoder: a half-pruned
+    ``out_proj`` broke the model, and the roll-back blamed another group
+    for it)."""
+    import torch_pruning as tp
+    model, x = _Attention(), torch.randn(5, 1, 8)
+    shapes = {n: p.shape for n, p in model.named_parameters()}
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=x)
+    group = graph.get_pruning_group(model.fc_in, tp.prune_linear_out_channels,
+                                    [0, 1, 2])
+    order = [dep.target.module for dep, _ in group]
+    assert order.index(model.attn) < order.index(model.fc_out)
+
+    def failing(layer, idxs):
+        raise TypeError('a pruner that fails')
+
+    for dep, _ in group:
+        if dep.target.module is model.fc_out:
+            dep.handler = failing
+
+    class _Pruner:
+
+        def step(self, interactive):
+            yield group
+
+    skipped, layers = [], []
+    _prune_step(_Pruner(), {model.fc_in: 'fc_in'}, skipped, PhaseClock(),
+                layers)
+    assert [s['name'] for s in skipped] == ['fc_in']
+    assert 'pruning its group failed' in skipped[0]['reason']
+    assert layers == []  # nothing pruned, nothing recorded
+    assert {n: p.shape for n, p in model.named_parameters()} == shapes
+    assert model(x).shape == (5, 1, 4)
 
 
 def test_torch_pruning_failures_become_skipped_groups(monkeypatch):

@@ -27,7 +27,7 @@ import time
 from mmprune.utils.cli import tool_parser
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from zoo_sweep import child_row  # noqa: E402
+from zoo_sweep import child_row, read_config_list  # noqa: E402
 
 
 def digest_one(line: str) -> dict:
@@ -111,10 +111,7 @@ def main() -> None:
     # hashing of strings decides some set orders in the model code
     env = dict(os.environ, PYTHONHASHSEED='0')
     for path in args.lists:
-        for text in open(path):
-            line = ' '.join(text.split())
-            if not line or line.startswith('#'):
-                continue
+        for line in read_config_list(path):
             row = child_row([__file__, '--one', line], 'DIGEST_ROW',
                             args.timeout, env)
             row.setdefault('config', line)

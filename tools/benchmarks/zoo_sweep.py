@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import List
 
 from mmprune.utils.cli import tool_parser
 
@@ -175,6 +176,15 @@ def check_one(config: str, size: int = INPUT, export: bool = False) -> dict:
     return row
 
 
+def read_config_list(path: str) -> List[str]:
+    """The lines of a config list (``lib::path [size]``: a few models need
+    more than 128 px to run), blank lines and ``#`` comments left out."""
+    return [
+        ' '.join(line.split()) for line in open(path)
+        if line.strip() and not line.lstrip().startswith('#')
+    ]
+
+
 def child_row(args: list, marker: str, timeout: int, env: dict) -> dict:
     """Run ``python ARGS`` from the repository root and return the JSON
     after ``marker`` on its last line that has one; ``dict(error=...)``
@@ -238,11 +248,7 @@ def main() -> None:
         row['peak_mb'] = round(_peak_mb())
         print('ZOO_ROW ' + json.dumps(row), flush=True)
         return
-    # "lib::path [size]": a few models need more than 128 px to run
-    configs = [
-        ' '.join(line.split()) for line in open(args.list)
-        if line.strip() and not line.startswith('#')
-    ]
+    configs = read_config_list(args.list)
     configs = configs[:args.limit] if args.limit else configs
     env = dict(
         os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))

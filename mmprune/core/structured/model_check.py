@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from ..model_family import bounded_structure_runs
+from ..tp_backend.replay_graph import ReplayGraph
 from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
                        tensor_forward)
 from .pruning_history import HistoryReplayer
@@ -26,7 +27,8 @@ class NothingPrunableError(RuntimeError):
     """Every pruned group broke the model."""
 
 
-#: at most this many suspected groups are tested before bisecting
+#: at most this many suspected groups are tested before bisecting (more
+#: say the error's layer is not where the breaking group is)
 MAX_SUSPECTS = 3
 
 #: what the model check runs, in order (a failure names its step)
@@ -128,19 +130,23 @@ def remove_breaking_groups(
         snapshot: list,
         history: List[list],
         error: str,
-        forward_fn: Optional[Callable] = None
-) -> Tuple[List[list], List[dict]]:
+        forward_fn: Optional[Callable] = None,
+        pruned_layers: Optional[Sequence[set]] = None,
+        graph: Optional[ReplayGraph] = None) -> Tuple[List[list], List[dict]]:
     """``model`` (pruned by ``history``) fails with ``error``: find the
-    groups whose pruning breaks it, one at a time, as the last entry of
-    the shortest failing prefix of the history (each test restores the
-    unpruned model and replays a prefix, all on one traced graph; the
-    prefixes ending in a group that pruned the layer the error came from
-    are tested first, then the rest is bisected). Every
-    entry of a breaking group is dropped (later steps index into its
-    earlier result). Returns the history that runs, which ``model`` is
-    left pruned by, and the report entries of the groups rolled back.
-    ``forward_fn``: the tracing forward the pruner chose on the unpruned
-    model (chosen here when not given)."""
+    groups whose pruning breaks it, one at a time, and drop every entry of
+    each (later steps index into its earlier result). Each test restores
+    the unpruned model and replays part of the history, all on one traced
+    graph. The groups that pruned the layer the error came from are tried
+    first: the whole history without one of them, checked in full. Failing
+    that, the breaking group is the last entry of the shortest failing
+    prefix, found by bisection. Returns the history that runs, which
+    ``model`` is left pruned by, and the report entries of the groups
+    rolled back. ``forward_fn``: the tracing forward the pruner chose on
+    the unpruned model (chosen here when not given); ``pruned_layers[i]``:
+    the layers entry ``i``'s group pruned, when the caller recorded them
+    (else found by replaying the history); ``graph``: the pruner's graph,
+    made replayable before it pruned (else one is traced here)."""
     removed: List[dict] = []
     restore_modules(snapshot)
     # every test traces the same unpruned architecture: the tracing forward
@@ -148,7 +154,8 @@ def remove_breaking_groups(
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
     # and traced once: each test replays its prefix on that one graph
-    replayer = HistoryReplayer(model, data, forward_fn)
+    replayer = HistoryReplayer(model, data, forward_fn, graph)
+    recorded = (list(history), list(pruned_layers or []))
 
     def rebuild(entries: List[list],
                 checks: Sequence[str] = CHECKS) -> Optional[str]:
@@ -163,27 +170,33 @@ def remove_breaking_groups(
             return f'replaying the pruning failed: {type(e).__name__}: {e}'
         return run_error(model, data, checks)
 
-    def suspects(error: str, lo: int, hi: int) -> List[int]:
-        # the prefixes ending in a group that pruned the layer the error
-        # was raised in (or a layer inside it), shortest first: where a
-        # shape stops matching is most often a layer its group pruned.
-        # Tested before bisecting, they find the same boundary in two
-        # tests where the bisection takes log2 of the history's length.
-        layer = getattr(error, 'module', None)
-        if not layer:  # unknown, or the model itself
-            return []
+    def layers_reached() -> Optional[List[set]]:
+        if len(recorded[1]) == len(history) and recorded[0] == history:
+            return recorded[1]
         if replayer.replayed != history:
             restore_modules(snapshot)
             try:
                 replayer.replay(history)
             except Exception:  # noqa: BLE001 - the bisection will say
-                return []
+                return None
+        return replayer.reached
+
+    def suspects(error: str, lo: int) -> List[str]:
+        # the groups that pruned the layer the error was raised in (or a
+        # layer inside it), in history order: where a shape stops matching
+        # is most often a layer its group pruned. One test without such a
+        # group (which is also the final check) replaces the bisection's
+        # log2 of the history's length, each a test of its own
+        layer = getattr(error, 'module', None)
+        if not layer:  # unknown, or the model itself
+            return []
+        reached = layers_reached()
+        if reached is None:
+            return []
         inside = set(dict(model.named_modules())[layer].modules())
-        ends = [
-            i + 1 for i, reached in enumerate(replayer.reached)
-            if lo < i + 1 <= hi and not reached.isdisjoint(inside)
-        ]
-        return ends if len(ends) <= MAX_SUSPECTS else []
+        roots = dict.fromkeys(history[i][0] for i, layers in enumerate(reached)
+                              if i >= lo and not layers.isdisjoint(inside))
+        return list(roots) if len(roots) <= MAX_SUSPECTS else []
 
     # the longest prefix of ``history`` known to pass ``passed``; the empty
     # prefix (the unpruned model) is checked only when a search blames the
@@ -195,46 +208,41 @@ def remove_breaking_groups(
         checks = search_checks(error)
         if checks != passed:
             runs = 0
-        lo, hi = runs, len(history)  # prefix lo runs, prefix hi fails
-        for end in suspects(error, lo, hi):
-            e = rebuild(history[:end], checks) if end < hi else error
-            if e is None:
-                lo = end
-                continue
-            hi, error = end, e
-            if end - 1 > lo:  # the boundary, when the prefix before runs
-                e = rebuild(history[:end - 1], checks)
+        root, rest = None, None
+        for suspect in suspects(error, runs):
+            without = [h for h in history if h[0] != suspect]
+            if rebuild(without) is None:
+                root, rest = suspect, without
+                break
+        if root is None:
+            lo, hi = runs, len(history)  # prefix lo runs, prefix hi fails
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                e = rebuild(history[:mid], checks)
                 if e is None:
-                    lo = end - 1
+                    lo = mid
                 else:
-                    hi, error = end - 1, e
-            break
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            e = rebuild(history[:mid], checks)
-            if e is None:
-                lo = mid
-            else:
-                hi, error = mid, e
-        if hi == 1 and not base_checked:
-            base = rebuild([])
-            if base is not None:
-                raise NothingPrunableError(
-                    'the unpruned model fails its own forward on the '
-                    f'tracing batch ({base}): nothing was pruned')
-            base_checked = True
-        root = history[hi - 1][0]
+                    hi, error = mid, e
+            if hi == 1 and not base_checked:
+                base = rebuild([])
+                if base is not None:
+                    raise NothingPrunableError(
+                        'the unpruned model fails its own forward on the '
+                        f'tracing batch ({base}): nothing was pruned')
+                base_checked = True
+            root = history[hi - 1][0]
+            # the prefix that ran still runs without the group when none
+            # of its entries were in it; the next search starts after it
+            runs = lo if all(h[0] != root for h in history[:lo]) else 0
+            passed = checks
         removed.append(
             dict(
                 name=root,
                 reason='pruning its group broke the model and was '
                 f'rolled back ({error})'))
-        # the prefix that ran still runs without the group when none of
-        # its entries were in it; the next search starts after it
-        runs = lo if all(h[0] != root for h in history[:lo]) else 0
-        passed = checks
         history = [h for h in history if h[0] != root]
-        error = rebuild(history)
+        # a suspect's test ran the full check on this very history
+        error = None if rest is not None else rebuild(history)
     if not history:
         raise NothingPrunableError(
             'nothing could be pruned safely: every pruned group broke the '

@@ -68,14 +68,16 @@ class HistoryReplayer:
     roll-back search replays many prefixes of a history. The caller puts
     the model's unpruned modules back before each :meth:`replay`.
     ``replayed``: the last history replayed; ``reached[i]``: the layers
-    its entry ``i``'s group pruned."""
+    its entry ``i``'s group pruned. ``graph``: one traced on the unpruned
+    ``model`` already (the pruner's), else traced at the first replay."""
 
     def __init__(self,
                  model: nn.Module,
                  data: dict,
-                 forward_fn: Optional[Callable] = None) -> None:
+                 forward_fn: Optional[Callable] = None,
+                 graph: Optional[ReplayGraph] = None) -> None:
         self.model, self.data, self.forward_fn = model, data, forward_fn
-        self._graph: Optional[ReplayGraph] = None
+        self._graph = graph
         self.replayed: PruningHistory = []
         self.reached: List[set] = []
 

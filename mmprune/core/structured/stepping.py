@@ -12,10 +12,10 @@ from ..layer_pruners import pruner_for
 from ..model_family import bounded_structure_runs
 from ..module_patterns import matching_modules
 from ..tp_backend import SegmentAwarePruner, guarded_graphs
-from ..tp_backend.replay_graph import ReplayGraph
-from ..tracing import (all_parameters_require_grad, choose_forward_fn,
-                       loss_forward, opaque_layers, release_graph,
-                       zero_non_finite_parameters)
+from ..tp_backend.replay_graph import ReplayGraph, group_layers
+from ..tracing import (all_parameters_require_grad, build_dependency_graph,
+                       choose_forward_fn, loss_forward, opaque_layers,
+                       release_graph, zero_non_finite_parameters)
 from .layers import (check_something_to_prune, kept_layers_of, layer_changes,
                      layer_widths)
 from .model_check import (CHECKS, remove_breaking_groups, restore_modules,
@@ -33,18 +33,28 @@ MeasureFn = Callable[[nn.Module], float]
 
 def _snapshot(group) -> list:
     """What Torch-Pruning changes when it prunes a group, for each of the
-    group's modules (see :func:`snapshot_modules`)."""
-    return snapshot_modules(dep.target.module for dep, _ in group
-                            if isinstance(dep.target.module, nn.Module))
+    group's modules and the layers inside them (see
+    :func:`snapshot_modules`): its attention pruner edits the ``out_proj``
+    inside ``nn.MultiheadAttention`` too, which a failed group would
+    otherwise leave pruned."""
+    modules = dict.fromkeys(sub for dep, _ in group
+                            if isinstance(dep.target.module, nn.Module)
+                            for sub in dep.target.module.modules())
+    return snapshot_modules(modules)
 
 
-def _prune_step(pruner, names: Dict[nn.Module, str], skipped: List[dict],
-                clock: PhaseClock) -> None:
+def _prune_step(pruner,
+                names: Dict[nn.Module, str],
+                skipped: List[dict],
+                clock: PhaseClock,
+                pruned_layers: Optional[List[set]] = None) -> None:
     """One pruner step, group by group: a group Torch-Pruning fails to
     prune is rolled back and reported instead of crashing the run (no
     Torch-Pruning API does this: its step() stops at the first error with
     the model half pruned). The step's group search and importance count
-    in the caller's phase, the pruning itself in ``pruning``."""
+    in the caller's phase, the pruning itself in ``pruning``. Each group
+    pruned appends the layers it pruned to ``pruned_layers`` (in step with
+    the pruning history: the model check's suspects)."""
     for group in pruner.step(interactive=True):
         if len(group) == 0:  # its search failed: in pruner.DG.failed
             continue
@@ -52,6 +62,8 @@ def _prune_step(pruner, names: Dict[nn.Module, str], skipped: List[dict],
         try:
             with clock.phase('pruning'):
                 group.prune()
+            if pruned_layers is not None:
+                pruned_layers.append(group_layers(group))
         except Exception as e:  # noqa: BLE001 - reported, model restored
             restore_modules(snap)
             root = group[0].dep.target.module
@@ -242,6 +254,7 @@ class _UniformStepping:
         self.model, self.data, self.opts = model, data, opts
         self.forward_fn, self.checks = forward_fn, tuple(checks)
         self.graph = graph
+        self.pruned_layers: List[set] = []  # see _prune_step
         # where the time goes (StructuredPruningResult.seconds)
         self.clock = PhaseClock()
         self.flops_fn = self.clock.timed('measures', flops_fn)
@@ -265,6 +278,16 @@ class _UniformStepping:
             if self.forward_fn is None:
                 self.forward_fn = choose_forward_fn(self.model, self.data)
         with self.clock.phase('graph'):
+            if self.graph is None:
+                # traced here, not by the pruner, so that the model check's
+                # roll-back search replays on it: no trace of its own (2-3
+                # s on the DETRs), and the index mappings of the prune's
+                # group searches are read back for the replay's
+                training = self.model.training
+                self.graph = ReplayGraph(
+                    build_dependency_graph(
+                        self.model, self.data, forward_fn=self.forward_fn))
+                self.model.train(training)
             self.pruner = self._build(kept)
             self.unpruned = snapshot_modules(self.model.modules())
 
@@ -340,7 +363,8 @@ class _UniformStepping:
                 model.train()
                 _accumulate_gradients(model, criterion, self.importance,
                                       gradient_data or [self.data])
-            _prune_step(self.pruner, self.names, self.skipped, self.clock)
+            _prune_step(self.pruner, self.names, self.skipped, self.clock,
+                        self.pruned_layers)
             result.steps = step + 1
             done = False
             if opts.speed_up is not None:
@@ -377,7 +401,7 @@ class _UniformStepping:
         if error is not None:
             result.history, broken = remove_breaking_groups(
                 model, self.data, self.unpruned, result.history, error,
-                self.forward_fn)
+                self.forward_fn, self.pruned_layers, self.graph)
             skipped += broken
             if self.flops_fn is not None:
                 result.flops_after = self.flops_fn(model)

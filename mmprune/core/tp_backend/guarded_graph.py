@@ -12,7 +12,7 @@ still pruned.
 import contextlib
 import functools
 import itertools
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch.nn as nn
 import torch_pruning as tp
@@ -150,8 +150,9 @@ class IndexedGroup(Group):
 
     def __init__(self, graph: Optional[tp.DependencyGraph] = None) -> None:
         super().__init__()
-        self._first: Dict[tuple, int] = {}
-        self._reached: Dict[tuple, set] = {}
+        # (target, handler) -> (position of its first item, the indices
+        # the group holds there)
+        self._held: Dict[tuple, Tuple[int, set]] = {}
         self._size = 0
         self._graph = graph
         self.doomed: Optional[Exception] = None
@@ -208,8 +209,12 @@ class IndexedGroup(Group):
             error = self._past_width(dep, idxs)
             if error is not None:
                 self.doom(error)
-        self._reached.setdefault((dep.target, dep.handler), set()).update(idxs)
-        self._first.setdefault((dep.target, dep.handler), len(self._group))
+        held = self._held.get((dep.target, dep.handler))
+        if held is None:
+            self._held[(dep.target, dep.handler)] = (len(self._group),
+                                                     set(idxs))
+        else:
+            held[1].update(idxs)
         super().add_dep(dep, idxs)
 
     def has_pruning_op(self, dep, idxs) -> bool:
@@ -222,14 +227,15 @@ class IndexedGroup(Group):
         # (Mask2Former's pixel decoder: 16 of its 28 s), and reverse
         # flattens hand their indices back in another order (ResNeSt: 25
         # of its 27 s). The group found is the same
-        reached = self._reached.get((dep.target, dep.handler))
-        return reached is not None and reached.issuperset(idxs)
+        held = self._held.get((dep.target, dep.handler))
+        return held is not None and held[1].issuperset(idxs)
 
     def add_and_merge(self, dep, idxs) -> None:
-        i = self._first.get((dep.target, dep.handler))
-        if i is None:
+        held = self._held.get((dep.target, dep.handler))
+        if held is None:
             self.add_dep(dep, idxs)
             return
+        i, indices = held
         _dep, _idxs = self._group[i]
         seen, merged = set(), []
         for index in list(_idxs) + list(idxs):
@@ -237,7 +243,7 @@ class IndexedGroup(Group):
                 merged.append(index)
                 seen.add(index.idx)
         self._group[i] = tp._helpers.GroupItem(dep=_dep, idxs=merged)
-        self._reached[(_dep.target, _dep.handler)].update(merged)
+        indices.update(merged)
 
 
 def _guarded_update_index_mapping(graph) -> None:

@@ -78,6 +78,16 @@ def _state(op: nn.Module) -> dict:
     }
 
 
+def group_layers(group) -> Set[nn.Module]:
+    """The model's layers a Torch-Pruning group prunes (not the operation
+    nodes it wraps concatenations and splits in)."""
+    return {
+        dep.target.module
+        for dep, _ in group if isinstance(dep.target.module, nn.Module)
+        and type(dep.target.module).__module__ != tp.ops.__name__
+    }
+
+
 class ReplayGraph:
     """``graph`` (traced on the unpruned model) made replayable:
     :meth:`replay` puts its state back as it was at construction and loads
@@ -112,11 +122,7 @@ class ReplayGraph:
         def recorded_search(module, pruning_fn, idxs):
             # Torch-Pruning's replay searches one group per entry
             group = search(module, pruning_fn, idxs)
-            self.reached.append({
-                dep.target.module
-                for dep, _ in group if isinstance(dep.target.module, nn.Module)
-                and type(dep.target.module).__module__ != tp.ops.__name__
-            })
+            self.reached.append(group_layers(group))
             return group
 
         graph.get_pruning_group = recorded_search
