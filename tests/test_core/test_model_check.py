@@ -128,6 +128,48 @@ def test_a_group_that_breaks_the_model_is_rolled_back_and_reported(
     assert not any(h[0] == broken[0]['name'] for h in result.history)
 
 
+def test_groups_that_break_the_model_one_after_another_take_a_test_each(
+        monkeypatch):
+    """Each stage's width group breaks its own layer norms (a layer-norm
+    pruner that forgets them): the model without the first group fails
+    at a later layer, which blames that group in the same test; the
+    groups rolled back are those bisecting alone finds."""
+    import torch_pruning as tp
+    cfg, model = _build(CONFIGS['seg'])
+    unpruned = copy.deepcopy(model)
+    data = synthetic_training_batch(model, 'seg', (128, 128))
+
+    def forget(self, layer, idxs):
+        return layer
+
+    norm_pruner = tp.pruner.function.LayernormPruner
+    monkeypatch.setattr(norm_pruner, 'prune_out_channels', forget)
+    monkeypatch.setattr(norm_pruner, 'prune_in_channels', forget)
+    replays = []
+    replay = HistoryReplayer.replay
+    monkeypatch.setattr(
+        HistoryReplayer, 'replay',
+        lambda self, h: replays.append(len(h)) or replay(self, h))
+
+    def broken(result):
+        return [
+            s['name'] for s in result.skipped
+            if s['reason'].startswith('pruning its group broke')
+        ]
+
+    result = prune_model(model, data, 'l1', ratio=0.3)
+    tests = len(replays)
+    replays.clear()
+    monkeypatch.setattr(model_check, 'MAX_SUSPECTS', 0)
+    bisected = prune_model(unpruned, data, 'l1', ratio=0.3)
+    assert len(broken(result)) >= 2, result.skipped
+    assert sorted(broken(result)) == sorted(broken(bisected))
+    assert result.history == bisected.history
+    assert tests == len(broken(result)), (tests, broken(result))
+    assert tests < len(replays)
+    assert run_error(model, data) is None
+
+
 class _Attention(nn.Module):
 
     def __init__(self):

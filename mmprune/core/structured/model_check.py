@@ -138,7 +138,10 @@ def remove_breaking_groups(
     each (later steps index into its earlier result). Each test restores
     the unpruned model and replays part of the history, all on one traced
     graph. The groups that pruned the layer the error came from are tried
-    first: the whole history without one of them, checked in full. Failing
+    first: the whole history without one of them, checked in full; the
+    group is to blame when that runs, or when that layer now runs and
+    the error comes from another (groups that break one layer after
+    another: each is found in one test). Failing
     that, the breaking group is the last entry of the shortest failing
     prefix, found by bisection. Returns the history that runs, which
     ``model`` is left pruned by, and the report entries of the groups
@@ -158,7 +161,9 @@ def remove_breaking_groups(
     recorded = (list(history), list(pruned_layers or []))
 
     def rebuild(entries: List[list],
-                checks: Sequence[str] = CHECKS) -> Optional[str]:
+                checks: Sequence[str] = CHECKS,
+                watch: Optional[str] = None,
+                ran: Optional[list] = None) -> Optional[str]:
         # the last test's traces and losses sit in reference cycles that
         # hold their activations: collected before the next (DINO at 256
         # px peaked at 7.9 GB without, 5.1 GB with)
@@ -168,7 +173,14 @@ def remove_breaking_groups(
             replayer.replay(entries)
         except Exception as e:  # noqa: BLE001 - a failing prefix
             return f'replaying the pruning failed: {type(e).__name__}: {e}'
-        return run_error(model, data, checks)
+        if watch is None:
+            return run_error(model, data, checks)
+        handle = dict(model.named_modules())[watch].register_forward_hook(
+            lambda *args: ran.append(1))
+        try:
+            return run_error(model, data, checks)
+        finally:
+            handle.remove()
 
     def layers_reached() -> Optional[List[set]]:
         if len(recorded[1]) == len(history) and recorded[0] == history:
@@ -208,11 +220,20 @@ def remove_breaking_groups(
         checks = search_checks(error)
         if checks != passed:
             runs = 0
-        root, rest = None, None
+        root, rest, moved = None, None, None
+        layer = getattr(error, 'module', None)
         for suspect in suspects(error, runs):
             without = [h for h in history if h[0] != suspect]
-            if rebuild(without) is None:
+            ran: list = []
+            e = rebuild(without, watch=layer, ran=ran)
+            if e is None:
                 root, rest = suspect, without
+                break
+            if ran and getattr(e, 'module', None) != layer:
+                # the failing layer runs without the group: it broke it,
+                # and the search goes on from the new error (Mask2Former's
+                # six encoder layers: 22 replays by bisection, 6 this way)
+                root, rest, moved = suspect, without, e
                 break
         if root is None:
             lo, hi = runs, len(history)  # prefix lo runs, prefix hi fails
@@ -242,7 +263,9 @@ def remove_breaking_groups(
                 f'rolled back ({error})'))
         history = [h for h in history if h[0] != root]
         # a suspect's test ran the full check on this very history
-        error = None if rest is not None else rebuild(history)
+        error = moved if rest is not None else rebuild(history)
+        if moved is not None:
+            runs, passed = 0, ()
     if not history:
         raise NothingPrunableError(
             'nothing could be pruned safely: every pruned group broke the '
