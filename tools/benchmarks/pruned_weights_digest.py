@@ -35,16 +35,15 @@ def digest_one(line: str) -> dict:
 
     import numpy as np
     import torch
-    from structured_pruning_cost import _model_and_batch
+    from structured_pruning_cost import _model_and_batch, _size
 
     from mmprune.core.structured import prune_model
 
     config, _, size = line.partition(' ')
-    side = [int(s) for s in (size or '128').split('x')]
     torch.manual_seed(0)
     random.seed(0)
     np.random.seed(0)
-    model, batches = _model_and_batch(config, (side[0], side[-1]))
+    model, batches = _model_and_batch(config, _size(size))
     torch.manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
