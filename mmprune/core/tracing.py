@@ -206,9 +206,15 @@ def zero_non_finite_parameters(model: nn.Module) -> List[str]:
     Hungarian matcher and failed DINO's traced loss in 4 runs of 10. The
     trace needs finite values only to run; such values carry nothing a
     checkpoint or ``init_weights`` would not overwrite."""
-    garbage = [
-        n for n, p in model.named_parameters() if not torch.isfinite(p).all()
-    ]
+    with torch.no_grad():
+        # a sum is finite only when every value is (or, rarely, overflows:
+        # then each value is looked at): one pass with no mask, a tenth of
+        # the time of isfinite().all() (0.05 s for RetinaNet R50, done
+        # three times a prune)
+        garbage = [
+            n for n, p in model.named_parameters()
+            if not bool(p.sum().isfinite()) and not torch.isfinite(p).all()
+        ]
     if garbage:
         MMLogger.get_current_instance().warning(
             f'non-finite values in {", ".join(garbage[:5])}'

@@ -517,6 +517,31 @@ def test_replay_traces_a_model_with_uninitialised_parameters():
     assert again.history and run_error(unset, data) is None
 
 
+def test_only_non_finite_parameters_are_zeroed_and_named():
+    """NaN and infinities of either sign are found, even where they cancel
+    in a sum; large finite values whose sum overflows are left alone."""
+    from mmprune.core.tracing import zero_non_finite_parameters
+    model = nn.ModuleDict(
+        dict(
+            nan=nn.Linear(4, 4),
+            inf=nn.Linear(4, 4),
+            both=nn.Linear(4, 4),
+            large=nn.Linear(4, 4),
+            fine=nn.Linear(4, 4)))
+    with torch.no_grad():
+        model['nan'].weight[1, 2] = float('nan')
+        model['inf'].bias[0] = float('inf')
+        model['both'].weight[0, :2] = torch.tensor(
+            [float('inf'), float('-inf')])
+        model['large'].weight.fill_(3e38)
+    large = model['large'].weight.clone()
+    garbage = zero_non_finite_parameters(model)
+    assert garbage == ['nan.weight', 'inf.bias', 'both.weight']
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert model['nan'].weight[1, 2] == 0 and model['inf'].bias[0] == 0
+    assert torch.equal(model['large'].weight, large)
+
+
 class _BackwardFails(BaseModel):
     """Runs every forward; its loss has no graph, so backward fails."""
 

@@ -159,11 +159,10 @@ def remove_breaking_groups(
     # and traced once: each test replays its prefix on that one graph
     replayer = HistoryReplayer(model, data, forward_fn, graph)
     recorded = (list(history), list(pruned_layers or []))
+    # restoring and replaying edit the modules in place: the names hold
+    modules = dict(model.named_modules())
 
-    def rebuild(entries: List[list],
-                checks: Sequence[str] = CHECKS,
-                watch: Optional[str] = None,
-                ran: Optional[list] = None) -> Optional[str]:
+    def replay_error(entries: List[list]) -> Optional[str]:
         # the last test's traces and losses sit in reference cycles that
         # hold their activations: collected before the next (DINO at 256
         # px peaked at 7.9 GB without, 5.1 GB with)
@@ -173,12 +172,23 @@ def remove_breaking_groups(
             replayer.replay(entries)
         except Exception as e:  # noqa: BLE001 - a failing prefix
             return f'replaying the pruning failed: {type(e).__name__}: {e}'
-        if watch is None:
-            return run_error(model, data, checks)
-        handle = dict(model.named_modules())[watch].register_forward_hook(
+        return None
+
+    def rebuild(entries: List[list],
+                checks: Sequence[str] = CHECKS) -> Optional[str]:
+        return replay_error(entries) or run_error(model, data, checks)
+
+    def rebuild_watching(entries: List[list],
+                         layer: str) -> Tuple[Optional[str], bool]:
+        """:func:`rebuild`, checked in full, and whether ``layer`` ran."""
+        error = replay_error(entries)
+        if error is not None:
+            return error, False
+        ran = []
+        handle = modules[layer].register_forward_hook(
             lambda *args: ran.append(1))
         try:
-            return run_error(model, data, checks)
+            return run_error(model, data), bool(ran)
         finally:
             handle.remove()
 
@@ -205,7 +215,7 @@ def remove_breaking_groups(
         reached = layers_reached()
         if reached is None:
             return []
-        inside = set(dict(model.named_modules())[layer].modules())
+        inside = set(modules[layer].modules())
         roots = dict.fromkeys(history[i][0] for i, layers in enumerate(reached)
                               if i >= lo and not layers.isdisjoint(inside))
         return list(roots) if len(roots) <= MAX_SUSPECTS else []
@@ -224,8 +234,7 @@ def remove_breaking_groups(
         layer = getattr(error, 'module', None)
         for suspect in suspects(error, runs):
             without = [h for h in history if h[0] != suspect]
-            ran: list = []
-            e = rebuild(without, watch=layer, ran=ran)
+            e, ran = rebuild_watching(without, layer)
             if e is None:
                 root, rest = suspect, without
                 break
