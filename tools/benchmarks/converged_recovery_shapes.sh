@@ -10,7 +10,8 @@
 #   recipes          group_norm + sensitivity allocation (the default) and
 #                    l1 uniform, 2x fewer FLOPs, round_to=8
 #   retrain route    the sensitivity architecture from fresh weights, at the
-#                    finetune's budget and at the whole budget (54 epochs)
+#                    finetune's budget and at the whole budget (54 epochs);
+#                    the uniform l1 architecture at the whole budget
 #   the old finetune a constant 4e-4 (the shipped 2e shapes recipes)
 #   seeds            a row name ending in -seed<N> repeats that row with
 #                    randomness.seed=N (the training's spread)
@@ -24,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 WORK=${1:-work_dirs/converged}
-ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e}
+ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e scratch-uniform-54e}
 BASE_CFG=configs/rtmdet/rtmdet_tiny_48e_shapes-128.py
 CONTROL=configs/rtmdet/rtmdet_tiny_finetune-cosine-6e_shapes-128.py
 PRUNED=configs/pruning/rtmdet/rtmdet_tiny_group-norm-sensitivity-2x_cosine-6e_shapes-128.py
@@ -47,8 +48,8 @@ finetune() {  # name, config, cfg-options...
         --cfg-options load_from="$BASE_CKPT" "$@" > "$WORK/$name.log" 2>&1
     test_run "$name" "$cfg" "$WORK/$name/epoch_6.pth"
 }
-scratch() {  # name, epochs
-    local name=$1 epochs=$2 src=$WORK/pruned-5x/epoch_6.pth
+scratch() {  # name, epochs, the pruned run whose architecture is trained
+    local name=$1 epochs=$2 src=$WORK/$3/epoch_6.pth
     [ -d "$WORK/$name/convert" ] || $PY tools/model_converters/pruned_to_scratch.py \
         "$BASE_CFG" "$src" --out "$WORK/$name/convert" --cfg-options \
         train_cfg.max_epochs="$epochs" param_scheduler.1.begin=$((epochs / 2)) \
@@ -78,8 +79,9 @@ for row in $ROWS; do
         custom_hooks.1.method=l1 custom_hooks.1.allocation=uniform ;;
     control-constant) finetune "$row" "$CONTROL" optim_wrapper.optimizer.lr=4e-4 param_scheduler=None ;;
     pruned-constant) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr=4e-4 param_scheduler=None ;;
-    scratch-6e) scratch "$row" 6 ;;
-    scratch-54e) scratch "$row" 54 ;;
+    scratch-6e) scratch "$row" 6 pruned-5x ;;
+    scratch-54e) scratch "$row" 54 pruned-5x ;;
+    scratch-uniform-54e) scratch "$row" 54 l1-uniform-5x ;;
     *) echo "unknown row $row" >&2; exit 2 ;;
     esac
 done
