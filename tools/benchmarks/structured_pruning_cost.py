@@ -50,6 +50,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LIST = osp.join(REPO, 'tools', 'benchmarks', 'cost_configs.txt')
 #: side-by-side runs per config where Torch-Pruning's model runs
 REPEATS = 5
+#: the zoo sweep's prune, for mmprune and Torch-Pruning alike
+RATIO, ROUND_TO = 0.3, 8
 SENSITIVITY = ('mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py 640',
                'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py 800x1333')
 
@@ -104,9 +106,9 @@ def torch_pruning_alone(model, data: dict, kept, limit: int = 180) -> dict:
             model,
             data,
             importance=tp.importance.MagnitudeImportance(p=1),
-            pruning_ratio=0.3,
+            pruning_ratio=RATIO,
             ignored_layers=[modules[n] for n in kept],
-            round_to=8,
+            round_to=ROUND_TO,
             forward_fn=tensor_forward)
         graph = time.perf_counter() - start
         pruner.step()
@@ -128,13 +130,18 @@ def torch_pruning_alone(model, data: dict, kept, limit: int = 180) -> dict:
         status='runs' if error is None else f'its model fails: {error[:120]}')
 
 
+def _mmprune(model, data: dict):
+    from mmprune.core.structured import prune_model
+    return prune_model(model, data, 'l1', ratio=RATIO, round_to=ROUND_TO)
+
+
 def measure_one(config: str, size: tuple) -> dict:
-    from mmprune.core.structured import PruningOptions, prune_model
+    from mmprune.core.structured import PruningOptions
     from mmprune.core.structured.layers import kept_layers_of
     model, (data, ) = _model_and_batch(config, size)
     unpruned = copy.deepcopy(model)
     start = time.perf_counter()
-    result = prune_model(model, data, 'l1', ratio=0.3, round_to=8)
+    result = _mmprune(model, data)
     row = dict(
         config=config,
         size=list(size),
@@ -146,7 +153,7 @@ def measure_one(config: str, size: tuple) -> dict:
         rolled_back=sum(1 for s in result.skipped
                         if s['reason'].startswith('pruning its group broke')))
     del model, result
-    kept, _ = kept_layers_of(unpruned, PruningOptions(ratio=0.3))
+    kept, _ = kept_layers_of(unpruned, PruningOptions(ratio=RATIO))
     row['torch_pruning'] = torch_pruning_alone(
         copy.deepcopy(unpruned), data, kept)
     if row['torch_pruning']['status'] == 'runs':
@@ -162,13 +169,11 @@ def side_by_side(model, data: dict, kept, repeats: int = REPEATS) -> dict:
     against 0.44-0.52 s for RTMDet-s at 128 px), which the one run second
     would not."""
     import statistics
-
-    from mmprune.core.structured import prune_model
     ours, theirs, checked = [], [], []
     for _ in range(repeats):
         trial = copy.deepcopy(model)
         start = time.perf_counter()
-        prune_model(trial, data, 'l1', ratio=0.3, round_to=8)
+        _mmprune(trial, data)
         ours.append(time.perf_counter() - start)
         tp = torch_pruning_alone(copy.deepcopy(model), data, kept)
         theirs.append(tp['seconds'])
