@@ -34,8 +34,9 @@ class StructuredPruningResult:
     # round_to='measured': the multiple chosen and the measurements behind it
     round_to_choice: Optional[dict] = None
     # seconds of each phase (phase_clock.PHASES): the sensitivity 'scan'
-    # and 'fit', 'layers' (kept layers, widths), 'tracing' (the tracing
-    # forward chosen), 'graph' (trace, dependency graph, pruner),
+    # and 'fit', 'layers' (kept layers, widths), 'tracing' (the traced
+    # forwards, the tracing forward's choice), 'graph' (dependency graph,
+    # pruner),
     # 'importance' (group search, importance, gradients), 'pruning',
     # 'measures' (FLOPs, latency), 'check' (the model check and any
     # roll-back); not in to_dict (reports stay the same from run to run)

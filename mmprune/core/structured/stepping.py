@@ -15,7 +15,8 @@ from ..tp_backend import SegmentAwarePruner, guarded_graphs
 from ..tp_backend.replay_graph import ReplayGraph, group_layers
 from ..tracing import (all_parameters_require_grad, build_dependency_graph,
                        choose_forward_fn, loss_forward, opaque_layers,
-                       release_graph, zero_non_finite_parameters)
+                       release_graph, trace_dependency_graph,
+                       zero_non_finite_parameters)
 from .layers import (check_something_to_prune, kept_layers_of, layer_changes,
                      layer_widths)
 from .model_check import (CHECKS, remove_breaking_groups, restore_modules,
@@ -97,7 +98,8 @@ def build_pruner(pruner_cls: type,
         m: m.num_heads
         for m in model.modules() if isinstance(m, nn.MultiheadAttention)
     }
-    zero_non_finite_parameters(model)
+    if graph is None:  # the pruner traces: else the graph's trace did
+        zero_non_finite_parameters(model)
     if forward_fn is None:
         forward_fn = choose_forward_fn(model, data)
     if graph is not None:
@@ -274,19 +276,27 @@ class _UniformStepping:
         with self.clock.phase('tracing'):
             # one choice of the tracing forward for the pruner's trace and
             # every replay of the model check (the same architecture)
-            zero_non_finite_parameters(self.model)
-            if self.forward_fn is None:
-                self.forward_fn = choose_forward_fn(self.model, self.data)
+            if self.graph is not None:  # else the trace below does both
+                zero_non_finite_parameters(self.model)
+                if self.forward_fn is None:
+                    self.forward_fn = choose_forward_fn(self.model, self.data)
         with self.clock.phase('graph'):
             if self.graph is None:
                 # traced here, not by the pruner, so that the model check's
                 # roll-back search replays on it: no trace of its own (2-3
                 # s on the DETRs), and the index mappings of the prune's
-                # group searches are read back for the replay's
+                # group searches are read back for the replay's. The
+                # forward is chosen on this trace when not given
                 training = self.model.training
-                self.graph = ReplayGraph(
-                    build_dependency_graph(
-                        self.model, self.data, forward_fn=self.forward_fn))
+                if self.forward_fn is None:
+                    graph, self.forward_fn = trace_dependency_graph(
+                        self.model,
+                        self.data,
+                        timed=lambda fn: self.clock.timed('tracing', fn))
+                else:
+                    graph = build_dependency_graph(
+                        self.model, self.data, forward_fn=self.forward_fn)
+                self.graph = ReplayGraph(graph)
                 self.model.train(training)
             self.pruner = self._build(kept)
             self.unpruned = snapshot_modules(self.model.modules())

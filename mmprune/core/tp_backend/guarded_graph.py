@@ -260,10 +260,10 @@ def _guarded_update_index_mapping(graph) -> None:
 
 
 def _update_index_mapping(graph) -> None:
-    guarded = isinstance(graph, GuardedDependencyGraph)
-    if guarded:
-        graph._pruners_while_mapping = {}
-    try:
+    # Torch-Pruning's patched update can also be handed a plain graph
+    fixed = graph.pruners_fixed() if isinstance(
+        graph, GuardedDependencyGraph) else contextlib.nullcontext()
+    with fixed:
         for node in list(graph.module2node.values()):
             update = _INDEX_MAPPINGS.get(node.type)
             if update is None:
@@ -272,9 +272,6 @@ def _update_index_mapping(graph) -> None:
                 getattr(index_mapping, update)(graph, node)
             except Exception as e:  # noqa: BLE001 - recorded
                 graph.unmapped[str(node.name)] = _error_text(e)
-    finally:
-        if guarded:
-            graph._pruners_while_mapping = None
 
 
 class _MappingMemo:
@@ -314,7 +311,7 @@ class _MappingMemo:
 
     def restore(self) -> bool:
         # the widths the search this mapping is for has just read
-        widths = getattr(self.graph, '_searched_widths', None)
+        widths = self.graph.searched_widths
         self._pending = (widths or self.graph._widths(), self._fields_state())
         state = self._states.get(self._pending)
         if state is None:
@@ -363,6 +360,10 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         self.mapping_memo: Optional[_MappingMemo] = None
         # see get_pruner_of_module
         self._pruners_while_mapping: Optional[dict] = None
+        # the layer widths the group searches in ``_searched`` were made
+        # at (see get_pruning_group)
+        self.searched_widths: Optional[tuple] = None
+        self._searched: dict = {}
 
     def build_dependency(self, *args, **kwargs):
         with _guarded_index_mapping():
@@ -381,6 +382,16 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         return tuple(
             tuple(p.shape) for params in self._holders
             for p in params.values() if p is not None)
+
+    @contextlib.contextmanager
+    def pruners_fixed(self) -> Iterator[None]:
+        """Inside the block, each layer's pruner is looked up once (see
+        :meth:`get_pruner_of_module`)."""
+        self._pruners_while_mapping = {}
+        try:
+            yield
+        finally:
+            self._pruners_while_mapping = None
 
     def get_pruner_of_module(self, module: nn.Module):
         # Torch-Pruning's channel inference through concatenations asks it
@@ -401,8 +412,8 @@ class GuardedDependencyGraph(tp.DependencyGraph):
         # only on the layer widths: reuse it while they are unchanged.
         key = (module, pruning_fn, tuple(idxs))
         widths = self._widths()
-        if getattr(self, '_searched_widths', None) != widths:
-            self._searched_widths, self._searched = widths, {}
+        if self.searched_widths != widths:
+            self.searched_widths, self._searched = widths, {}
         if key not in self._searched:
             group = self._search_group(module, pruning_fn, idxs)
             failure = self.failed.get(module) if (
