@@ -12,7 +12,14 @@
 #   retrain route    the sensitivity architecture from fresh weights, at the
 #                    finetune's budget and at the whole budget (54 epochs);
 #                    the uniform l1 architecture at the whole budget
+#   the zoo instead  at the whole budget from fresh weights: RTMDet-tiny
+#                    itself, and the zoo's next-larger RTMDet-s pruned
+#                    uniformly (l1) to about RTMDet-tiny's FLOPs
 #   the old finetune a constant 4e-4 (the shipped 2e shapes recipes)
+#   distillation     the default recipe distilled from the unpruned model
+#                    (PKD on the neck, logits KD)
+#   iterative points group_norm uniform (2x) pruned once before the
+#                    finetune, and in three steps (iterations 0, 100, 200)
 #   seeds            a row name ending in -seed<N> repeats that row with
 #                    randomness.seed=N (the training's spread)
 # Every model is scored on the 1000-image test split; the table gives each
@@ -25,11 +32,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 WORK=${1:-work_dirs/converged}
-ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e scratch-uniform-54e}
+ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e scratch-uniform-54e tiny-54e s-uniform-54e pkd-20x gn-uniform-20x gn-iter3-20x}
 BASE_CFG=configs/rtmdet/rtmdet_tiny_48e_shapes-128.py
 CONTROL=configs/rtmdet/rtmdet_tiny_finetune-cosine-6e_shapes-128.py
 PRUNED=configs/pruning/rtmdet/rtmdet_tiny_group-norm-sensitivity-2x_cosine-6e_shapes-128.py
+DISTILLED=configs/distillation/rtmdet_tiny_group-norm-sensitivity-2x_pkd-self_cosine-6e_shapes-128.py
 BASE_CKPT=$WORK/rtmdet_baseline/epoch_48.pth
+S_CFG=configs/rtmdet/rtmdet_s_48e_shapes-128.py
+# RTMDet-s / RTMDet-tiny FLOPs at 128 px: 0.591G / 0.321G. Uniform steps
+# with round_to=8 jump from 1.79x to 2.22x; a quarter of every group's
+# channels gives 0.330G (4.99M parameters; RTMDet-tiny 4.87M)
+S_RATIO=0.25
 FINAL_LR=2e-4
 mkdir -p "$WORK/pred"
 export PYTHONWARNINGS=ignore
@@ -46,18 +59,42 @@ finetune() {  # name, config, cfg-options...
     shift 2
     $PY tools/train.py "$cfg" --work-dir "$WORK/$name" \
         --cfg-options load_from="$BASE_CKPT" "$@" > "$WORK/$name.log" 2>&1
+    # a distilled checkpoint loads with the plain pruning config
+    [ "$cfg" = "$DISTILLED" ] && cfg=$PRUNED
     test_run "$name" "$cfg" "$WORK/$name/epoch_6.pth"
 }
-scratch() {  # name, epochs, the pruned run whose architecture is trained
-    local name=$1 epochs=$2 src=$WORK/$3/epoch_6.pth
+stretched() {  # epochs -> cfg-options giving the base schedule that length
+    echo train_cfg.max_epochs="$1" param_scheduler.1.begin=$(($1 / 2)) \
+        param_scheduler.1.end="$1" param_scheduler.1.T_max=$(($1 - $1 / 2))
+}
+scratch() {  # name, epochs, pruned checkpoint, [its base config]
+    local name=$1 epochs=$2 src=$3 base=${4:-$BASE_CFG}
+    # shellcheck disable=SC2046
     [ -d "$WORK/$name/convert" ] || $PY tools/model_converters/pruned_to_scratch.py \
-        "$BASE_CFG" "$src" --out "$WORK/$name/convert" --cfg-options \
-        train_cfg.max_epochs="$epochs" param_scheduler.1.begin=$((epochs / 2)) \
-        param_scheduler.1.end="$epochs" param_scheduler.1.T_max=$((epochs - epochs / 2)) \
-        > "$WORK/$name.convert.log" 2>&1
-    local cfg=$WORK/$name/convert/rtmdet_tiny_48e_shapes-128_scratch.py
-    $PY tools/train.py "$cfg" --work-dir "$WORK/$name" > "$WORK/$name.log" 2>&1
+        "$base" "$src" --out "$WORK/$name/convert" \
+        --cfg-options $(stretched "$epochs") > "$WORK/$name.convert.log" 2>&1
+    local cfg
+    cfg=$WORK/$name/convert/$(basename "$base" .py)_scratch.py
+    # a finished training is only tested (the script resumes)
+    [ -f "$WORK/$name/epoch_$epochs.pth" ] || \
+        $PY tools/train.py "$cfg" --work-dir "$WORK/$name" > "$WORK/$name.log" 2>&1
     test_run "$name" "$cfg" "$WORK/$name/epoch_$epochs.pth"
+}
+pruned_s() {  # RTMDet-s, fresh weights, pruned l1 uniform to tiny's FLOPs
+    local out=$WORK/rtmdet_s_pruned
+    [ -f "$out/pruned.pth" ] && return
+    mkdir -p "$out"
+    $PY -c "import sys, torch, mmprune
+from mmengine.registry import init_default_scope
+from mmprune.models.builder import build_model_from
+from mmprune.utils import read_config
+cfg = read_config(sys.argv[1]); init_default_scope('mmdet')
+torch.manual_seed(0)
+torch.save(dict(state_dict=build_model_from(cfg).state_dict()), sys.argv[2])" \
+        "$S_CFG" "$out/init.pth"
+    $PY tools/prune.py "$S_CFG" "$out/init.pth" --method l1 --allocation uniform \
+        --ratio "$S_RATIO" --no-latency --base-schedule --out "$out" \
+        --overwrite > "$WORK/rtmdet_s_pruned.log" 2>&1
 }
 rate() {  # a row name ending in <k>x -> k times the final rate
     local k=${1##*-}
@@ -77,11 +114,22 @@ for row in $ROWS; do
     pruned-*x) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr="$(rate "${row%-seed*}")" "${seed[@]}" ;;
     l1-uniform-*x) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr="$(rate "${row%-seed*}")" "${seed[@]}" \
         custom_hooks.1.method=l1 custom_hooks.1.allocation=uniform ;;
+    pkd-*x) finetune "$row" "$DISTILLED" optim_wrapper.optimizer.lr="$(rate "${row%-seed*}")" "${seed[@]}" ;;
+    gn-uniform-*x) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr="$(rate "${row%-seed*}")" "${seed[@]}" \
+        custom_hooks.1.allocation=uniform ;;
+    gn-iter3-*x) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr="$(rate "${row%-seed*}")" "${seed[@]}" \
+        custom_hooks.1.allocation=uniform "custom_hooks.1.prune_at=[0,100,200]" ;;
     control-constant) finetune "$row" "$CONTROL" optim_wrapper.optimizer.lr=4e-4 param_scheduler=None ;;
     pruned-constant) finetune "$row" "$PRUNED" optim_wrapper.optimizer.lr=4e-4 param_scheduler=None ;;
-    scratch-6e) scratch "$row" 6 pruned-5x ;;
-    scratch-54e) scratch "$row" 54 pruned-5x ;;
-    scratch-uniform-54e) scratch "$row" 54 l1-uniform-5x ;;
+    scratch-6e) scratch "$row" 6 "$WORK/pruned-5x/epoch_6.pth" ;;
+    scratch-54e) scratch "$row" 54 "$WORK/pruned-5x/epoch_6.pth" ;;
+    scratch-uniform-54e) scratch "$row" 54 "$WORK/l1-uniform-5x/epoch_6.pth" ;;
+    tiny-54e)
+        # shellcheck disable=SC2046
+        [ -f "$WORK/$row/epoch_54.pth" ] || $PY tools/train.py "$BASE_CFG" \
+            --work-dir "$WORK/$row" --cfg-options $(stretched 54) > "$WORK/$row.log" 2>&1
+        test_run "$row" "$BASE_CFG" "$WORK/$row/epoch_54.pth" ;;
+    s-uniform-54e) pruned_s && scratch "$row" 54 "$WORK/rtmdet_s_pruned/pruned.pth" "$S_CFG" ;;
     *) echo "unknown row $row" >&2; exit 2 ;;
     esac
 done

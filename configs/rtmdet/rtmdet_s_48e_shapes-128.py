@@ -1,0 +1,12 @@
+# RTMDet-s (mmdet model zoo), random init, on the 128 px shapes set with the
+# converged benchmark's 48-epoch schedule (rtmdet_tiny_48e_shapes-128.py):
+# the zoo's next-larger model. Pruned 2x and trained from scratch, it is
+# compared with RTMDet-tiny trained the same way, at equal budget and about
+# equal FLOPs (tools/benchmarks/converged_recovery_shapes.sh, rows tiny-54e
+# and s-uniform-2x-54e).
+_base_ = './rtmdet_tiny_48e_shapes-128.py'
+
+model = dict(
+    backbone=dict(deepen_factor=0.33, widen_factor=0.5),
+    neck=dict(in_channels=[128, 256, 512], out_channels=128),
+    bbox_head=dict(in_channels=128, feat_channels=128))
