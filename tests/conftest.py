@@ -104,7 +104,8 @@ def run_tool(args: List[str],
 
 def run_two_processes(cfg: str, work: str, port: str) -> str:
     """``tools/dist_train.sh CONFIG 2`` on the CPU (gloo, batch 1 per
-    rank, one thread each); the log, or a failure with its tail."""
+    rank, one thread each); the log, or a failure with the tails of both
+    streams (where the run had got to, and how it ended)."""
     env = dict(
         os.environ, PYTHON=sys.executable, PORT=port, OMP_NUM_THREADS='1')
     proc = subprocess.run([
@@ -116,7 +117,8 @@ def run_two_processes(cfg: str, work: str, port: str) -> str:
                           capture_output=True,
                           text=True,
                           timeout=600)
-    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert proc.returncode == 0, \
+        proc.stdout[-2000:] + '\n[stderr]\n' + proc.stderr[-5000:]
     return proc.stdout + proc.stderr
 
 

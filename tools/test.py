@@ -6,6 +6,7 @@ import os.path as osp
 from mmengine.evaluator import DumpResults
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
+from mmprune.compat import close_cpu_process_group
 from mmprune.engine.run_config import (add_custom_hook, add_run_args,
                                        build_runner, check_start_checkpoint,
                                        load_run_config, prepare_cfg_for_run,
@@ -53,6 +54,7 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     runner.test()
+    close_cpu_process_group()
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ the compatibility shims before the config pulls in mmrotate.
 import argparse
 
 import mmprune  # noqa: F401  (compat shims + registries, before mmrotate)
+from mmprune.compat import close_cpu_process_group
 from mmprune.engine.run_config import (add_run_args, build_runner,
                                        check_start_checkpoint, load_run_config,
                                        prepare_cfg_for_run)
@@ -58,6 +59,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    close_cpu_process_group()
 
 
 if __name__ == '__main__':

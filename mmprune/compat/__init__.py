@@ -26,6 +26,7 @@ check_required_versions()
 
 from .cpu_ddp import CPUDistributedDataParallel  # noqa: E402
 from .cpu_ddp import adapt_cfg_for_cpu_ddp  # noqa: E402
+from .cpu_ddp import close_cpu_process_group  # noqa: E402
 from .cpu_ddp import init_cpu_process_group  # noqa: E402
 from .mmrotate_import import install_mmrotate_import_shim  # noqa: E402
 from .package_lookup import install_package_lookup  # noqa: E402
@@ -49,7 +50,7 @@ def apply_all() -> None:
 
 __all__ = [
     'apply_all', 'adapt_cfg_for_cpu_ddp', 'init_cpu_process_group',
-    'CPUDistributedDataParallel', 'check_required_versions',
-    'install_package_lookup', 'install_mmrotate_import_shim',
-    'allow_mmengine_checkpoint_globals'
+    'close_cpu_process_group', 'CPUDistributedDataParallel',
+    'check_required_versions', 'install_package_lookup',
+    'install_mmrotate_import_shim', 'allow_mmengine_checkpoint_globals'
 ]

@@ -72,3 +72,17 @@ def init_cpu_process_group(launcher: str) -> bool:
         return False
     dist.init_process_group(backend='gloo')
     return True
+
+
+def close_cpu_process_group() -> None:
+    """Leave the gloo process group of a finished CPU run on every rank
+    together, as torch asks before a process exits: left to the
+    interpreter's exit, gloo's threads can be torn down in any order, and
+    a rank may abort ("terminate called without an active exception")
+    after its run finished."""
+    import torch.distributed as dist
+    if torch.cuda.is_available() or not dist.is_initialized() or \
+            dist.get_backend() != 'gloo':
+        return
+    dist.barrier()
+    dist.destroy_process_group()

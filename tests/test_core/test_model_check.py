@@ -571,6 +571,59 @@ def test_a_search_checks_only_the_step_that_failed():
     assert search_checks('replaying the pruning failed: KeyError') == ()
 
 
+class _FailingBackward(torch.autograd.Function):
+    """A library op whose backward fails where its forward ran."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError('the library backward failed')
+
+
+class _WithOp(BaseModel):
+
+    def __init__(self, op=None) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.op = op
+        self.backward_runs = 0
+        self.conv.weight.register_hook(self._count)
+
+    def _count(self, *args):
+        self.backward_runs += 1
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.conv(inputs)
+        if self.op is not None:
+            out = self.op.apply(out)
+        if mode == 'loss':
+            return dict(loss=out.relu().mean())
+        return out if mode == 'tensor' else [out]
+
+
+def test_the_backward_runs_where_it_can_fail_alone():
+    """PyTorch's own derivatives run wherever their forward ran: the check
+    leaves their backward out; a custom autograd Function's backward is
+    run, and its failure found."""
+    data = dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None)
+    plain = _WithOp()
+    assert run_error(plain, data) is None
+    assert plain.backward_runs == 0
+    assert not model_check.backward_can_fail(
+        plain(data['inputs'], mode='loss')['loss'])
+    custom = _WithOp(_FailingBackward)
+    assert model_check.backward_can_fail(
+        custom(data['inputs'], mode='loss')['loss'])
+    error = run_error(custom, data)
+    assert error.startswith('loss backward failed: RuntimeError: the '
+                            'library backward failed'), error
+    assert run_error(custom, data, ('loss', 'predict', 'tensor forward')) \
+        is None
+
+
 def test_a_doomed_group_is_kept_as_torch_pruning_keeps_it(
         tmp_path, monkeypatch):
     """PIDNet's stem residual group maps indices past a layer's width: the

@@ -7,11 +7,20 @@ and reported; the rest stays pruned.
 Torch-Pruning has no such check: a layer it does not see (it runs but feeds
 no output, or is an op it reads as element-wise) leaves a group half
 pruned with no error, and the forward fails only later.
+
+The backward runs only where it can fail once the forward has run: the
+loss's autograd graph holds a node that is not one of PyTorch's own
+derivatives (a library's custom ``autograd.Function``, such as mmcv's
+deformable convolution, or an op without a derivative). PyTorch's own are
+computed for the shapes their forward ran with; a backward of those alone
+would repeat the forward's verdict at about twice its cost.
 """
 import copy
 import gc
+import re
 import traceback
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn as nn
@@ -52,14 +61,49 @@ def _raising_module(model: nn.Module, error: BaseException) -> Optional[str]:
     return found
 
 
+#: PyTorch's own autograd nodes: generated derivatives
+#: (``ConvolutionBackward0``) and the graph's plumbing; anything else may
+#: fail in its backward alone
+_OWN_NODE = re.compile(r'[A-Za-z_]\w*Backward\d+|AccumulateGrad|CopySlices')
+
+
+def _autograd_nodes(root: torch.Tensor) -> Iterator[object]:
+    seen: set = set()
+    stack = [root.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(fn for fn, _ in node.next_functions)
+
+
+def backward_can_fail(loss: torch.Tensor) -> bool:
+    """Whether ``loss.backward()`` can fail where the forward that built
+    ``loss`` ran: the loss has no graph, or its graph holds a node that is
+    not one of PyTorch's own (a custom ``autograd.Function``: its
+    ``backward`` is a library's code)."""
+    if loss.grad_fn is None:
+        return True
+    for node in _autograd_nodes(loss):
+        cls = type(node)
+        if isinstance(node, torch.autograd.function.BackwardCFunction) or \
+                cls.__module__ != 'builtins' or \
+                not _OWN_NODE.fullmatch(cls.__name__):
+            return True
+    return False
+
+
 def run_error(model: nn.Module,
               data: dict,
               checks: Sequence[str] = CHECKS) -> Optional[str]:
     """None when ``model`` runs its loss with backward, predict and tensor
     forward on ``data`` (those of :data:`CHECKS` in ``checks``; ``'loss
     backward'`` includes the loss); else which one failed and how, as a
-    :class:`CheckFailure`. Gradients are cleared and BN statistics (and
-    every other buffer) are left as they were."""
+    :class:`CheckFailure`. The backward runs where it can fail
+    (:func:`backward_can_fail`). Gradients are cleared and BN statistics
+    (and every other buffer) are left as they were."""
     was_training = model.training
     step = 'loss'
     backward = 'loss backward' in checks
@@ -69,7 +113,7 @@ def run_error(model: nn.Module,
                 model.train()
                 with torch.set_grad_enabled(backward):
                     loss = loss_forward(model, data)
-                if backward:
+                if backward and backward_can_fail(loss):
                     step = 'loss backward'
                     loss.backward()
             model.eval()
