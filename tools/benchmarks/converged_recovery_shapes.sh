@@ -14,7 +14,11 @@
 #                    the uniform l1 architecture at the whole budget
 #   the zoo instead  at the whole budget from fresh weights: RTMDet-tiny
 #                    itself, and the zoo's next-larger RTMDet-s pruned
-#                    uniformly (l1) to about RTMDet-tiny's FLOPs
+#                    uniformly (l1) to about RTMDet-tiny's FLOPs; RTMDet-s
+#                    trained like the baseline (s-original), pruned with
+#                    the default recipe to RTMDet-tiny's FLOPs, then
+#                    finetuned (s-sensitivity-6e) or its architecture
+#                    trained from fresh weights (s-sensitivity-54e)
 #   the old finetune a constant 4e-4 (the shipped 2e shapes recipes)
 #   distillation     the default recipe distilled from the unpruned model
 #                    (PKD on the neck, logits KD)
@@ -32,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 WORK=${1:-work_dirs/converged}
-ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e scratch-uniform-54e tiny-54e s-uniform-54e pkd-20x gn-uniform-20x gn-iter3-20x}
+ROWS=${ROWS:-original control-1x pruned-1x control-5x pruned-5x control-20x pruned-20x pruned-20x-seed1 pruned-20x-seed2 l1-uniform-5x scratch-6e control-constant pruned-constant scratch-54e scratch-uniform-54e tiny-54e s-uniform-54e pkd-20x gn-uniform-20x gn-iter3-20x s-original s-sensitivity-6e s-sensitivity-54e}
 BASE_CFG=configs/rtmdet/rtmdet_tiny_48e_shapes-128.py
 CONTROL=configs/rtmdet/rtmdet_tiny_finetune-cosine-6e_shapes-128.py
 PRUNED=configs/pruning/rtmdet/rtmdet_tiny_group-norm-sensitivity-2x_cosine-6e_shapes-128.py
@@ -43,6 +47,8 @@ S_CFG=configs/rtmdet/rtmdet_s_48e_shapes-128.py
 # with round_to=8 jump from 1.79x to 2.22x; a quarter of every group's
 # channels gives 0.330G (4.99M parameters; RTMDet-tiny 4.87M)
 S_RATIO=0.25
+S_SPEED_UP=1.84
+S_CKPT=$WORK/rtmdet_s_baseline/epoch_48.pth
 FINAL_LR=2e-4
 mkdir -p "$WORK/pred"
 export PYTHONWARNINGS=ignore
@@ -96,6 +102,18 @@ torch.save(dict(state_dict=build_model_from(cfg).state_dict()), sys.argv[2])" \
         --ratio "$S_RATIO" --no-latency --base-schedule --out "$out" \
         --overwrite > "$WORK/rtmdet_s_pruned.log" 2>&1
 }
+trained_s() {  # RTMDet-s trained like the baseline
+    [ -f "$S_CKPT" ] || $PY tools/train.py "$S_CFG" \
+        --work-dir "$WORK/rtmdet_s_baseline" > "$WORK/rtmdet_s_baseline.log" 2>&1
+}
+sensitivity_s() {  # the trained RTMDet-s, default recipe, to tiny's FLOPs
+    local out=$WORK/rtmdet_s_sensitivity
+    [ -f "$out/pruned.pth" ] && return
+    trained_s
+    $PY tools/prune.py "$S_CFG" "$S_CKPT" --method group_norm \
+        --speed-up "$S_SPEED_UP" --no-latency --out "$out" \
+        --overwrite > "$WORK/rtmdet_s_sensitivity.log" 2>&1
+}
 rate() {  # a row name ending in <k>x -> k times the final rate
     local k=${1##*-}
     $PY -c "print(${k%x} * $FINAL_LR)"
@@ -129,6 +147,14 @@ for row in $ROWS; do
         [ -f "$WORK/$row/epoch_54.pth" ] || $PY tools/train.py "$BASE_CFG" \
             --work-dir "$WORK/$row" --cfg-options $(stretched 54) > "$WORK/$row.log" 2>&1
         test_run "$row" "$BASE_CFG" "$WORK/$row/epoch_54.pth" ;;
+    s-original) trained_s && test_run "$row" "$S_CFG" "$S_CKPT" ;;
+    s-sensitivity-6e)
+        sensitivity_s
+        cfg=$WORK/rtmdet_s_sensitivity/$(basename "$S_CFG" .py)_finetune.py
+        [ -f "$WORK/$row/epoch_6.pth" ] || $PY tools/train.py "$cfg" \
+            --work-dir "$WORK/$row" > "$WORK/$row.log" 2>&1
+        test_run "$row" "$cfg" "$WORK/$row/epoch_6.pth" ;;
+    s-sensitivity-54e) sensitivity_s && scratch "$row" 54 "$WORK/rtmdet_s_sensitivity/pruned.pth" "$S_CFG" ;;
     s-uniform-54e) pruned_s && scratch "$row" 54 "$WORK/rtmdet_s_pruned/pruned.pth" "$S_CFG" ;;
     *) echo "unknown row $row" >&2; exit 2 ;;
     esac
