@@ -7,8 +7,8 @@ real batch reaches every layer that takes part in training.
 """
 import contextlib
 import copy
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 import torch.nn as nn
@@ -101,6 +101,25 @@ def tensor_forward(model: nn.Module, data: dict) -> List[torch.Tensor]:
         model(data['inputs'], data['data_samples'], mode='tensor'))
 
 
+def autograd_nodes(
+    roots: Iterable[Optional[Any]],
+    follow: Callable[[Any], Iterable[Optional[Any]]] = lambda node: ()
+) -> Iterator[Any]:
+    """Each node of the autograd graph below ``roots`` (``grad_fn`` nodes;
+    None is skipped) once, found by walking the graph rather than running a
+    backward; ``follow(node)``: nodes to walk besides its inputs."""
+    seen: set = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(follow(node))
+        stack.extend(fn for fn, _ in node.next_functions)
+
+
 def _used_parameters(model: nn.Module,
                      outputs: Sequence[torch.Tensor],
                      opaque: Optional[Dict[int, tuple]] = None) -> set:
@@ -114,22 +133,20 @@ def _used_parameters(model: nn.Module,
     params = {id(p) for p in model.parameters() if p.requires_grad}
     # an output that is a parameter itself has no node of its own
     used = {id(t) for t in outputs if t.grad_fn is None and id(t) in params}
-    seen: set = set()
-    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
+    opaque = opaque or {}
+
+    def side_nodes(node) -> Iterable:
+        return [t.grad_fn for t in opaque[id(node)][2]] \
+            if id(node) in opaque else ()
+
+    for node in autograd_nodes((t.grad_fn for t in outputs), side_nodes):
         leaf = getattr(node, 'variable', None)  # AccumulateGrad
         if leaf is not None and id(leaf) in params:
             used.add(id(leaf))
-        if opaque and id(node) in opaque:
+        if id(node) in opaque:
             _, layer, side = opaque[id(node)]
             used.update(id(p) for p in layer.parameters() if id(p) in params)
             used.update(id(t) for t in side if id(t) in params)
-            stack.extend(t.grad_fn for t in side)
-        stack.extend(fn for fn, _ in node.next_functions)
     return used
 
 

@@ -19,16 +19,15 @@ import copy
 import gc
 import re
 import traceback
-from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from ..model_family import bounded_structure_runs
 from ..tp_backend.replay_graph import ReplayGraph
-from ..tracing import (buffers_unchanged, choose_forward_fn, loss_forward,
-                       tensor_forward)
+from ..tracing import (autograd_nodes, buffers_unchanged, choose_forward_fn,
+                       loss_forward, tensor_forward)
 from .pruning_history import HistoryReplayer
 
 
@@ -67,32 +66,16 @@ def _raising_module(model: nn.Module, error: BaseException) -> Optional[str]:
 _OWN_NODE = re.compile(r'[A-Za-z_]\w*Backward\d+|AccumulateGrad|CopySlices')
 
 
-def _autograd_nodes(root: torch.Tensor) -> Iterator[object]:
-    seen: set = set()
-    stack = [root.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        stack.extend(fn for fn, _ in node.next_functions)
-
-
 def backward_can_fail(loss: torch.Tensor) -> bool:
     """Whether ``loss.backward()`` can fail where the forward that built
     ``loss`` ran: the loss has no graph, or its graph holds a node that is
     not one of PyTorch's own (a custom ``autograd.Function``: its
     ``backward`` is a library's code)."""
-    if loss.grad_fn is None:
-        return True
-    for node in _autograd_nodes(loss):
-        cls = type(node)
-        if isinstance(node, torch.autograd.function.BackwardCFunction) or \
-                cls.__module__ != 'builtins' or \
-                not _OWN_NODE.fullmatch(cls.__name__):
-            return True
-    return False
+    # a custom Function's node class is made in torch.autograd.function
+    return loss.grad_fn is None or any(
+        type(node).__module__ != 'builtins'
+        or not _OWN_NODE.fullmatch(type(node).__name__)
+        for node in autograd_nodes([loss.grad_fn]))
 
 
 def run_error(model: nn.Module,
