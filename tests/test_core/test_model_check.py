@@ -455,6 +455,38 @@ def test_structure_runs_are_bounded_and_restored():
     assert max(seen) > 64 * 2  # outside the structure runs: the config's
 
 
+def test_detr_queries_picked_from_the_encoder_are_capped_in_structure_runs(
+        tmp_path):
+    """DDQ-DETR picks its 900 matching queries (and 1.5 times as many
+    dense ones) from the encoder's output, and no parameter holds their
+    count: the trace and the model check run 30, through the same layers
+    (the decoder's self-attention over all of them was most of the
+    prune's time). DINO's query embedding holds its count: it stays."""
+    from mmprune.core.model_family import bounded_structure_runs
+    cfg, model = _zoo(tmp_path,
+                      'mmdet::ddq/ddq-detr-4scale_r50_8xb2-12e_coco.py')
+    data = synthetic_batch_of_config(model, cfg, (64, 64))
+    generator = model.dn_query_generator
+    assert (model.num_queries, generator.num_matching_queries) == (900, 900)
+    queries = []
+    handle = model.decoder.layers[0].register_forward_hook(
+        lambda m, args, out: queries.append(out.shape[1]))
+    try:
+        with bounded_structure_runs(model):
+            assert model.num_queries == generator.num_matching_queries == 30
+        assert run_error(model, data) is None
+        # training: denoising (10 positive and 10 negative at most),
+        # matching and dense queries (900 matching uncapped)
+        assert queries and max(queries) <= 20 + 30 + 45, queries
+    finally:
+        handle.remove()
+    assert (model.num_queries, generator.num_matching_queries) == (900, 900)
+    _, dino = _zoo(tmp_path, 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py')
+    with bounded_structure_runs(dino):
+        assert dino.num_queries == 900
+        assert dino.dn_query_generator.num_matching_queries == 900
+
+
 def test_ground_truth_format_follows_the_training_pipeline(tmp_path):
     """Oriented RepPoints keeps DOTA's quadrilaterals and PIDNet's loss
     reads an edge map: the synthetic batch gives each what its config's

@@ -1,5 +1,5 @@
 """DETR-style detectors of mmdet: DETR, Deformable/Conditional DETR,
-DINO (per-decoder-layer class and box branches)."""
+DINO, DDQ-DETR (per-decoder-layer class and box branches)."""
 from typing import ContextManager, Dict
 
 import torch.nn as nn
@@ -18,6 +18,12 @@ class DETRDetectors(ModelFamily):
     # they pass the same decoder layers as DINO's 100 (no parameter
     # depends on their count)
     structure_dn_queries = 10
+    # matching queries in those runs, where the model picks them from the
+    # encoder's output (two-stage: Deformable DETR two-stage, DDQ-DETR) and
+    # no parameter holds their count (no ``query_embedding``): DDQ's 900,
+    # with its 1.5x dense queries, made the decoder's self-attention most
+    # of a forward
+    structure_queries = 30
 
     @classmethod
     def fixed_width_layers(cls, model: nn.Module) -> Dict[str, str]:
@@ -35,5 +41,11 @@ class DETRDetectors(ModelFamily):
 
     @classmethod
     def bounded_structure_runs(cls, model: nn.Module) -> ContextManager:
-        return capped_settings([(getattr(model, 'dn_query_generator', None),
-                                 'num_dn_queries', cls.structure_dn_queries)])
+        generator = getattr(model, 'dn_query_generator', None)
+        caps = [(generator, 'num_dn_queries', cls.structure_dn_queries)]
+        if getattr(model, 'query_embedding', None) is None:
+            # the denoising attention mask is sized for the matching count
+            queries = cls.structure_queries
+            caps += [(model, 'num_queries', queries),
+                     (generator, 'num_matching_queries', queries)]
+        return capped_settings(caps)
