@@ -7,8 +7,8 @@ real batch reaches every layer that takes part in training.
 """
 import contextlib
 import copy
-from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
-                    Sequence, Tuple)
+from typing import (Any, Callable, ContextManager, Dict, Iterable, Iterator,
+                    List, Optional, Sequence, Tuple)
 
 import torch
 import torch.nn as nn
@@ -329,19 +329,37 @@ class OpaqueNodes:
 
 
 @contextlib.contextmanager
+def forwards_replaced(forwards: Dict[nn.Module, Callable]) -> Iterator[None]:
+    """Each module's ``forward`` replaced by the one given, for the
+    duration; put back as it was, not set to the bound method read before
+    (an instance attribute holding a module's own bound method is a
+    reference cycle: a model dropped afterwards would wait for a full
+    collection, its tensors with it)."""
+    own = [(m, vars(m).get('forward')) for m in forwards]
+    for module, forward in forwards.items():
+        module.forward = forward
+    try:
+        yield
+    finally:
+        for module, forward in own:
+            if forward is None:
+                vars(module).pop('forward', None)
+            else:
+                module.forward = forward
+
+
 def opaque_layers(model: nn.Module,
-                  nodes: Optional[OpaqueNodes] = None) -> Iterator[None]:
+                  nodes: Optional[OpaqueNodes] = None) -> ContextManager:
     """Make every layer with a registered pruner opaque to the tracer: its
     tensor inputs (a tensor, or a tuple of them first) are the node's only
     inputs; everything else is passed through unchanged. ``nodes``
     records the calls' nodes."""
-    patched = []
+    forwards = {}
     for module in model.modules():
         if pruner_for(module) is None:
             continue
-        original = module.forward
 
-        def forward(first, *args, _f=original, _m=module, **kwargs):
+        def forward(first, *args, _f=module.forward, _m=module, **kwargs):
             # An autograd function returns a tensor or a tuple of them: a
             # layer's list (one map per FPN level) comes back as a tuple,
             # which is also what Torch-Pruning's hook maps to the layer.
@@ -358,13 +376,8 @@ def opaque_layers(model: nn.Module,
                 nodes.add(_m, out, flatten_tensors([list(args), kwargs]))
             return out
 
-        module.forward = forward
-        patched.append((module, original))
-    try:
-        yield
-    finally:
-        for module, original in patched:
-            module.forward = original
+        forwards[module] = forward
+    return forwards_replaced(forwards)
 
 
 @contextlib.contextmanager

@@ -19,13 +19,15 @@ from mmengine.registry import init_default_scope
 import mmprune  # noqa: F401
 from mmprune.core.layer_pruners import register_layer_pruner
 from mmprune.core.structured import model_check, prune_model
-from mmprune.core.structured.model_check import run_error, search_checks
+from mmprune.core.structured.model_check import (reused_outputs, run_error,
+                                                 search_checks)
 from mmprune.core.structured.output_layers import STRUCTURE_REASON
 from mmprune.core.structured.phase_clock import PhaseClock
 from mmprune.core.structured.pruning_history import HistoryReplayer
 from mmprune.core.structured.stepping import _prune_step
 from mmprune.core.tp_backend.guarded_graph import GuardedDependencyGraph
-from mmprune.core.tracing import training_loss_forward
+from mmprune.core.tracing import (training_loss_forward,
+                                  zero_non_finite_parameters)
 from mmprune.datasets.synthetic_batch import (synthetic_batch_of_config,
                                               synthetic_training_batch,
                                               task_of)
@@ -455,6 +457,33 @@ def test_structure_runs_are_bounded_and_restored():
     assert max(seen) > 64 * 2  # outside the structure runs: the config's
 
 
+def test_the_tensor_forward_reuses_what_predict_computed():
+    """In the check, the tensor forward is given the backbone's, neck's and
+    head's outputs that predict computed on the same batch (its own code
+    still runs); alone, or with other inputs, the layers run again."""
+    cfg, model = _build(CONFIGS['det'])
+    data = synthetic_training_batch(model, 'det', (128, 128))
+    runs = []
+    forward = model.backbone.forward
+    model.backbone.forward = lambda *a, **k: runs.append(1) or forward(*a, **k)
+    try:
+        assert run_error(model, data, ('predict', 'tensor forward')) is None
+        assert len(runs) == 1
+        assert run_error(model, data, ('tensor forward', )) is None
+        assert len(runs) == 2
+    finally:
+        del model.backbone.forward
+    layer = nn.Linear(2, 2)
+    x, y = torch.ones(1, 2), torch.ones(1, 2)
+    with torch.no_grad(), reused_outputs([layer]):
+        assert layer(x) is layer(x)
+        assert layer(y) is not layer(x)  # equal values, another tensor
+        first = layer(x)
+        x.add_(1)  # edited in place: another input
+        assert not torch.equal(layer(x), first)
+    assert 'forward' not in vars(layer)  # put back
+
+
 def test_detr_queries_picked_from_the_encoder_are_capped_in_structure_runs(
         tmp_path):
     """DDQ-DETR picks its 900 matching queries (and 1.5 times as many
@@ -465,6 +494,7 @@ def test_detr_queries_picked_from_the_encoder_are_capped_in_structure_runs(
     from mmprune.core.model_family import bounded_structure_runs
     cfg, model = _zoo(tmp_path,
                       'mmdet::ddq/ddq-detr-4scale_r50_8xb2-12e_coco.py')
+    zero_non_finite_parameters(model)  # its level_embed is uninitialised
     data = synthetic_batch_of_config(model, cfg, (64, 64))
     generator = model.dn_query_generator
     assert (model.num_queries, generator.num_matching_queries) == (900, 900)

@@ -19,7 +19,8 @@ import copy
 import gc
 import re
 import traceback
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, ContextManager, Hashable, Iterable, List,
+                    Optional, Sequence, Tuple)
 
 import torch
 import torch.nn as nn
@@ -27,7 +28,7 @@ import torch.nn as nn
 from ..model_family import bounded_structure_runs
 from ..tp_backend.replay_graph import ReplayGraph
 from ..tracing import (autograd_nodes, buffers_unchanged, choose_forward_fn,
-                       loss_forward, tensor_forward)
+                       forwards_replaced, loss_forward, tensor_forward)
 from .pruning_history import HistoryReplayer
 
 
@@ -78,6 +79,49 @@ def backward_can_fail(loss: torch.Tensor) -> bool:
         for node in autograd_nodes([loss.grad_fn]))
 
 
+def _call_key(value: Any, held: list) -> Hashable:
+    """What identifies one argument of a call: a tensor by its identity and
+    version (an in-place edit makes it another), a container by its items,
+    anything else by its value where it has one, else its identity.
+    ``held`` keeps each object alive, so that no identity is reused."""
+    held.append(value)
+    if isinstance(value, torch.Tensor):
+        return ('tensor', id(value), value._version)
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_call_key(v, held) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple((k, _call_key(v, held)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return ('object', id(value))
+    return (type(value), value)
+
+
+def reused_outputs(modules: Iterable[nn.Module]) -> ContextManager:
+    """Each of ``modules``, called again with the very same arguments (the
+    same tensors, not edited since), gives back what it gave the first
+    time instead of running again. For the checks in eval mode without
+    gradients, where predict and the tensor forward call the backbone,
+    neck and heads on the same batch (in mmdet's and mmseg's models
+    ``predict`` runs the tensor forward's layers and then its
+    post-processing): the second run's code still runs, on the first
+    one's features (RetinaNet at 128 px: a tensor forward of 0.06 s)."""
+    forwards = {}
+    for module in modules:
+        calls: dict = {}
+
+        def forward(*args, _f=module.forward, _calls=calls, **kwargs):
+            held: list = []
+            key = _call_key((args, kwargs), held)
+            if key not in _calls:
+                _calls[key] = (_f(*args, **kwargs), held)
+            return _calls[key][0]
+
+        forwards[module] = forward
+    return forwards_replaced(forwards)
+
+
 def run_error(model: nn.Module,
               data: dict,
               checks: Sequence[str] = CHECKS) -> Optional[str]:
@@ -100,7 +144,7 @@ def run_error(model: nn.Module,
                     step = 'loss backward'
                     loss.backward()
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), reused_outputs(model.children()):
                 if 'predict' in checks:
                     step = 'predict'
                     model(
