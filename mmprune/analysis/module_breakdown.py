@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 
+from mmprune.core.tracing import forwards_replaced
 from mmprune.datasets.synthetic_batch import synthetic_test_batch
 
 
@@ -53,20 +54,16 @@ def module_breakdown(model: nn.Module,
     if data is None and input_shape is not None:
         data = synthetic_test_batch(model, *input_shape)
     if data is not None:
-        original = model.forward
         # FlopAnalyzer traces forward(inputs): bind the rest (the way
         # mmdet's get_flops.py does)
-        model.forward = functools.partial(
-            original, data_samples=data['data_samples'], mode='tensor')
-        try:
-            with torch.no_grad():
-                analyzer = FlopAnalyzer(model, inputs=(data['inputs'], ))
-                analyzer.unsupported_ops_warnings(False)
-                analyzer.uncalled_modules_warnings(False)
-                analyzer.tracer_warnings('none')
-                flops = dict(analyzer.by_module())
-        finally:
-            model.forward = original
+        tensor_mode = functools.partial(
+            model.forward, data_samples=data['data_samples'], mode='tensor')
+        with forwards_replaced({model: tensor_mode}), torch.no_grad():
+            analyzer = FlopAnalyzer(model, inputs=(data['inputs'], ))
+            analyzer.unsupported_ops_warnings(False)
+            analyzer.uncalled_modules_warnings(False)
+            analyzer.tracer_warnings('none')
+            flops = dict(analyzer.by_module())
     order = [n for n, _ in model.named_modules()]
     return ModuleBreakdown(params, flops, order,
                            tuple(input_shape) if input_shape else (0, 0))

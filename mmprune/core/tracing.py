@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch_pruning as tp
 from mmengine.logging import MMLogger
 
-from .layer_pruners import pruner_for
+from .layer_pruners import custom_pruners, pruner_for
 from .model_family import bounded_structure_runs
 from .tp_backend import GuardedDependencyGraph
 from .tp_backend.replay_graph import drop_activations
@@ -426,15 +426,13 @@ def _traced(model: nn.Module,
             forward_fn: Callable,
             ignored_layers: Optional[Sequence[nn.Module]] = None,
             nodes: Optional[OpaqueNodes] = None) -> tp.DependencyGraph:
-    pruners = {type(m): pruner_for(m) for m in model.modules()}
-    customized: Dict = {t: p for t, p in pruners.items() if p is not None}
     with opaque_layers(model, nodes), all_parameters_require_grad(model), \
             bounded_structure_runs(model):
         return GuardedDependencyGraph().build_dependency(
             model,
             example_inputs=data,
             forward_fn=forward_fn,
-            customized_pruners=customized,
+            customized_pruners=custom_pruners(model),
             ignored_layers=list(ignored_layers or []),
             verbose=False)
 

@@ -13,7 +13,7 @@ inside the layer (such as the LSK split) are exposed as
 """
 import functools
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Type
+from typing import Dict, List, Optional, Tuple, Type
 
 import torch.nn as nn
 import torch_pruning as tp
@@ -70,6 +70,13 @@ def pruner_for(module: nn.Module) -> Optional['OpaqueLayerPruner']:
         if pruner_cls is not None and pruner_cls.layer_type is cls:
             return _pruner(pruner_cls)
     return None
+
+
+def custom_pruners(model: nn.Module) -> Dict[type, 'OpaqueLayerPruner']:
+    """Torch-Pruning's ``customized_pruners`` for ``model``: the pruner of
+    each of its layer types that has one registered."""
+    found = {type(m): pruner_for(m) for m in model.modules()}
+    return {t: p for t, p in found.items() if p is not None}
 
 
 @functools.lru_cache(maxsize=None)

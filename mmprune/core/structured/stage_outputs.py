@@ -20,10 +20,12 @@ recorded (skipping it would skip the edit). The outputs kept are those of
 the neck and of blocks made of layers, up to :data:`MAX_BYTES`.
 """
 import contextlib
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import torch
 import torch.nn as nn
+
+from ..tracing import forwards_replaced
 
 #: what is kept at most, in bytes; calls beyond it compute
 MAX_BYTES = 2 * 1024**3
@@ -193,20 +195,16 @@ class StageOutputs:
             yield counts
             return
         known: Dict[int, tuple] = {}
-        patched = []
-        for stage in self.stages:
-            patched.append(self._patch(stage, known, counts))
-        try:
+        with forwards_replaced({
+                stage.module:
+                self._forward(stage, known, counts)
+                for stage in self.stages
+        }):
             yield counts
-        finally:
-            for module, own in patched:
-                if own is None:
-                    del module.forward
-                else:
-                    module.forward = own
 
-    def _patch(self, stage: _Stage, known: Dict[int, tuple],
-               counts: Dict[str, int]) -> tuple:
+    def _forward(self, stage: _Stage, known: Dict[int, tuple],
+                 counts: Dict[str, int]) -> Callable:
+        """The stage's forward inside :meth:`reused`."""
         module, calls = stage.module, stage.calls
         unchanged = stage.unchanged()
         own = module.__dict__.get('forward')  # patched by someone else
@@ -247,5 +245,4 @@ class StageOutputs:
                 mark(output)
             return output
 
-        module.forward = forward
-        return module, own
+        return forward

@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch_pruning as tp
 from mmengine.logging import print_log
 
-from ..layer_pruners import pruner_for
+from ..layer_pruners import custom_pruners
 from ..model_family import bounded_structure_runs
 from ..module_patterns import matching_modules
 from ..tp_backend import SegmentAwarePruner, guarded_graphs
@@ -90,10 +90,6 @@ def build_pruner(pruner_cls: type,
     divisible by its head count. ``graph``: a graph traced on ``model``
     already, reset here to its unpruned state (the model's modules must be
     unpruned too), instead of a trace of its own."""
-    customized = {
-        type(m): pruner_for(m)
-        for m in model.modules() if pruner_for(m) is not None
-    }
     heads = {
         m: m.num_heads
         for m in model.modules() if isinstance(m, nn.MultiheadAttention)
@@ -112,7 +108,7 @@ def build_pruner(pruner_cls: type,
             data,
             importance=importance,
             ignored_layers=ignored_layers,
-            customized_pruners=customized,
+            customized_pruners=custom_pruners(model),
             out_channel_groups=heads,
             in_channel_groups=heads,
             forward_fn=forward_fn,
