@@ -23,8 +23,10 @@ stepped, timed, and the model it hands back put through mmprune's model
 check (loss with backward, predict, tensor forward); stopped after 180 s
 (its group search has no bound of its own). Where Torch-Pruning's model
 runs, both are then timed again in turn on fresh copies (5 times each,
-after the first runs: the process's one-time costs fall on neither), and
-``mmprune / TP`` is the ratio of the medians; also given beside
+after the first runs: the process's one-time costs fall on neither; each
+run after a full garbage collection, so that it pays for the collections
+its own allocations set off, not for one that the runs before it built
+up), and ``mmprune / TP`` is the ratio of the medians; also given beside
 Torch-Pruning followed by the model check.
 
 ``--sensitivity``: RTMDet-s at 640 px and Faster R-CNN R50 at 800x1333
@@ -36,6 +38,7 @@ multiple of the uniform prune.
 """
 import argparse
 import copy
+import gc
 import json
 import os
 import os.path as osp
@@ -167,15 +170,21 @@ def side_by_side(model, data: dict, kept, repeats: int = REPEATS) -> dict:
     process both have already run in: the first prune of a process also
     pays its one-time costs (oneDNN's kernel choice, lazy imports; 0.79 s
     against 0.44-0.52 s for RTMDet-s at 128 px), which the one run second
-    would not."""
+    would not. Each run starts after a full collection: without one, the
+    full collection that the copies and both prunes together set off
+    about once a round (0.18 s on EfficientNet-B3) fell in the same run
+    each round, mmprune's."""
     import statistics
     ours, theirs, checked = [], [], []
     for _ in range(repeats):
         trial = copy.deepcopy(model)
+        gc.collect()
         start = time.perf_counter()
         _mmprune(trial, data)
         ours.append(time.perf_counter() - start)
-        tp = torch_pruning_alone(copy.deepcopy(model), data, kept)
+        trial = copy.deepcopy(model)
+        gc.collect()
+        tp = torch_pruning_alone(trial, data, kept)
         theirs.append(tp['seconds'])
         checked.append(tp['seconds'] + tp['check_seconds'])
     mmprune_s, tp_s = statistics.median(ours), statistics.median(theirs)
