@@ -192,6 +192,28 @@ def _idle(holders: Sequence[nn.Module], used: set) -> List[nn.Module]:
     return [m for m in holders if not _feeds(m, used)]
 
 
+def _reach_verdict(
+    judged: Sequence[nn.Module],
+    ran: set,
+    used: set,
+    blind: frozenset = frozenset()
+) -> Tuple[Optional[str], List[nn.Module]]:
+    """What a tensor-mode run says of the forward to trace, from the layers
+    judged, those that ran and the parameters the outputs reach: ``'loss'``
+    when a layer neither ran nor fed an output; ``None`` (undecided) when
+    a layer that did not feed one sits inside an opaque layer the tracer
+    cannot see into (``blind``: ids); else ``'tensor'``, with the layers
+    that ran but fed no output (the training loss decides those: see
+    :func:`_idle_feed_loss`)."""
+    unreached = _unreached(judged, ran, used)
+    idle = _idle(judged, used)
+    if any(id(m) in blind for m in unreached + idle):
+        return None, []
+    if unreached:
+        return 'loss', []
+    return 'tensor', idle
+
+
 def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
     """Whether the tensor-mode outputs depend on every parameter (true for
     most one-stage detectors, two-stage detectors and segmentors, whose
@@ -213,14 +235,13 @@ def tensor_mode_reaches_all_layers(model: nn.Module, data: dict) -> bool:
         return False
     finally:
         model.train(was_training)
-    if _unreached(holders, ran, used):
-        return False
+    verdict, idle = _reach_verdict(holders, ran, used)
     # A layer that runs but feeds no tensor output: S2ANet's first-stage
     # head only proposes the boxes its refine stage aligns to, and only
     # the loss reads its outputs; then the loss is traced. One that feeds
     # nothing at all (YOLOv3's MobileNetV2 last conv) counts as reached:
     # the model check rolls back what it breaks.
-    return not _idle_feed_loss(model, data, _idle(holders, used))
+    return verdict == 'tensor' and not _idle_feed_loss(model, data, idle)
 
 
 def _idle_feed_loss(model: nn.Module, data: dict,
@@ -485,12 +506,12 @@ def trace_dependency_graph(
                 p.requires_grad for p in m.parameters(recurse=False))
         }
         judged = [m for m in holders if id(m) not in frozen]
-        unreached = _unreached(judged, ran, used)
-        idle = _idle(judged, used)
-        inside_blind = {id(m) for b in nodes.blind for m in b.modules()}
-        if any(id(m) in inside_blind for m in unreached + idle):
+        verdict, idle = _reach_verdict(
+            judged, ran, used,
+            frozenset(id(m) for b in nodes.blind for m in b.modules()))
+        if verdict is None:
             instead['fn'] = None
-        elif unreached:
+        elif verdict == 'loss':
             instead['fn'] = training_loss_forward
         elif idle:
             instead['idle'] = idle
