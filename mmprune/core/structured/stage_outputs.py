@@ -207,8 +207,7 @@ class StageOutputs:
         """The stage's forward inside :meth:`reused`."""
         module, calls = stage.module, stage.calls
         unchanged = stage.unchanged()
-        own = module.__dict__.get('forward')  # patched by someone else
-        compute = own or type(module).forward.__get__(module)
+        compute = module.forward  # its own, or one patched by someone else
         is_backbone = module is self.backbone
         index = [0]
 
